@@ -1,0 +1,1 @@
+//! skiff-api: the API model every skiff component shares.

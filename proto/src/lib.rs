@@ -1,0 +1,27 @@
+//! skiff's wire formats, generated from the .proto files in `proto/`.
+//!
+//! # Layout
+//! - [`mvccpb`] and [`etcdserverpb`]: the etcd v3 API with etcd's package, message
+//!   names and field numbers, so etcd clients work against skiff-store.
+//! - [`skiffstore`]: the raft peer transport and the records skiff-store keeps in
+//!   its raft log and snapshots.
+//! - [`skiffapi`]: the skiff API (generic over kinds, objects as JSON) and the
+//!   nodelet log service.
+
+#![allow(clippy::all)]
+
+pub mod mvccpb {
+    tonic::include_proto!("mvccpb");
+}
+
+pub mod etcdserverpb {
+    tonic::include_proto!("etcdserverpb");
+}
+
+pub mod skiffstore {
+    tonic::include_proto!("skiffstore");
+}
+
+pub mod skiffapi {
+    tonic::include_proto!("skiffapi");
+}

@@ -1,0 +1,1 @@
+//! Watch hub: fans applied events out to watchers.
