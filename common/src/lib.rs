@@ -1,0 +1,12 @@
+//! What every skiff server process shares.
+//!
+//! # Layout
+//! - [`logging`]: tracing to stderr, human-readable or JSON.
+//! - [`shutdown`]: one cancellation token, cancelled by SIGTERM or Ctrl-C.
+//! - [`metrics`]: Prometheus text written at scrape time.
+//! - [`http`]: the plain-HTTP `/metrics` (Prometheus) and `/health` endpoint.
+
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod shutdown;
