@@ -1,7 +1,12 @@
 //! Generates Rust code for every .proto under proto/ with tonic-prost-build.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/etcd/kv.proto", "proto/etcd/rpc.proto", "proto/skiff/store.proto", "proto/skiff/api.proto"];
+    let protos = [
+        "proto/etcd/kv.proto",
+        "proto/etcd/rpc.proto",
+        "proto/skiff/store.proto",
+        "proto/skiff/api.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

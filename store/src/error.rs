@@ -17,6 +17,14 @@ pub enum StoreError {
     LeaseExists,
     #[error("etcdserver: key is not provided")]
     EmptyKey,
+    #[error("etcdserver: key not found")]
+    KeyNotFound,
+    #[error("etcdserver: value is provided")]
+    ValueProvided,
+    #[error("etcdserver: lease is provided")]
+    LeaseProvided,
+    #[error("etcdserver: too large lease TTL")]
+    LeaseTtlTooLarge,
     #[error("etcdserver: duplicate key given in txn request")]
     DuplicateKey,
     #[error("etcdserver: too many operations in txn request")]
@@ -41,6 +49,10 @@ impl From<StoreError> for Status {
             StoreError::Compacted | StoreError::FutureRevision => Code::OutOfRange,
             StoreError::LeaseNotFound => Code::NotFound,
             StoreError::LeaseExists => Code::FailedPrecondition,
+            StoreError::LeaseTtlTooLarge => Code::OutOfRange,
+            StoreError::KeyNotFound | StoreError::ValueProvided | StoreError::LeaseProvided => {
+                Code::InvalidArgument
+            }
             StoreError::EmptyKey
             | StoreError::DuplicateKey
             | StoreError::TooManyOps

@@ -1,10 +1,233 @@
 //! skiff-store: an etcd-compatible key-value store replicated with Raft.
 //!
 //! # Layout
+//! - [`config`]: flags (etcd's names) and the cluster identity they define.
+//! - [`datadir`]: the data directory and its ownership marker.
+//! - [`raft`]: the raft thread, the sled-backed raft log, the peer transport.
 //! - [`mvcc`]: the state machine: revisions, key index, history, txn, leases.
 //! - [`watch`]: the watch hub that streams applied events to watchers.
+//! - [`lessor`]: lease expiry, kept by the leader.
+//! - [`server`]: the etcd v3 gRPC services and the raft peer service.
 //! - [`error`]: the store's error type and its mapping to gRPC statuses.
 
+pub mod config;
+pub mod datadir;
 pub mod error;
+pub mod lessor;
 pub mod mvcc;
+mod observe;
+pub mod raft;
+pub mod server;
 pub mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use skiff_proto::etcdserverpb::cluster_server::ClusterServer;
+use skiff_proto::etcdserverpb::kv_server::KvServer;
+use skiff_proto::etcdserverpb::lease_server::LeaseServer;
+use skiff_proto::etcdserverpb::maintenance_server::MaintenanceServer;
+use skiff_proto::etcdserverpb::watch_server::WatchServer;
+use skiff_proto::skiffstore::internal_request::Request;
+use skiff_proto::skiffstore::raft_peer_server::RaftPeerServer;
+use skiff_proto::skiffstore::MemberAttributes;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{cluster_id, socket_addr, Config};
+use crate::mvcc::StateMachine;
+use crate::server::{
+    ClusterService, Forwarder, KvService, LeaseService, MaintenanceService, Member, PeerService,
+    WatchService,
+};
+
+/// gRPC accepts messages well above --max-request-bytes, so that an oversized
+/// request reaches the handler and gets etcd's own error message.
+const GRPC_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Runs one member until `shutdown` is cancelled or its storage fails.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    config.validate()?;
+    let peers = config.peers()?;
+    let me = peers
+        .iter()
+        .find(|p| p.name == config.name)
+        .cloned()
+        .context("member not in --initial-cluster")?;
+    let cluster_id = cluster_id(&peers, &config.initial_cluster_token);
+    if config.initial_cluster_state == "existing" && !datadir::exists(&config.data_dir) {
+        anyhow::bail!(
+            "--initial-cluster-state existing: {} holds no member data, and members cannot join a running cluster; \
+             start every member of a new cluster with --initial-cluster-state new",
+            config.data_dir.display()
+        );
+    }
+    let db = datadir::open(&config.data_dir, &config.name, me.id, cluster_id)?;
+    let state = Arc::new(StateMachine::open(db.open_tree("state")?).with_context(|| {
+        format!(
+            "data dir {}: the state machine cannot be read",
+            config.data_dir.display()
+        )
+    })?);
+
+    let mut client_listeners = Vec::new();
+    for url in &config.listen_client_urls {
+        let addr = socket_addr("--listen-client-urls", url)?;
+        client_listeners.push(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {url}"))?,
+        );
+    }
+    let peer_url = config
+        .listen_peer_urls
+        .first()
+        .context("--listen-peer-urls is empty")?;
+    let peer_listener = TcpListener::bind(socket_addr("--listen-peer-urls", peer_url)?)
+        .await
+        .with_context(|| format!("cannot listen on {peer_url}"))?;
+    let mut metrics_listeners = Vec::new();
+    for url in &config.listen_metrics_urls {
+        let addr = socket_addr("--listen-metrics-urls", url)?;
+        metrics_listeners.push(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {url}"))?,
+        );
+    }
+
+    let node_config = raft::NodeConfig {
+        id: me.id,
+        cluster_id,
+        peers: peers.iter().map(|p| (p.id, p.url.clone())).collect(),
+        tick: config.tick(),
+        election_ticks: config.election_ticks(),
+        snapshot_count: config.snapshot_count,
+    };
+    let (node, _leader, raft_done) = raft::spawn(
+        node_config,
+        db.clone(),
+        state.clone(),
+        tokio::runtime::Handle::current(),
+        shutdown.clone(),
+    )?;
+    let lessor = Arc::new(lessor::Lessor::new(
+        node.clone(),
+        state.clone(),
+        config.election_timeout(),
+    ));
+    let member = Arc::new(Member {
+        id: me.id,
+        cluster_id,
+        name: config.name.clone(),
+        peers: peers.clone(),
+        node: node.clone(),
+        state: state.clone(),
+        lessor: lessor.clone(),
+        forward: Forwarder::new(me.id, &peers)?,
+        db: db.clone(),
+        max_request_bytes: config.max_request_bytes,
+    });
+
+    tokio::spawn(lessor.run(shutdown.clone()));
+    let attributes = MemberAttributes {
+        member_id: me.id,
+        name: config.name.clone(),
+        client_urls: config.client_urls(),
+    };
+    tokio::spawn(publish(member.clone(), attributes, shutdown.clone()));
+    for listener in metrics_listeners {
+        let observer = Arc::new(observe::StoreObserver(member.clone()));
+        tokio::spawn(skiff_common::http::serve(
+            listener,
+            observer,
+            shutdown.clone(),
+        ));
+    }
+
+    let peer_server = tonic::transport::Server::builder()
+        .add_service(
+            RaftPeerServer::new(PeerService::new(member.clone()))
+                .max_decoding_message_size(raft::transport::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(raft::transport::MAX_MESSAGE_BYTES),
+        )
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(peer_listener),
+            shutdown.clone().cancelled_owned(),
+        );
+    let mut servers = tokio::task::JoinSet::new();
+    servers.spawn(peer_server);
+    let max_message = GRPC_MAX_MESSAGE_BYTES.max(config.max_request_bytes * 2);
+    for listener in client_listeners {
+        let server = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(
+                KvServer::new(KvService::new(member.clone()))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(WatchServer::new(WatchService::new(
+                member.clone(),
+                server::watch_progress_interval(),
+            )))
+            .add_service(LeaseServer::new(LeaseService::new(member.clone())))
+            .add_service(ClusterServer::new(ClusterService::new(member.clone())))
+            .add_service(MaintenanceServer::new(MaintenanceService::new(
+                member.clone(),
+            )))
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                shutdown.clone().cancelled_owned(),
+            );
+        servers.spawn(server);
+    }
+    tracing::info!(
+        name = %config.name,
+        member = %format!("{:x}", me.id),
+        cluster = %format!("{cluster_id:x}"),
+        clients = %config.listen_client_urls.join(","),
+        peers = %peer_url,
+        "skiff-store member started"
+    );
+
+    tokio::select! {
+        done = raft_done => {
+            shutdown.cancel();
+            if let Ok(Err(err)) = done {
+                return Err(anyhow::anyhow!(err).context("raft stopped"));
+            }
+        }
+        Some(ended) = servers.join_next() => {
+            shutdown.cancel();
+            ended?.context("server stopped")?;
+        }
+    }
+    while let Some(ended) = servers.join_next().await {
+        ended?.context("server stopped")?;
+    }
+    db.flush()?;
+    Ok(())
+}
+
+/// Publishes this member's name and client URLs through the log (once per
+/// change), so every member can list everyone's client URLs.
+async fn publish(member: Arc<Member>, attributes: MemberAttributes, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        if member.state.members().contains(&attributes) {
+            return;
+        }
+        match member
+            .node
+            .propose(Request::MemberAttributes(attributes.clone()))
+            .await
+        {
+            Ok(_) => return,
+            Err(err) => tracing::debug!(%err, "member attributes not published yet"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}

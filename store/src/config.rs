@@ -1,0 +1,289 @@
+//! Command-line flags (etcd's names, so etcd habits carry over) and the
+//! cluster identity derived from them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// etcd's default for --max-request-bytes.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1536 * 1024;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "skiff-store",
+    version,
+    about = "An etcd-compatible key-value store replicated with Raft"
+)]
+pub struct Config {
+    /// Human-readable name of this member; must appear in --initial-cluster.
+    #[arg(long, default_value = "default")]
+    pub name: String,
+    /// Where this member keeps its raft log, snapshots and data.
+    #[arg(long, default_value = "default.skiff")]
+    pub data_dir: PathBuf,
+    /// URLs to serve the etcd v3 client API on (comma-separated).
+    #[arg(long, default_value = "http://127.0.0.1:2379", value_delimiter = ',')]
+    pub listen_client_urls: Vec<String>,
+    /// Client URLs to tell the rest of the cluster about (default: the listen URLs).
+    #[arg(long, value_delimiter = ',')]
+    pub advertise_client_urls: Vec<String>,
+    /// URL to serve the raft peer transport on.
+    #[arg(long, default_value = "http://127.0.0.1:2380", value_delimiter = ',')]
+    pub listen_peer_urls: Vec<String>,
+    /// Every member as name=peer-url, comma-separated.
+    #[arg(long)]
+    pub initial_cluster: Option<String>,
+    /// This member's peer URL as the others reach it (default: its entry in
+    /// --initial-cluster); accepted for etcd compatibility and checked.
+    #[arg(long, value_delimiter = ',')]
+    pub initial_advertise_peer_urls: Vec<String>,
+    /// "new" or "existing". Members are fixed when the cluster is created, so
+    /// "existing" only restarts a member that already has its data dir.
+    #[arg(long, default_value = "new")]
+    pub initial_cluster_state: String,
+    /// Distinguishes clusters built from the same member list.
+    #[arg(long, default_value = "skiff-cluster")]
+    pub initial_cluster_token: String,
+    /// Time between heartbeats (ms); also the raft tick.
+    #[arg(long, default_value_t = 100)]
+    pub heartbeat_interval: u64,
+    /// Time without a heartbeat before a follower campaigns (ms).
+    #[arg(long, default_value_t = 1000)]
+    pub election_timeout: u64,
+    /// Applied entries between snapshots; the log behind a snapshot is dropped.
+    #[arg(long, default_value_t = 100_000)]
+    pub snapshot_count: u64,
+    /// Largest client request accepted (bytes).
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
+    /// URLs serving Prometheus /metrics and /health over plain HTTP.
+    #[arg(long, value_delimiter = ',')]
+    pub listen_metrics_urls: Vec<String>,
+    /// text or json
+    #[arg(long, default_value = "text")]
+    pub log_format: String,
+}
+
+/// One member of the cluster as --initial-cluster names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peer {
+    pub id: u64,
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--initial-cluster: {0}")]
+    InitialCluster(String),
+    #[error("{flag}: {url:?} is not a valid http://host:port URL")]
+    Url { flag: &'static str, url: String },
+    #[error("--heartbeat-interval must be > 0 and --election-timeout at least 5 times it (got {heartbeat} ms and {election} ms)")]
+    Timing { heartbeat: u64, election: u64 },
+    #[error("--snapshot-count must be at least 1")]
+    SnapshotCount,
+    #[error("--initial-cluster-state must be new or existing, not {0:?}")]
+    ClusterState(String),
+    #[error("--initial-advertise-peer-urls {given} does not match this member's entry {listed} in --initial-cluster")]
+    AdvertisePeer { given: String, listed: String },
+    #[error("--log-format must be text or json, not {0:?}")]
+    LogFormat(String),
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.heartbeat_interval == 0 || self.election_timeout < 5 * self.heartbeat_interval {
+            return Err(ConfigError::Timing {
+                heartbeat: self.heartbeat_interval,
+                election: self.election_timeout,
+            });
+        }
+        if self.snapshot_count == 0 {
+            return Err(ConfigError::SnapshotCount);
+        }
+        if self.log_format != "text" && self.log_format != "json" {
+            return Err(ConfigError::LogFormat(self.log_format.clone()));
+        }
+        for url in &self.listen_client_urls {
+            socket_addr("--listen-client-urls", url)?;
+        }
+        for url in &self.listen_metrics_urls {
+            socket_addr("--listen-metrics-urls", url)?;
+        }
+        if self.initial_cluster_state != "new" && self.initial_cluster_state != "existing" {
+            return Err(ConfigError::ClusterState(
+                self.initial_cluster_state.clone(),
+            ));
+        }
+        let peers = self.peers()?;
+        if let (Some(given), Some(me)) = (
+            self.initial_advertise_peer_urls.first(),
+            peers.iter().find(|p| p.name == self.name),
+        ) {
+            if given.trim_end_matches('/') != me.url.trim_end_matches('/') {
+                return Err(ConfigError::AdvertisePeer {
+                    given: given.clone(),
+                    listed: me.url.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_interval)
+    }
+
+    pub fn election_ticks(&self) -> usize {
+        (self.election_timeout / self.heartbeat_interval) as usize
+    }
+
+    pub fn election_timeout(&self) -> Duration {
+        Duration::from_millis(self.election_timeout)
+    }
+
+    /// Every member with its id; ids are derived from the peer URL and the
+    /// cluster token, so every member computes the same ids independently.
+    pub fn peers(&self) -> Result<Vec<Peer>, ConfigError> {
+        let spec = match &self.initial_cluster {
+            Some(spec) => spec.clone(),
+            None => format!(
+                "{}={}",
+                self.name,
+                self.listen_peer_urls.first().map_or("", String::as_str)
+            ),
+        };
+        let mut peers: Vec<Peer> = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, url) = part
+                .split_once('=')
+                .ok_or_else(|| ConfigError::InitialCluster(format!("{part:?} is not name=url")))?;
+            socket_addr("--initial-cluster", url)?;
+            if peers.iter().any(|p| p.name == name) {
+                return Err(ConfigError::InitialCluster(format!(
+                    "member {name:?} is listed twice"
+                )));
+            }
+            let id = member_id(url, &self.initial_cluster_token);
+            peers.push(Peer {
+                id,
+                name: name.to_string(),
+                url: url.to_string(),
+            });
+        }
+        if !peers.iter().any(|p| p.name == self.name) {
+            return Err(ConfigError::InitialCluster(format!(
+                "this member's --name {:?} is not listed (members: {})",
+                self.name,
+                peers
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(peers)
+    }
+
+    pub fn client_urls(&self) -> Vec<String> {
+        if self.advertise_client_urls.is_empty() {
+            self.listen_client_urls.clone()
+        } else {
+            self.advertise_client_urls.clone()
+        }
+    }
+}
+
+/// The socket address of an `http://host:port` URL.
+pub fn socket_addr(flag: &'static str, url: &str) -> Result<SocketAddr, ConfigError> {
+    let bad = || ConfigError::Url {
+        flag,
+        url: url.to_string(),
+    };
+    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
+    let host_port = rest.trim_end_matches('/');
+    let host_port = host_port.replacen("localhost:", "127.0.0.1:", 1);
+    host_port.parse().map_err(|_| bad())
+}
+
+/// FNV-1a: stable across builds and platforms, unlike std's hasher.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain(b"\0") {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+pub fn member_id(peer_url: &str, token: &str) -> u64 {
+    fnv1a(&[peer_url.as_bytes(), token.as_bytes()]).max(1)
+}
+
+pub fn cluster_id(peers: &[Peer], token: &str) -> u64 {
+    let mut ids: Vec<u64> = peers.iter().map(|p| p.id).collect();
+    ids.sort_unstable();
+    let bytes: Vec<[u8; 8]> = ids.iter().map(|id| id.to_be_bytes()).collect();
+    let mut parts: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+    parts.push(token.as_bytes());
+    fnv1a(&parts).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["skiff-store"];
+        argv.extend_from_slice(args);
+        Config::parse_from(argv)
+    }
+
+    #[test]
+    fn initial_cluster_gives_stable_distinct_ids() {
+        let c = config(&[
+            "--name",
+            "s2",
+            "--initial-cluster",
+            "s1=http://127.0.0.1:2380,s2=http://127.0.0.1:2381,s3=http://127.0.0.1:2382",
+        ]);
+        let peers = c.peers().unwrap();
+        assert_eq!(peers.len(), 3);
+        assert_eq!(peers[1].name, "s2");
+        assert_ne!(peers[0].id, peers[1].id);
+        assert_eq!(
+            peers[0].id,
+            member_id("http://127.0.0.1:2380", "skiff-cluster")
+        );
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_flags_name_the_problem() {
+        let err = config(&[
+            "--name",
+            "x",
+            "--initial-cluster",
+            "s1=http://127.0.0.1:2380",
+        ])
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("\"x\" is not listed"), "{err}");
+        let err = config(&["--initial-cluster", "default"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("not name=url"), "{err}");
+        let err = config(&["--listen-client-urls", "127.0.0.1:2379"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("--listen-client-urls"), "{err}");
+        let err = config(&["--election-timeout", "300"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("at least 5 times"), "{err}");
+    }
+}

@@ -1,0 +1,56 @@
+//! Snapshots of the whole state machine (every record of its tree) and restoring one.
+
+use prost::Message;
+use skiff_proto::skiffstore::{SnapshotData, SnapshotPair};
+
+use super::codec::corrupt;
+use super::state::State;
+use super::Core;
+use crate::error::{Result, StoreError};
+
+pub(crate) fn snapshot(core: &Core) -> Result<Vec<u8>> {
+    let _apply = core.apply_lock.lock();
+    let mut pairs = Vec::new();
+    for rec in core.tree.iter() {
+        let (key, value) = rec?;
+        pairs.push(SnapshotPair {
+            key: key.to_vec(),
+            value: value.to_vec(),
+        });
+    }
+    Ok(SnapshotData { pairs }.encode_to_vec())
+}
+
+/// Replaces every record with the snapshot's, after validating all of it, in one
+/// atomic sled batch; then swaps the in-memory state and makes every watcher resync
+/// from history (see `Hub::reset`).
+pub(crate) fn restore(core: &Core, data: &[u8]) -> Result<()> {
+    let snap = SnapshotData::decode(data).map_err(|e| corrupt(format!("snapshot: {e}")))?;
+    let (state, any) = State::load(
+        snap.pairs
+            .iter()
+            .map(|p| Ok::<_, StoreError>((&p.key, &p.value))),
+    )?;
+    if !any {
+        return Err(corrupt("empty snapshot".to_string()));
+    }
+    let _apply = core.apply_lock.lock();
+    let mut b = sled::Batch::default();
+    for rec in core.tree.iter().keys() {
+        b.remove(rec?);
+    }
+    for p in &snap.pairs {
+        b.insert(p.key.as_slice(), p.value.as_slice());
+    }
+    let revision = state.revision;
+    let applied = state.applied;
+    {
+        let mut st = core.state.write();
+        core.tree.apply_batch(b)?;
+        *st = state;
+    }
+    core.tree.flush()?;
+    core.hub.reset(revision);
+    tracing::info!(applied, revision, "restored state machine from snapshot");
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The member's raft node: one OS thread owns raft-rs's `RawNode`; everyone
+//! else talks to it through a [`NodeHandle`].
+//!
+//! # Layout
+//! - [`storage`]: the raft log, hard state and snapshots in sled.
+//! - `node`: the raft thread: ticks, steps messages, handles each Ready in
+//!   raft-rs's order, applies committed entries, snapshots and compacts.
+//! - `pending`: proposals and reads waiting for their answer.
+//! - [`transport`]: raft messages to the other members over gRPC.
+
+mod node;
+mod pending;
+pub mod storage;
+pub mod transport;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use raft::eraftpb::Message;
+use skiff_proto::skiffstore::internal_request::Request;
+use skiff_proto::skiffstore::InternalRequest;
+use tokio::sync::oneshot;
+
+use crate::error::{Result, StoreError};
+use crate::mvcc::Outcome;
+
+pub use node::{spawn, NodeConfig};
+
+/// How long a client request may wait for the cluster before it fails with
+/// `etcdserver: request timed out` (etcd: 5 s plus two election timeouts).
+pub(crate) fn request_timeout(election_timeout: Duration) -> Duration {
+    Duration::from_secs(5) + election_timeout * 2
+}
+
+/// Work for the raft thread.
+pub(crate) enum Command {
+    Propose {
+        request: Request,
+        reply: oneshot::Sender<Result<Outcome>>,
+    },
+    /// Resolves once this member has applied everything committed when the
+    /// read arrived (raft's ReadIndex), so a local read is linearizable.
+    ReadIndex {
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Step(Box<Message>),
+    Unreachable(u64),
+    SnapshotSent {
+        to: u64,
+        ok: bool,
+    },
+}
+
+/// What the rest of the member may know about raft without asking the thread.
+#[derive(Default)]
+pub struct RaftStatus {
+    leader: AtomicU64,
+    term: AtomicU64,
+    commit: AtomicU64,
+    applied: AtomicU64,
+    snapshots_applied: AtomicU64,
+    snapshots_sent: AtomicU64,
+    proposals_failed: AtomicU64,
+}
+
+impl RaftStatus {
+    pub fn leader(&self) -> u64 {
+        self.leader.load(Ordering::Acquire)
+    }
+    pub fn term(&self) -> u64 {
+        self.term.load(Ordering::Acquire)
+    }
+    pub fn commit(&self) -> u64 {
+        self.commit.load(Ordering::Acquire)
+    }
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
+    pub fn snapshots_applied(&self) -> u64 {
+        self.snapshots_applied.load(Ordering::Relaxed)
+    }
+    pub fn snapshots_sent(&self) -> u64 {
+        self.snapshots_sent.load(Ordering::Relaxed)
+    }
+    pub fn proposals_failed(&self) -> u64 {
+        self.proposals_failed.load(Ordering::Relaxed)
+    }
+}
+
+/// A cheap, cloneable handle to the raft thread.
+#[derive(Clone)]
+pub struct NodeHandle {
+    id: u64,
+    commands: crossbeam_channel::Sender<Command>,
+    status: Arc<RaftStatus>,
+    timeout: Duration,
+}
+
+impl NodeHandle {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn status(&self) -> &RaftStatus {
+        &self.status
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.status.leader() == self.id
+    }
+
+    /// Replicates a write through the raft log and returns its result once
+    /// this member has applied it (so it is durable on a majority).
+    pub async fn propose(&self, request: Request) -> Result<Outcome> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Propose { request, reply })?;
+        self.await_answer(answer).await?
+    }
+
+    /// Waits until a read on this member would be linearizable.
+    pub async fn read_index(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::ReadIndex { reply })?;
+        self.await_answer(answer).await?
+    }
+
+    pub(crate) fn send(&self, command: Command) -> Result<()> {
+        self.commands.send(command).map_err(|_| StoreError::Stopped)
+    }
+
+    async fn await_answer<T>(&self, answer: oneshot::Receiver<T>) -> Result<T> {
+        // The raft thread times requests out itself; this outer bound only
+        // protects the caller if that thread is gone.
+        match tokio::time::timeout(self.timeout + Duration::from_secs(1), answer).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_)) => Err(StoreError::Stopped),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+}
+
+/// Encodes a request for the raft log, stamped with its proposer.
+pub(crate) fn encode_request(proposer: u64, id: u64, request: Request) -> Vec<u8> {
+    use prost::Message as _;
+    InternalRequest {
+        proposer,
+        id,
+        request: Some(request),
+    }
+    .encode_to_vec()
+}

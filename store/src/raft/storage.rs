@@ -1,0 +1,475 @@
+//! The raft log, hard state, conf state and latest snapshot, kept in one sled tree.
+//!
+//! raft-rs reads the log through the [`raft::Storage`] trait; the raft thread
+//! writes it through the methods here. Writes are plain sled inserts: the raft
+//! loop calls `Db::flush` once per Ready, which is what makes them durable
+//! (group commit), before any message that acknowledges them leaves the member.
+//!
+//! Keys: `e` + index (big-endian) -> Entry, `hs` -> HardState, `cs` -> ConfState,
+//! `snap` -> the latest Snapshot (metadata and data), `trunc` -> (index, term) of
+//! the last entry dropped by compaction.
+
+use std::collections::VecDeque;
+
+use protobuf::Message as PbMessage;
+use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::{GetEntriesContext, RaftState, StorageError};
+
+use crate::error::{Result, StoreError};
+
+const KEY_HARD_STATE: &[u8] = b"hs";
+const KEY_CONF_STATE: &[u8] = b"cs";
+const KEY_SNAPSHOT: &[u8] = b"snap";
+const KEY_TRUNCATED: &[u8] = b"trunc";
+const ENTRY_PREFIX: u8 = b'e';
+/// Entries kept decoded in memory: followers that are close behind and the
+/// leader's own appends are served without touching sled.
+const CACHE_ENTRIES: usize = 4096;
+
+fn entry_key(index: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = ENTRY_PREFIX;
+    key[1..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("raft {what}: {err}"))
+}
+
+pub struct RaftLogStorage {
+    tree: sled::Tree,
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// Index and term of the entry just before the first one in the log.
+    truncated: (u64, u64),
+    last_index: u64,
+    /// The tail of the log, `cache[0].index == last_index - cache.len() + 1`.
+    cache: VecDeque<Entry>,
+    snapshot: Option<Snapshot>,
+    /// Set when raft asked for a snapshot newer than the stored one; the raft
+    /// loop builds one from the state machine and clears it.
+    snapshot_wanted: std::cell::Cell<bool>,
+}
+
+impl RaftLogStorage {
+    /// Opens the log kept in `tree`, reading hard state, conf state and bounds.
+    pub fn open(tree: sled::Tree) -> Result<RaftLogStorage> {
+        let hard_state = match tree.get(KEY_HARD_STATE)? {
+            Some(bytes) => {
+                HardState::parse_from_bytes(&bytes).map_err(|e| corrupt("hard state", e))?
+            }
+            None => HardState::default(),
+        };
+        let conf_state = match tree.get(KEY_CONF_STATE)? {
+            Some(bytes) => {
+                ConfState::parse_from_bytes(&bytes).map_err(|e| corrupt("conf state", e))?
+            }
+            None => ConfState::default(),
+        };
+        let snapshot = match tree.get(KEY_SNAPSHOT)? {
+            Some(bytes) => {
+                Some(Snapshot::parse_from_bytes(&bytes).map_err(|e| corrupt("snapshot", e))?)
+            }
+            None => None,
+        };
+        let truncated = match tree.get(KEY_TRUNCATED)? {
+            Some(bytes) if bytes.len() == 16 => {
+                let index = u64::from_be_bytes(bytes[..8].try_into().unwrap_or_default());
+                let term = u64::from_be_bytes(bytes[8..].try_into().unwrap_or_default());
+                (index, term)
+            }
+            Some(_) => return Err(corrupt("truncation record", "wrong length")),
+            None => (0, 0),
+        };
+        let last_index = match tree.scan_prefix([ENTRY_PREFIX]).next_back() {
+            Some(item) => {
+                let (key, _) = item?;
+                u64::from_be_bytes(
+                    key[1..]
+                        .try_into()
+                        .map_err(|_| corrupt("entry key", "wrong length"))?,
+                )
+            }
+            None => truncated.0,
+        };
+        let mut storage = RaftLogStorage {
+            tree,
+            hard_state,
+            conf_state,
+            truncated,
+            last_index,
+            cache: VecDeque::new(),
+            snapshot,
+            snapshot_wanted: std::cell::Cell::new(false),
+        };
+        storage.fill_cache()?;
+        Ok(storage)
+    }
+
+    fn fill_cache(&mut self) -> Result<()> {
+        let low = self
+            .first_index()
+            .max(self.last_index.saturating_sub(CACHE_ENTRIES as u64) + 1);
+        for item in self.tree.range(entry_key(low)..=entry_key(self.last_index)) {
+            let (_, bytes) = item?;
+            self.cache
+                .push_back(Entry::parse_from_bytes(&bytes).map_err(|e| corrupt("entry", e))?);
+        }
+        let expected = (self.last_index + 1).saturating_sub(low) as usize;
+        if self.cache.len() != expected {
+            return Err(corrupt(
+                "log",
+                format!("entries missing between {low} and {}", self.last_index),
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when the member has never been part of a cluster.
+    pub fn is_fresh(&self) -> bool {
+        self.conf_state.voters.is_empty() && self.last_index == 0 && self.snapshot.is_none()
+    }
+
+    /// Records the initial membership of a brand-new cluster.
+    pub fn bootstrap(&mut self, voters: Vec<u64>) -> Result<()> {
+        self.set_conf_state(ConfState {
+            voters,
+            ..Default::default()
+        })
+    }
+
+    pub fn hard_state(&self) -> &HardState {
+        &self.hard_state
+    }
+
+    pub fn conf_state(&self) -> &ConfState {
+        &self.conf_state
+    }
+
+    pub fn first_index(&self) -> u64 {
+        self.truncated.0 + 1
+    }
+
+    pub fn last_index(&self) -> u64 {
+        self.last_index
+    }
+
+    pub fn snapshot_wanted(&self) -> bool {
+        self.snapshot_wanted.get()
+    }
+
+    pub fn stored_snapshot_index(&self) -> u64 {
+        self.snapshot.as_ref().map_or(0, |s| s.get_metadata().index)
+    }
+
+    pub fn set_hard_state(&mut self, hs: HardState) -> Result<()> {
+        let bytes = hs.write_to_bytes().map_err(|e| corrupt("hard state", e))?;
+        self.tree.insert(KEY_HARD_STATE, bytes)?;
+        self.hard_state = hs;
+        Ok(())
+    }
+
+    pub fn set_commit(&mut self, commit: u64) -> Result<()> {
+        let mut hs = self.hard_state.clone();
+        hs.commit = commit;
+        self.set_hard_state(hs)
+    }
+
+    pub fn set_conf_state(&mut self, cs: ConfState) -> Result<()> {
+        let bytes = cs.write_to_bytes().map_err(|e| corrupt("conf state", e))?;
+        self.tree.insert(KEY_CONF_STATE, bytes)?;
+        self.conf_state = cs;
+        Ok(())
+    }
+
+    /// Appends entries, replacing any conflicting suffix of the log.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<()> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        if first.index <= self.truncated.0 {
+            return Err(corrupt(
+                "append",
+                format!("entry {} is before the compacted log", first.index),
+            ));
+        }
+        if first.index > self.last_index + 1 {
+            return Err(corrupt(
+                "append",
+                format!("gap: last {}, appending {}", self.last_index, first.index),
+            ));
+        }
+        let mut batch = sled::Batch::default();
+        for index in first.index..=self.last_index {
+            batch.remove(&entry_key(index));
+        }
+        while self.cache.back().is_some_and(|e| e.index >= first.index) {
+            self.cache.pop_back();
+        }
+        for entry in entries {
+            let bytes = entry.write_to_bytes().map_err(|e| corrupt("entry", e))?;
+            batch.insert(&entry_key(entry.index), bytes);
+            self.cache.push_back(entry.clone());
+        }
+        self.tree.apply_batch(batch)?;
+        self.last_index = entries[entries.len() - 1].index;
+        while self.cache.len() > CACHE_ENTRIES {
+            self.cache.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Drops every entry before `index` (which must already be applied and
+    /// covered by a durable snapshot or state machine).
+    pub fn compact(&mut self, index: u64) -> Result<()> {
+        if index <= self.first_index() {
+            return Ok(());
+        }
+        let index = index.min(self.last_index + 1);
+        let term = raft::Storage::term(self, index - 1).map_err(|e| corrupt("compact", e))?;
+        let mut batch = sled::Batch::default();
+        for i in self.first_index()..index {
+            batch.remove(&entry_key(i));
+        }
+        batch.insert(KEY_TRUNCATED, truncation_record(index - 1, term).to_vec());
+        self.tree.apply_batch(batch)?;
+        self.truncated = (index - 1, term);
+        while self.cache.front().is_some_and(|e| e.index < index) {
+            self.cache.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Keeps a snapshot built from this member's state machine, to send to
+    /// followers that are behind the compacted log.
+    pub fn store_snapshot(&mut self, snapshot: Snapshot) -> Result<()> {
+        let bytes = snapshot
+            .write_to_bytes()
+            .map_err(|e| corrupt("snapshot", e))?;
+        self.tree.insert(KEY_SNAPSHOT, bytes)?;
+        self.snapshot = Some(snapshot);
+        self.snapshot_wanted.set(false);
+        Ok(())
+    }
+
+    /// Installs a snapshot received from the leader: the whole log is replaced
+    /// by the snapshot's position. The caller restores the state machine.
+    pub fn apply_snapshot(&mut self, snapshot: Snapshot) -> Result<()> {
+        let meta: &SnapshotMetadata = snapshot.get_metadata();
+        let (index, term) = (meta.index, meta.term);
+        let mut batch = sled::Batch::default();
+        for item in self.tree.scan_prefix([ENTRY_PREFIX]).keys() {
+            batch.remove(item?);
+        }
+        batch.insert(KEY_TRUNCATED, truncation_record(index, term).to_vec());
+        self.tree.apply_batch(batch)?;
+        self.truncated = (index, term);
+        self.last_index = index;
+        self.cache.clear();
+        self.set_conf_state(meta.get_conf_state().clone())?;
+        let mut hs = self.hard_state.clone();
+        hs.term = hs.term.max(term);
+        hs.commit = index;
+        self.set_hard_state(hs)?;
+        self.store_snapshot(snapshot)
+    }
+
+    fn entry(&self, index: u64) -> raft::Result<Entry> {
+        if let Some(front) = self.cache.front() {
+            if index >= front.index {
+                return self
+                    .cache
+                    .get((index - front.index) as usize)
+                    .cloned()
+                    .ok_or(raft::Error::Store(StorageError::Unavailable));
+            }
+        }
+        match self.tree.get(entry_key(index)) {
+            Ok(Some(bytes)) => Entry::parse_from_bytes(&bytes).map_err(raft::Error::CodecError),
+            Ok(None) => Err(raft::Error::Store(StorageError::Unavailable)),
+            Err(e) => Err(raft::Error::Store(StorageError::Other(Box::new(e)))),
+        }
+    }
+}
+
+fn truncation_record(index: u64, term: u64) -> [u8; 16] {
+    let mut record = [0u8; 16];
+    record[..8].copy_from_slice(&index.to_be_bytes());
+    record[8..].copy_from_slice(&term.to_be_bytes());
+    record
+}
+
+impl raft::Storage for RaftLogStorage {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        Ok(RaftState::new(
+            self.hard_state.clone(),
+            self.conf_state.clone(),
+        ))
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        if low <= self.truncated.0 {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > self.last_index + 1 {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        let max_size = max_size.into().unwrap_or(u64::MAX);
+        let mut out = Vec::with_capacity((high - low) as usize);
+        let mut size = 0u64;
+        for index in low..high {
+            let entry = self.entry(index)?;
+            size += u64::from(entry.compute_size());
+            // Always return at least one entry, as the trait requires.
+            if !out.is_empty() && size > max_size {
+                break;
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        if idx == self.truncated.0 {
+            return Ok(self.truncated.1);
+        }
+        if idx < self.truncated.0 {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if idx > self.last_index {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        Ok(self.entry(idx)?.term)
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(RaftLogStorage::first_index(self))
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.last_index)
+    }
+
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        match &self.snapshot {
+            Some(snap)
+                if snap.get_metadata().index >= request_index
+                    && snap.get_metadata().index >= self.truncated.0 =>
+            {
+                Ok(snap.clone())
+            }
+            _ => {
+                self.snapshot_wanted.set(true);
+                Err(raft::Error::Store(
+                    StorageError::SnapshotTemporarilyUnavailable,
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::Storage;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        Entry {
+            index,
+            term,
+            data: vec![index as u8; 10].into(),
+            ..Default::default()
+        }
+    }
+
+    fn temp_tree() -> (sled::Db, sled::Tree) {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("raft").unwrap();
+        (db, tree)
+    }
+
+    #[test]
+    fn append_truncates_conflicting_suffix_and_survives_reopen() {
+        let (_db, tree) = temp_tree();
+        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
+        assert!(s.is_fresh());
+        s.bootstrap(vec![1, 2, 3]).unwrap();
+        s.append(&[entry(1, 1), entry(2, 1), entry(3, 1)]).unwrap();
+        s.append(&[entry(2, 2)]).unwrap();
+        assert_eq!(s.last_index(), 2);
+        assert_eq!(s.term(2).unwrap(), 2);
+        let reopened = RaftLogStorage::open(tree).unwrap();
+        assert_eq!(reopened.last_index(), 2);
+        assert_eq!(reopened.conf_state().voters, vec![1, 2, 3]);
+        let got = reopened
+            .entries(1, 3, None, GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(
+            got.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(),
+            vec![(1, 1), (2, 2)]
+        );
+    }
+
+    #[test]
+    fn compaction_keeps_term_of_truncated_entry() {
+        let (_db, tree) = temp_tree();
+        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
+        let entries: Vec<_> = (1..=10).map(|i| entry(i, 1 + i / 5)).collect();
+        s.append(&entries).unwrap();
+        s.compact(6).unwrap();
+        assert_eq!(Storage::first_index(&s).unwrap(), 6);
+        assert_eq!(s.term(5).unwrap(), 2);
+        assert!(matches!(
+            s.term(4),
+            Err(raft::Error::Store(StorageError::Compacted))
+        ));
+        assert!(matches!(
+            s.entries(4, 7, None, GetEntriesContext::empty(false)),
+            Err(raft::Error::Store(StorageError::Compacted))
+        ));
+        let reopened = RaftLogStorage::open(tree).unwrap();
+        assert_eq!(Storage::first_index(&reopened).unwrap(), 6);
+        assert_eq!(reopened.term(5).unwrap(), 2);
+        assert_eq!(reopened.last_index(), 10);
+    }
+
+    #[test]
+    fn snapshot_replaces_log_and_is_served() {
+        let (_db, tree) = temp_tree();
+        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
+        s.append(&[entry(1, 1), entry(2, 1)]).unwrap();
+        assert!(s.snapshot(0, 2).is_err());
+        assert!(s.snapshot_wanted());
+        let mut snap = Snapshot::default();
+        snap.mut_metadata().index = 50;
+        snap.mut_metadata().term = 4;
+        snap.mut_metadata().mut_conf_state().voters = vec![1, 2];
+        snap.data = b"state".to_vec().into();
+        s.apply_snapshot(snap).unwrap();
+        assert_eq!(s.last_index(), 50);
+        assert_eq!(Storage::first_index(&s).unwrap(), 51);
+        assert_eq!(s.term(50).unwrap(), 4);
+        assert_eq!(s.hard_state().commit, 50);
+        assert_eq!(s.snapshot(10, 2).unwrap().data.as_ref(), b"state");
+        let reopened = RaftLogStorage::open(tree).unwrap();
+        assert_eq!(reopened.last_index(), 50);
+        assert_eq!(reopened.conf_state().voters, vec![1, 2]);
+    }
+
+    #[test]
+    fn entries_respect_max_size_but_return_at_least_one() {
+        let (_db, tree) = temp_tree();
+        let mut s = RaftLogStorage::open(tree).unwrap();
+        s.append(&(1..=5).map(|i| entry(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        let got = s.entries(1, 6, 1, GetEntriesContext::empty(false)).unwrap();
+        assert_eq!(got.len(), 1);
+    }
+}

@@ -1,0 +1,174 @@
+//! Raft messages to the other members: one task and one gRPC stream per peer.
+//!
+//! Messages to a peer that cannot be reached are dropped (raft retransmits)
+//! and raft is told the peer is unreachable so it probes instead of
+//! pipelining. The stream is re-established with back-off after a peer
+//! restarts.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use protobuf::Message as PbMessage;
+use raft::eraftpb::{Message, MessageType};
+use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
+use skiff_proto::skiffstore::RaftEnvelope;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+
+use super::Command;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Enough for a large snapshot in one message.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
+
+/// The raft thread's side: hands each message to its peer's task.
+pub struct Transport {
+    peers: HashMap<u64, mpsc::UnboundedSender<Message>>,
+}
+
+impl Transport {
+    /// Starts one sender task per peer on `runtime`.
+    pub(crate) fn start(
+        runtime: &tokio::runtime::Handle,
+        me: u64,
+        cluster_id: u64,
+        peers: &[(u64, String)],
+        commands: crossbeam_channel::Sender<Command>,
+        shutdown: CancellationToken,
+    ) -> Transport {
+        let mut senders = HashMap::new();
+        for (id, url) in peers.iter().filter(|(id, _)| *id != me) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.insert(*id, tx);
+            let peer = PeerSender {
+                to: *id,
+                url: url.clone(),
+                header: (cluster_id, me),
+                commands: commands.clone(),
+            };
+            runtime.spawn(peer.run(rx, shutdown.clone()));
+        }
+        Transport { peers: senders }
+    }
+
+    pub fn send(&self, messages: Vec<Message>) {
+        for msg in messages {
+            match self.peers.get(&msg.to) {
+                Some(tx) => {
+                    let _ = tx.send(msg);
+                }
+                None => tracing::warn!(to = msg.to, "raft message for an unknown member dropped"),
+            }
+        }
+    }
+}
+
+struct PeerSender {
+    to: u64,
+    url: String,
+    header: (u64, u64),
+    commands: crossbeam_channel::Sender<Command>,
+}
+
+impl PeerSender {
+    async fn run(self, mut queue: mpsc::UnboundedReceiver<Message>, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let connected = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                c = self.connect() => c,
+            };
+            match connected {
+                Ok(client) => {
+                    backoff = Duration::from_millis(50);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        reason = self.stream(client, &mut queue) => {
+                            tracing::debug!(peer = self.to, %reason, "raft stream ended");
+                        }
+                    }
+                }
+                Err(err) => tracing::debug!(peer = self.to, %err, "cannot reach member"),
+            }
+            self.drop_queued(&mut queue);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn connect(
+        &self,
+    ) -> Result<RaftPeerClient<tonic::transport::Channel>, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(self.url.clone())?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(1))
+            .keep_alive_timeout(Duration::from_secs(3))
+            .connect()
+            .await?;
+        Ok(RaftPeerClient::new(channel)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES))
+    }
+
+    /// Feeds queued messages into one long-lived stream until it breaks.
+    async fn stream(
+        &self,
+        mut client: RaftPeerClient<tonic::transport::Channel>,
+        queue: &mut mpsc::UnboundedReceiver<Message>,
+    ) -> String {
+        let (body, body_rx) = mpsc::channel::<RaftEnvelope>(256);
+        let mut call = Box::pin(async move { client.send(ReceiverStream::new(body_rx)).await });
+        loop {
+            tokio::select! {
+                ended = &mut call => {
+                    return match ended {
+                        Ok(_) => "closed by peer".to_string(),
+                        Err(status) => status.to_string(),
+                    };
+                }
+                msg = queue.recv() => {
+                    let Some(msg) = msg else { return "member stopping".to_string() };
+                    let is_snapshot = msg.get_msg_type() == MessageType::MsgSnapshot;
+                    let envelope = match msg.write_to_bytes() {
+                        Ok(bytes) => RaftEnvelope { cluster_id: self.header.0, from: self.header.1, message: bytes },
+                        Err(err) => {
+                            tracing::error!(%err, "cannot encode raft message");
+                            continue;
+                        }
+                    };
+                    let sent = body.send(envelope).await.is_ok();
+                    if is_snapshot {
+                        let _ = self.commands.send(Command::SnapshotSent { to: self.to, ok: sent });
+                    }
+                    if !sent {
+                        let _ = self.commands.send(Command::Unreachable(self.to));
+                        return "stream closed".to_string();
+                    }
+                }
+            }
+        }
+    }
+
+    fn drop_queued(&self, queue: &mut mpsc::UnboundedReceiver<Message>) {
+        let mut dropped = false;
+        while let Ok(msg) = queue.try_recv() {
+            dropped = true;
+            if msg.get_msg_type() == MessageType::MsgSnapshot {
+                let _ = self.commands.send(Command::SnapshotSent {
+                    to: self.to,
+                    ok: false,
+                });
+            }
+        }
+        if dropped {
+            let _ = self.commands.send(Command::Unreachable(self.to));
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Scenario tests against real skiff-store member processes on loopback.
+
+mod bad_input;
+mod durability;
+mod etcdctl;
+mod failover;
+mod snapshot;
+mod util;
+mod watch;

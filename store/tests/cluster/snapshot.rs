@@ -1,0 +1,67 @@
+//! A member that was down while the log was compacted catches up through a
+//! snapshot sent by the leader.
+
+use std::time::Duration;
+
+use skiff_proto::etcdserverpb::RangeRequest;
+
+use crate::util::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restarted_member_catches_up_from_a_snapshot() {
+    let mut cluster = Cluster::start(3, &["--snapshot-count", "100"]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let lagger = (leader + 1) % 3;
+    step(&format!("SIGKILL follower s{}", lagger + 1));
+    cluster.kill(lagger);
+
+    step("write 600 keys, far past --snapshot-count");
+    let mut kv = cluster.kv(leader).await;
+    for n in 0..600 {
+        put(&mut kv, &format!("/snap/{n:04}"), &format!("value-{n}"))
+            .await
+            .expect("put");
+    }
+    let commit = cluster.status(leader).await.expect("status").raft_index;
+
+    step(&format!("restart s{} from its data dir", lagger + 1));
+    cluster.start_member(lagger);
+    cluster
+        .wait_applied(lagger, commit, Duration::from_secs(30))
+        .await;
+    let installed = cluster
+        .metric(lagger, "skiff_store_snapshots_applied_total")
+        .await;
+    assert!(
+        installed.unwrap_or(0.0) >= 1.0,
+        "the member caught up without a snapshot (metric {installed:?})"
+    );
+
+    step("the member serves every key locally");
+    let mut kv = cluster.kv(lagger).await;
+    let resp = kv
+        .range(RangeRequest {
+            key: b"/snap/".to_vec(),
+            range_end: prefix_end(b"/snap/"),
+            serializable: true,
+            ..Default::default()
+        })
+        .await
+        .expect("range")
+        .into_inner();
+    assert_eq!(resp.kvs.len(), 600);
+    assert_eq!(resp.kvs[599].value, b"value-599");
+
+    step("and keeps following the log afterwards");
+    put(&mut cluster.kv(leader).await, "/snap/after", "x")
+        .await
+        .expect("put");
+    let commit = cluster.status(leader).await.expect("status").raft_index;
+    cluster
+        .wait_applied(lagger, commit, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        get_local(&mut kv, "/snap/after").await.as_deref(),
+        Some(&b"x"[..])
+    );
+}
