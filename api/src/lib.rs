@@ -10,17 +10,26 @@
 //! - [`error`]: Kubernetes-style API errors and their gRPC form.
 //! - [`labels`], [`selector`], [`cron`], [`quantity`]: syntax of labels, selectors, schedules
 //!   and resource quantities.
+//! - [`client`]: the typed async client (several apiservers with failover, bearer token).
+//! - [`informer`]: list+watch caches with event handlers and resync.
+//! - [`workqueue`]: deduplicating, rate-limited work queues for controllers.
+//! - [`leader`]: leader election over a Lease.
 pub mod admit;
+pub mod client;
 pub mod cron;
 pub mod decode;
 pub mod defaults;
 pub mod error;
+pub mod events;
 pub mod fields;
+pub mod informer;
 pub mod kinds;
 pub mod labels;
+pub mod leader;
 pub mod manifest;
 pub mod meta;
 pub mod quantity;
 pub mod selector;
 pub mod types;
 pub mod validation;
+pub mod workqueue;

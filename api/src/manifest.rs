@@ -283,8 +283,7 @@ mod tests {
 
     #[test]
     fn every_seed_fixture_is_one_resource() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seed");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seed");
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -312,8 +311,7 @@ mod tests {
 
     #[test]
     fn scalars_keep_their_types() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seed");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seed");
         let cj = parse_manifests(
             &std::fs::read_to_string(dir.join("cronjob-every-fifteen-minutes.yaml")).unwrap(),
         )

@@ -37,31 +37,47 @@ pub async fn serve(listener: TcpListener, observe: Arc<dyn Observe>, shutdown: C
         let observe = observe.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| respond(req, observe.clone()));
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
             let _ = conn.await;
         });
     }
 }
 
-async fn respond(req: Request<Incoming>, observe: Arc<dyn Observe>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn respond(
+    req: Request<Incoming>,
+    observe: Arc<dyn Observe>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => {
-            (StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", observe.metrics())
-        }
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            observe.metrics(),
+        ),
         (&Method::GET, "/health") | (&Method::GET, "/healthz") => match observe.health() {
-            Ok(()) => (StatusCode::OK, "application/json", r#"{"health":"true"}"#.to_string()),
+            Ok(()) => (
+                StatusCode::OK,
+                "application/json",
+                r#"{"health":"true"}"#.to_string(),
+            ),
             Err(reason) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "application/json",
                 format!(r#"{{"health":"false","reason":{}}}"#, json_string(&reason)),
             ),
         },
-        _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_string(),
+        ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     if let Ok(value) = content_type.parse() {
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
     }
     Ok(response)
 }

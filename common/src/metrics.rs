@@ -22,7 +22,14 @@ impl MetricsText {
     }
 
     /// One sample with labels; the HELP/TYPE lines are written once per name.
-    pub fn sample(&mut self, name: &str, help: &str, kind: &str, labels: &[(&str, &str)], value: f64) -> &mut Self {
+    pub fn sample(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) -> &mut Self {
         if !self.out.contains(&format!("# TYPE {name} ")) {
             let _ = writeln!(self.out, "# HELP {name} {help}");
             let _ = writeln!(self.out, "# TYPE {name} {kind}");
@@ -34,7 +41,10 @@ impl MetricsText {
                 if i > 0 {
                     self.out.push(',');
                 }
-                let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+                let escaped = v
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
                 let _ = write!(self.out, "{k}=\"{escaped}\"");
             }
             self.out.push('}');
