@@ -101,7 +101,6 @@ fn fold_key(r: &Record) -> FoldKey {
 async fn write_events(client: Client, source: EventSource, mut rx: mpsc::Receiver<Record>) {
     // Folded repeats: which Event object carries this (object, reason, message).
     let mut seen: HashMap<FoldKey, Event> = HashMap::new();
-    let mut counter: u64 = 0;
     while let Some(record) = rx.recv().await {
         let key = fold_key(&record);
         let now = Time::now();
@@ -126,20 +125,13 @@ async fn write_events(client: Client, source: EventSource, mut rx: mpsc::Receive
                 }
             }
         }
-        counter += 1;
         let namespace = if record.object.namespace.is_empty() {
             "default".to_string()
         } else {
             record.object.namespace.clone()
         };
-        let name = format!(
-            "{}.{:x}{:04x}",
-            record.object.name,
-            now.0.timestamp_micros(),
-            counter & 0xffff
-        );
-        let event = Event {
-            metadata: ObjectMeta::named(&namespace, &name),
+        let mut event = Event {
+            metadata: ObjectMeta::named(&namespace, &event_name(&record.object.name)),
             involved_object: record.object,
             reason: record.reason,
             message: record.message,
@@ -152,14 +144,32 @@ async fn write_events(client: Client, source: EventSource, mut rx: mpsc::Receive
             reporting_instance: source.host.clone(),
             ..Default::default()
         };
-        match client.create(&event).await {
-            Ok(created) => {
-                if seen.len() >= REMEMBERED {
-                    seen.clear();
+        // Names are unique per component, not across components: on the rare
+        // clash with another writer's event, pick a new name once.
+        for attempt in 0..2 {
+            match client.create(&event).await {
+                Ok(created) => {
+                    if seen.len() >= REMEMBERED {
+                        seen.clear();
+                    }
+                    seen.insert(key, created);
+                    break;
                 }
-                seen.insert(key, created);
+                Err(err) if err.is_already_exists() && attempt == 0 => {
+                    event.metadata.name = event_name(&event.involved_object.name);
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "event not recorded");
+                    break;
+                }
             }
-            Err(err) => tracing::debug!(%err, "event not recorded"),
         }
     }
+}
+
+/// `<object>.<unix nanoseconds, hex><random>`, Kubernetes' event naming with
+/// a random tail, since several components record events for one object.
+fn event_name(object: &str) -> String {
+    let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    format!("{object}.{nanos:x}{:04x}", rand::random::<u16>())
 }
