@@ -93,7 +93,14 @@ pub fn open(
     }
     let db_path = dir.join(DB_DIR);
     // sled may panic on some damaged files; turn that into a clear refusal.
-    let opened = std::panic::catch_unwind(|| sled::Config::new().path(&db_path).open());
+    let config = sled::Config::new()
+        .path(&db_path)
+        // Durability comes from the raft thread's explicit flush per Ready;
+        // sled's own timer would only add flushes.
+        .flush_every_ms(None)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(64 * 1024 * 1024);
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(DataDirError::Database {
