@@ -35,6 +35,8 @@ pub enum StoreError {
     NoLeader,
     #[error("etcdserver: request timed out")]
     Timeout,
+    #[error("etcdserver: leader changed")]
+    LeaderChanged,
     #[error("etcdserver: server stopped")]
     Stopped,
     #[error("storage: {0}")]
@@ -57,7 +59,10 @@ impl From<StoreError> for Status {
             | StoreError::DuplicateKey
             | StoreError::TooManyOps
             | StoreError::RequestTooLarge => Code::InvalidArgument,
-            StoreError::NoLeader | StoreError::Timeout | StoreError::Stopped => Code::Unavailable,
+            StoreError::NoLeader
+            | StoreError::Timeout
+            | StoreError::LeaderChanged
+            | StoreError::Stopped => Code::Unavailable,
             StoreError::Storage(_) | StoreError::Corrupt(_) => Code::Internal,
         };
         Status::new(code, err.to_string())

@@ -33,8 +33,8 @@ use skiff_proto::skiffstore::internal_request::Request;
 use skiff_proto::skiffstore::raft_peer_server::RaftPeerServer;
 use skiff_proto::skiffstore::MemberAttributes;
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 
 use crate::config::{cluster_id, socket_addr, Config};
 use crate::mvcc::StateMachine;
@@ -153,10 +153,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                 .max_decoding_message_size(raft::transport::MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(raft::transport::MAX_MESSAGE_BYTES),
         )
-        .serve_with_incoming_shutdown(
-            incoming(peer_listener),
-            shutdown.clone().cancelled_owned(),
-        );
+        .serve_with_incoming_shutdown(incoming(peer_listener), shutdown.clone().cancelled_owned());
     let mut servers = tokio::task::JoinSet::new();
     servers.spawn(peer_server);
     let max_message = GRPC_MAX_MESSAGE_BYTES.max(config.max_request_bytes * 2);
@@ -175,10 +172,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .add_service(MaintenanceServer::new(MaintenanceService::new(
                 member.clone(),
             )))
-            .serve_with_incoming_shutdown(
-                incoming(listener),
-                shutdown.clone().cancelled_owned(),
-            );
+            .serve_with_incoming_shutdown(incoming(listener), shutdown.clone().cancelled_owned());
         servers.spawn(server);
     }
     tracing::info!(

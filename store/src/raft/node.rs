@@ -331,6 +331,9 @@ impl RaftThread {
             must_flush = true;
         }
         if let Some(ss) = ready.ss() {
+            if ss.leader_id != self.status.leader() {
+                self.pending.leader_changed(Instant::now());
+            }
             self.status.leader.store(ss.leader_id, Ordering::Release);
             let _ = self.leader.send(ss.leader_id);
             tracing::info!(leader = %format!("{:x}", ss.leader_id), term = self.raw.raft.term, "leader changed");

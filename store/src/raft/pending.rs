@@ -16,6 +16,11 @@ use crate::mvcc::Outcome;
 
 /// A ReadIndex round that has not come back by then is sent again.
 const READ_RETRY: Duration = Duration::from_millis(300);
+/// After a leader change, proposals still unanswered this long were most
+/// likely lost with the old leader: the new leader commits whatever survived
+/// within a round trip. Their clients hear "leader changed" (outcome unknown,
+/// as with etcd's timeout) instead of waiting for the full request timeout.
+const LEADER_CHANGE_GRACE: Duration = Duration::from_millis(500);
 
 pub(crate) type ProposalReply = oneshot::Sender<Result<Outcome>>;
 pub(crate) type ReadReply = oneshot::Sender<Result<()>>;
@@ -23,6 +28,13 @@ pub(crate) type ReadReply = oneshot::Sender<Result<()>>;
 struct Waiting<T> {
     reply: T,
     deadline: Instant,
+}
+
+struct Proposal {
+    reply: ProposalReply,
+    deadline: Instant,
+    /// Set when the leader changed while this proposal was in flight.
+    orphaned_at: Option<Instant>,
 }
 
 pub(crate) struct Parked {
@@ -38,7 +50,7 @@ struct ReadRound {
 
 pub(crate) struct Pending {
     next_id: u64,
-    proposals: HashMap<u64, Waiting<ProposalReply>>,
+    proposals: HashMap<u64, Proposal>,
     parked: VecDeque<Parked>,
     reads_unsent: Vec<Waiting<ReadReply>>,
     reads_in_flight: HashMap<u64, ReadRound>,
@@ -70,12 +82,26 @@ impl Pending {
     }
 
     pub fn add_proposal(&mut self, id: u64, reply: ProposalReply, deadline: Instant) {
-        self.proposals.insert(id, Waiting { reply, deadline });
+        self.proposals.insert(
+            id,
+            Proposal {
+                reply,
+                deadline,
+                orphaned_at: None,
+            },
+        );
     }
 
     pub fn resolve_proposal(&mut self, id: u64, outcome: Result<Outcome>) {
         if let Some(waiting) = self.proposals.remove(&id) {
             let _ = waiting.reply.send(outcome);
+        }
+    }
+
+    /// The leader changed: proposals in flight may have died with the old one.
+    pub fn leader_changed(&mut self, now: Instant) {
+        for p in self.proposals.values_mut() {
+            p.orphaned_at.get_or_insert(now);
         }
     }
 
@@ -141,14 +167,24 @@ impl Pending {
 
     /// Fails what waited too long and queues unanswered read rounds again.
     pub fn expire(&mut self, now: Instant) {
-        let expired: Vec<u64> = self
+        let expired: Vec<(u64, StoreError)> = self
             .proposals
             .iter()
-            .filter(|(_, w)| w.deadline <= now)
-            .map(|(id, _)| *id)
+            .filter_map(|(id, p)| {
+                if p.deadline <= now {
+                    Some((*id, StoreError::Timeout))
+                } else if p
+                    .orphaned_at
+                    .is_some_and(|at| now.duration_since(at) >= LEADER_CHANGE_GRACE)
+                {
+                    Some((*id, StoreError::LeaderChanged))
+                } else {
+                    None
+                }
+            })
             .collect();
-        for id in expired {
-            self.resolve_proposal(id, Err(StoreError::Timeout));
+        for (id, err) in expired {
+            self.resolve_proposal(id, Err(err));
         }
         let (keep, gone): (VecDeque<_>, VecDeque<_>) =
             self.parked.drain(..).partition(|p| p.deadline > now);
@@ -221,5 +257,26 @@ mod tests {
         p.add_proposal(id, tx, now + Duration::from_millis(5));
         p.expire(now + Duration::from_millis(10));
         assert!(matches!(rx.try_recv(), Ok(Err(StoreError::Timeout))));
+    }
+
+    #[test]
+    fn proposals_in_flight_across_a_leader_change_fail_after_a_grace() {
+        let mut p = Pending::new();
+        let now = Instant::now();
+        let (tx, mut rx) = oneshot::channel();
+        let id = p.next_id();
+        p.add_proposal(id, tx, now + Duration::from_secs(10));
+        p.leader_changed(now);
+        let (tx2, mut rx2) = oneshot::channel();
+        let id2 = p.next_id();
+        p.add_proposal(id2, tx2, now + Duration::from_secs(10));
+        p.expire(now + LEADER_CHANGE_GRACE / 2);
+        assert!(rx.try_recv().is_err(), "failed before the grace ran out");
+        p.expire(now + LEADER_CHANGE_GRACE);
+        assert!(matches!(rx.try_recv(), Ok(Err(StoreError::LeaderChanged))));
+        assert!(
+            rx2.try_recv().is_err(),
+            "a proposal made after the change is not affected"
+        );
     }
 }

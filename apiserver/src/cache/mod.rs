@@ -1,0 +1,65 @@
+//! The watch cache: one store watch per kind feeds an in-memory copy of every object plus a window of recent events, which every client watch is served from.
+//!
+//! # Layout
+//! - [`kind`]: one kind's cache: current objects, the event window, the registered client
+//!   watches and the fan-out with per-client filtering.
+//! - [`client`]: a client watch: replay from a resourceVersion, then live events, bookmarks,
+//!   and the end of a watch (Expired, too slow).
+//! - [`reflector`]: the loop that lists and watches the store for one kind, reconnecting on
+//!   another member when the watch breaks and relisting when its revision was compacted.
+
+pub mod client;
+pub mod kind;
+pub mod reflector;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use skiff_api::kinds::{KindInfo, KINDS};
+
+pub use client::ClientWatch;
+pub use kind::{CachedObject, KindCache};
+
+/// Sizes and periods of the cache.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Events kept per kind for watches that resume from an older resourceVersion.
+    pub window: usize,
+    /// Events buffered per client watch before it is ended as too slow.
+    pub buffer: usize,
+    pub bookmark_interval: Duration,
+    pub progress_interval: Duration,
+}
+
+/// Every kind's cache.
+pub struct WatchCache {
+    kinds: HashMap<&'static str, Arc<KindCache>>,
+    pub config: CacheConfig,
+}
+
+impl WatchCache {
+    pub fn new(config: CacheConfig) -> WatchCache {
+        let kinds = KINDS
+            .iter()
+            .map(|info| (info.plural, Arc::new(KindCache::new(info, &config))))
+            .collect();
+        WatchCache { kinds, config }
+    }
+
+    pub fn kind(&self, info: &KindInfo) -> Option<&Arc<KindCache>> {
+        self.kinds.get(info.plural)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<KindCache>> {
+        self.kinds.values()
+    }
+
+    /// True once every kind has loaded its first list.
+    pub fn is_ready(&self) -> bool {
+        self.kinds.values().all(|k| k.is_ready())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! skiff-apiserver: the only door into the cluster's state.
+//!
+//! It authenticates and authorizes every request, admits objects (strict decoding, defaults,
+//! validation from `skiff_api::admit`), stores them as JSON in an etcd-compatible store with
+//! compare-and-swap on their resourceVersion, and serves watches from an in-memory cache fed
+//! by one store watch per kind. It keeps no state of its own: several apiservers can serve
+//! one store.
+//!
+//! # Layout
+//! - [`config`]: command-line flags.
+//! - [`store`]: the etcd v3 client with failover across store members; one store watch.
+//! - [`registry`]: every verb on every kind over the store (create, get, list, update,
+//!   status, patch, delete, bind, scale).
+//! - [`cache`]: the watch cache and the client watches it serves.
+//! - [`auth`]: token authentication and role-based authorization.
+//! - [`events`]: store leases that make events expire.
+//! - [`logs`]: the log proxy to the node agent running a pod.
+//! - [`namespaces`]: deleting the content of terminating namespaces.
+//! - [`service`]: the gRPC service tying it together; [`metrics`]: /metrics and /health.
+//! - [`bench`]: the load generator behind `skiff-apiserver-bench`.
+
+pub mod auth;
+pub mod bench;
+pub mod bootstrap;
+pub mod cache;
+pub mod config;
+pub mod events;
+pub mod logs;
+pub mod metrics;
+pub mod namespaces;
+pub mod registry;
+pub mod service;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use skiff_proto::skiffapi::api_server::ApiServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::transport::server::TcpIncoming;
+
+use crate::auth::Authenticator;
+use crate::cache::reflector::Reflector;
+use crate::cache::{CacheConfig, WatchCache};
+use crate::config::Config;
+use crate::events::EventLeases;
+use crate::metrics::{Metrics, Observer};
+use crate::registry::Registry;
+use crate::service::ApiService;
+use crate::store::Store;
+
+/// Largest gRPC message accepted; above the object limit so that an oversized object gets
+/// the apiserver's RequestEntityTooLarge rather than a transport error.
+const MAX_GRPC_MESSAGE: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Tokens(#[from] auth::tokens::TokenFileError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("the gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Validates the flags, reads the token file, binds the listeners and serves until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServerError> {
+    config.validate()?;
+    let auth = Authenticator::load(&config.token_file)?;
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })
+    };
+    let listener = bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    tracing::info!(listen = %config.listen, users = auth.len(), store = ?config.store_endpoints, "skiff-apiserver starting");
+    serve(config, auth, listener, metrics_listener, shutdown).await
+}
+
+/// Serves on already bound listeners until `shutdown` is cancelled; then ends every watch and
+/// waits for the background tasks.
+pub async fn serve(
+    config: Config,
+    auth: Authenticator,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let store = Arc::new(Store::new(
+        &config.store_endpoints,
+        config.store_request_timeout,
+    )?);
+    let metrics = Arc::new(Metrics::default());
+    let cache = Arc::new(WatchCache::new(CacheConfig {
+        window: config.watch_cache_size,
+        buffer: config.watch_buffer,
+        bookmark_interval: config.watch_bookmark_interval,
+        progress_interval: config.watch_progress_interval,
+    }));
+    let tracker = TaskTracker::new();
+    for kind in cache.all() {
+        let reflector = Reflector {
+            cache: kind.clone(),
+            store: store.clone(),
+            metrics: metrics.clone(),
+            progress_interval: config.watch_progress_interval,
+            open_timeout: (config.store_request_timeout / 3).max(Duration::from_millis(500)),
+        };
+        tracker.spawn(reflector.run(shutdown.child_token()));
+    }
+    let events = EventLeases::new(store.clone(), config.event_ttl);
+    let registry = Arc::new(Registry::new(
+        store.clone(),
+        cache.clone(),
+        events,
+        config.max_object_bytes,
+    ));
+    let bootstrapped = Arc::new(AtomicBool::new(false));
+    tracker.spawn(bootstrap::run(
+        registry.clone(),
+        bootstrapped.clone(),
+        shutdown.child_token(),
+    ));
+    tracker.spawn(namespaces::run(
+        registry.clone(),
+        cache.clone(),
+        shutdown.child_token(),
+    ));
+    if let Some(l) = metrics_listener {
+        let observer = Observer {
+            metrics: metrics.clone(),
+            cache: cache.clone(),
+            store: store.clone(),
+            bootstrapped,
+        };
+        tracker.spawn(skiff_common::http::serve(
+            l,
+            Arc::new(observer),
+            shutdown.child_token(),
+        ));
+    }
+    let service = ApiService::new(
+        registry,
+        cache,
+        Arc::new(auth),
+        metrics,
+        shutdown.child_token(),
+    );
+    let result = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .add_service(
+            ApiServer::new(service)
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(usize::MAX),
+        )
+        .serve_with_incoming_shutdown(
+            // Without TCP_NODELAY a reply's frames wait for the client's delayed ACK (~40 ms).
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+    tracing::info!("skiff-apiserver stopped");
+    Ok(result?)
+}

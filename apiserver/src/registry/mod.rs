@@ -1,0 +1,374 @@
+//! The generic resource registry: every verb on every kind, as JSON objects under `/registry/<plural>/...` in the store.
+//!
+//! Per-kind behaviour (decoding, defaults, validation, status handling, generation) comes from
+//! `skiff_api::admit`; this module owns storage: keys, compare-and-swap writes through store
+//! transactions, resourceVersion = the key's mod_revision, deletion semantics, subresources.
+//! Nothing here is local state, so any number of apiservers can serve one store.
+//!
+//! # Layout
+//! - this file: the [`Registry`], create, get, list and the compare-and-swap primitives;
+//! - `write`: update, status update, patch (the read-modify-write loop);
+//! - `delete`: graceful deletion, finalizers, propagation policies, preconditions;
+//! - `subresources`: pods/binding and the scale subresource;
+//! - [`object`], [`filter`], `merge_patch`: stored form, selectors, RFC 7386.
+
+mod delete;
+pub mod filter;
+mod merge_patch;
+pub mod object;
+mod subresources;
+mod write;
+
+pub use delete::{plan_delete, DeleteOptions, DeletePlan, Propagation};
+pub use subresources::Scale;
+pub use write::UpdateKind;
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use skiff_api::admit::admit_create;
+use skiff_api::error::{ApiError, Reason};
+use skiff_api::kinds::{self, KindInfo};
+use skiff_api::meta::Time;
+use skiff_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
+use skiff_proto::etcdserverpb::request_op::Request;
+use skiff_proto::etcdserverpb::response_op::Response;
+use skiff_proto::etcdserverpb::{
+    Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest,
+};
+use skiff_proto::mvccpb::KeyValue;
+
+use crate::cache::WatchCache;
+use crate::events::EventLeases;
+use crate::store::{prefix_end, Store};
+use filter::Filter;
+use object::{encode, key, meta_str, set_meta, set_resource_version, Stored};
+
+/// A check on each object a request touches (the stored object for updates and deletes, the
+/// new one for creates); node agents may only touch their own objects.
+pub type Guard<'a> = &'a (dyn Fn(&Value) -> Result<(), ApiError> + Send + Sync);
+
+/// The guard of callers whose rights do not depend on the object.
+pub fn unguarded(_: &Value) -> Result<(), ApiError> {
+    Ok(())
+}
+
+/// Namespaces that always exist and cannot be deleted.
+pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-node-lease"];
+
+/// How many times a write is retried when another writer got there first.
+const MAX_ATTEMPTS: usize = 16;
+
+pub struct Registry {
+    store: Arc<Store>,
+    cache: Arc<WatchCache>,
+    events: EventLeases,
+    max_object_bytes: usize,
+}
+
+/// The condition of a compare-and-swap write.
+enum Cond {
+    /// The key does not exist.
+    Absent,
+    /// The key was last modified at this revision.
+    ModRevision(i64),
+}
+
+/// The result of a compare-and-swap write.
+enum Cas {
+    Done {
+        revision: i64,
+    },
+    /// The condition failed; what the key holds now.
+    Lost {
+        current: Option<KeyValue>,
+    },
+}
+
+impl Registry {
+    pub fn new(
+        store: Arc<Store>,
+        cache: Arc<WatchCache>,
+        events: EventLeases,
+        max_object_bytes: usize,
+    ) -> Registry {
+        Registry {
+            store,
+            cache,
+            events,
+            max_object_bytes,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Creates an object: server-set metadata, generateName, admission, namespace check, then
+    /// a transaction that succeeds only if the key does not exist.
+    pub async fn create(
+        &self,
+        info: &KindInfo,
+        namespace: &str,
+        body: &[u8],
+        guard: Guard<'_>,
+    ) -> Result<Value, ApiError> {
+        let mut obj = object::parse_body(body, self.max_object_bytes)?;
+        let ns = request_namespace(info, namespace, &obj)?;
+        if info.namespaced {
+            set_meta(&mut obj, "namespace", json!(ns));
+        }
+        let generate =
+            meta_str(&obj, "name").is_empty() && !meta_str(&obj, "generateName").is_empty();
+        let mut last = ApiError::internal("create was not attempted");
+        // A generated name that is already taken is generated again, a few times.
+        for _ in 0..(if generate { 5 } else { 1 }) {
+            let mut candidate = obj.clone();
+            if generate {
+                let name = object::generate_name(meta_str(&obj, "generateName"));
+                set_meta(&mut candidate, "name", json!(name));
+            }
+            set_meta(&mut candidate, "uid", json!(object::new_uid()));
+            set_meta(&mut candidate, "creationTimestamp", json!(Time::now()));
+            let admitted = admit_create(info, candidate)?;
+            guard(&admitted)?;
+            let name = meta_str(&admitted, "name").to_string();
+            if info.namespaced {
+                self.check_namespace(info, &ns, &name).await?;
+            }
+            let bytes = encode(&admitted)?;
+            object::check_size(bytes.len(), self.max_object_bytes)?;
+            let key = key(info, &ns, &name);
+            match self.put_if(info, &key, Cond::Absent, bytes.clone()).await? {
+                (Cas::Done { revision }, _) => {
+                    let mut out = admitted;
+                    set_resource_version(&mut out, revision);
+                    return Ok(out);
+                }
+                // An earlier attempt on a member that then failed did write it.
+                (Cas::Lost { current: Some(kv) }, true) if kv.value == bytes => {
+                    return Ok(Stored::from_kv(&kv)?.object)
+                }
+                (Cas::Lost { .. }, _) => {
+                    last = ApiError::already_exists(&info.qualified_resource(), &name)
+                }
+            }
+        }
+        Err(last)
+    }
+
+    pub async fn get(
+        &self,
+        info: &KindInfo,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        Ok(self.read(info, namespace, name).await?.object)
+    }
+
+    /// The stored object with its revisions.
+    pub async fn read(
+        &self,
+        info: &KindInfo,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Stored, ApiError> {
+        if name.is_empty() {
+            return Err(ApiError::bad_request("resource name may not be empty"));
+        }
+        let ns = effective_namespace(info, namespace);
+        let key = key(info, ns, name);
+        let resp = self
+            .store
+            .range(RangeRequest {
+                key: key.into_bytes(),
+                ..Default::default()
+            })
+            .await?;
+        match resp.kvs.first() {
+            Some(kv) => Stored::from_kv(kv),
+            None => Err(ApiError::not_found(&info.qualified_resource(), name)),
+        }
+    }
+
+    /// The watch cache's copy of the object at `key`, if it has one (possibly stale).
+    fn cached(&self, info: &KindInfo, key: &str) -> Option<Stored> {
+        let cached = self.cache.kind(info)?.get(key)?;
+        let object: Value = serde_json::from_slice(&cached.json).ok()?;
+        let mod_revision = object::meta_str(&object, "resourceVersion").parse().ok()?;
+        let raw = encode(&object).ok()?;
+        Some(Stored {
+            object,
+            mod_revision,
+            raw,
+        })
+    }
+
+    /// A consistent list from the store, filtered; the revision is the store's at that read.
+    pub async fn list(
+        &self,
+        info: &KindInfo,
+        filter: &Filter,
+    ) -> Result<(Vec<Value>, i64), ApiError> {
+        let prefix = object::list_prefix(info, &filter.namespace).into_bytes();
+        let range_end = prefix_end(&prefix);
+        let resp = self
+            .store
+            .range(RangeRequest {
+                key: prefix,
+                range_end,
+                ..Default::default()
+            })
+            .await?;
+        let revision = resp.header.as_ref().map_or(0, |h| h.revision);
+        let mut items = Vec::new();
+        for kv in &resp.kvs {
+            let stored = Stored::from_kv(kv)?;
+            if filter.matches(&filter::ObjectIndex::of(info, &stored.object)) {
+                items.push(stored.object);
+            }
+        }
+        Ok((items, revision))
+    }
+
+    /// Creating in a namespace needs the namespace to exist and not be terminating. The cache
+    /// answers most of the time; the store decides when the cache does not know it (yet).
+    async fn check_namespace(&self, info: &KindInfo, ns: &str, name: &str) -> Result<(), ApiError> {
+        let namespaces = kinds::by_plural("namespaces")
+            .ok_or_else(|| ApiError::internal("namespaces are not registered"))?;
+        let key = key(namespaces, "", ns);
+        let deleting = match self.cache.kind(namespaces).and_then(|c| c.get(&key)) {
+            Some(cached) => cached.deleting,
+            None => match self.read(namespaces, "", ns).await {
+                Ok(stored) => stored
+                    .object
+                    .pointer("/metadata/deletionTimestamp")
+                    .is_some(),
+                Err(e) if e.is_not_found() => return Err(ApiError::not_found("namespaces", ns)),
+                Err(e) => return Err(e),
+            },
+        };
+        if deleting {
+            let mut e = ApiError::new(
+                Reason::Forbidden,
+                format!(
+                    "{} {name:?} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    info.qualified_resource()
+                ),
+            );
+            e.details.name = name.to_string();
+            e.details.kind = info.plural.to_string();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Writes `value` at `key` if `cond` holds; on failure returns what the key holds now.
+    /// The boolean says the store client retried (an earlier attempt may have been applied).
+    async fn put_if(
+        &self,
+        info: &KindInfo,
+        key: &str,
+        cond: Cond,
+        value: Vec<u8>,
+    ) -> Result<(Cas, bool), ApiError> {
+        let events = info.plural == "events";
+        for _ in 0..2 {
+            let lease = if events {
+                self.events.lease().await?
+            } else {
+                0
+            };
+            let put = Request::RequestPut(PutRequest {
+                key: key.as_bytes().to_vec(),
+                value: value.clone(),
+                lease,
+                ..Default::default()
+            });
+            match self.txn(key, &cond, put).await {
+                Err(e) if e.is_lease_not_found() => self.events.forget(lease).await,
+                other => return other.map_err(ApiError::from),
+            }
+        }
+        Err(ApiError::internal(
+            "the store keeps refusing the event lease",
+        ))
+    }
+
+    async fn delete_if(&self, key: &str, mod_revision: i64) -> Result<(Cas, bool), ApiError> {
+        let delete = Request::RequestDeleteRange(DeleteRangeRequest {
+            key: key.as_bytes().to_vec(),
+            ..Default::default()
+        });
+        Ok(self
+            .txn(key, &Cond::ModRevision(mod_revision), delete)
+            .await?)
+    }
+
+    async fn txn(
+        &self,
+        key: &str,
+        cond: &Cond,
+        op: Request,
+    ) -> Result<(Cas, bool), crate::store::StoreError> {
+        let (target, union) = match cond {
+            Cond::Absent => (CompareTarget::Create, TargetUnion::CreateRevision(0)),
+            Cond::ModRevision(r) => (CompareTarget::Mod, TargetUnion::ModRevision(*r)),
+        };
+        let compare = Compare {
+            result: CompareResult::Equal as i32,
+            target: target as i32,
+            key: key.as_bytes().to_vec(),
+            target_union: Some(union),
+            range_end: Vec::new(),
+        };
+        let read = Request::RequestRange(RangeRequest {
+            key: key.as_bytes().to_vec(),
+            ..Default::default()
+        });
+        let req = TxnRequest {
+            compare: vec![compare],
+            success: vec![RequestOp { request: Some(op) }],
+            failure: vec![RequestOp {
+                request: Some(read),
+            }],
+        };
+        let (resp, retried) = self.store.txn(req).await?;
+        if resp.succeeded {
+            let revision = resp.header.as_ref().map_or(0, |h| h.revision);
+            return Ok((Cas::Done { revision }, retried));
+        }
+        let current = resp.responses.into_iter().find_map(|r| match r.response {
+            Some(Response::ResponseRange(range)) => range.kvs.into_iter().next(),
+            _ => None,
+        });
+        Ok((Cas::Lost { current }, retried))
+    }
+}
+
+/// The namespace a namespaced request works in (`default` when none is given); empty for
+/// cluster-scoped kinds.
+pub fn effective_namespace<'a>(info: &KindInfo, namespace: &'a str) -> &'a str {
+    match (info.namespaced, namespace.is_empty()) {
+        (false, _) => "",
+        (true, true) => "default",
+        (true, false) => namespace,
+    }
+}
+
+/// Reconciles the request's namespace with the object's, as Kubernetes does.
+fn request_namespace(info: &KindInfo, namespace: &str, obj: &Value) -> Result<String, ApiError> {
+    if !info.namespaced {
+        return Ok(String::new());
+    }
+    let in_object = meta_str(obj, "namespace");
+    match (namespace.is_empty(), in_object.is_empty()) {
+        (true, true) => Ok("default".to_string()),
+        (false, true) => Ok(namespace.to_string()),
+        (true, false) => Ok(in_object.to_string()),
+        (false, false) if namespace == in_object => Ok(namespace.to_string()),
+        (false, false) => Err(ApiError::bad_request(format!(
+            "the namespace of the provided object ({in_object}) does not match the namespace sent on the request ({namespace})"
+        ))),
+    }
+}

@@ -1,0 +1,475 @@
+//! The gRPC face of the apiserver: authenticate, authorize, call the registry or the watch cache, count, and map errors to gRPC status in one place.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use skiff_api::error::ApiError;
+use skiff_api::kinds::{self, KindInfo};
+use skiff_proto::skiffapi::api_server::Api;
+use skiff_proto::skiffapi::{
+    BindRequest, CreateRequest, DeleteRequest, GetRequest, ListReply, ListRequest, LogChunk,
+    LogsRequest, ObjectReply, PatchRequest, ScaleReply, ScaleRequest, UpdateRequest,
+    UpdateScaleRequest, WatchEvent, WatchRequest, WhoAmIReply, WhoAmIRequest,
+};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::auth::authz::{self, Attributes, ObjectRule};
+use crate::auth::{Authenticator, User};
+use crate::cache::client::Start;
+use crate::cache::WatchCache;
+use crate::metrics::Metrics;
+use crate::registry::filter::Filter;
+use crate::registry::{
+    effective_namespace, DeleteOptions, Propagation, Registry, Scale, UpdateKind,
+};
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, Status>> + Send>>;
+type ChunkStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
+
+pub struct ApiService {
+    registry: Arc<Registry>,
+    cache: Arc<WatchCache>,
+    auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
+    /// Ends open watch and log streams when the server shuts down.
+    shutdown: CancellationToken,
+}
+
+/// The kind a request names: its plural resource (`pods`), or any name the CLI accepts.
+fn kind(resource: &str) -> Result<&'static KindInfo, ApiError> {
+    match kinds::by_plural(resource) {
+        Some(info) => Ok(info),
+        None => kinds::lookup_cli(resource),
+    }
+}
+
+fn object_reply(obj: &Value) -> Result<Response<ObjectReply>, ApiError> {
+    Ok(Response::new(ObjectReply {
+        object: serde_json::to_vec(obj).map_err(ApiError::internal)?,
+    }))
+}
+
+fn scale_reply(s: Scale) -> Response<ScaleReply> {
+    Response::new(ScaleReply {
+        spec_replicas: s.spec_replicas,
+        status_replicas: s.status_replicas,
+        selector: s.selector,
+        resource_version: s.resource_version,
+    })
+}
+
+/// Who is calling, and under which object rule.
+struct Caller {
+    user: User,
+    rule: Option<ObjectRule>,
+}
+
+impl Caller {
+    /// The guard the registry applies to each object the request touches.
+    fn guard<'a>(
+        &'a self,
+        a: &'a Attributes<'a>,
+    ) -> impl Fn(&Value) -> Result<(), ApiError> + Send + Sync + 'a {
+        move |obj: &Value| match &self.rule {
+            None => Ok(()),
+            Some(rule) => authz::check_object(&self.user, a, rule, obj),
+        }
+    }
+}
+
+impl ApiService {
+    pub fn new(
+        registry: Arc<Registry>,
+        cache: Arc<WatchCache>,
+        auth: Arc<Authenticator>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> ApiService {
+        ApiService {
+            registry,
+            cache,
+            auth,
+            metrics,
+            shutdown,
+        }
+    }
+
+    fn caller<T>(&self, req: &Request<T>, a: &Attributes<'_>) -> Result<Caller, ApiError> {
+        let header = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let user = self.auth.authenticate(header)?.clone();
+        let rule = authz::authorize(&user, a)?;
+        Ok(Caller { user, rule })
+    }
+
+    /// Counts a finished request and turns its error into a gRPC status.
+    fn finish<T>(
+        &self,
+        verb: &str,
+        resource: &str,
+        started: Instant,
+        result: Result<T, ApiError>,
+    ) -> Result<T, Status> {
+        let code = match &result {
+            Ok(_) => "OK".to_string(),
+            Err(e) => e.reason.to_string(),
+        };
+        self.metrics
+            .record(verb, resource, &code, started.elapsed());
+        result.map_err(|e| e.to_status())
+    }
+}
+
+#[tonic::async_trait]
+impl Api for ApiService {
+    type WatchStream = EventStream;
+    type LogsStream = ChunkStream;
+
+    async fn create(
+        &self,
+        request: Request<CreateRequest>,
+    ) -> Result<Response<ObjectReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let a = Attributes {
+                verb: "create",
+                info,
+                subresource: "",
+                namespace: &req.namespace,
+                name: "",
+            };
+            let caller = self.caller(&request, &a)?;
+            let guard = caller.guard(&a);
+            let obj = self
+                .registry
+                .create(info, &req.namespace, &req.object, &guard)
+                .await?;
+            object_reply(&obj)
+        }
+        .await;
+        self.finish("create", &req.resource, started, result)
+    }
+
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<ObjectReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "get",
+                info,
+                subresource: "",
+                namespace: ns,
+                name: &req.name,
+            };
+            self.caller(&request, &a)?;
+            object_reply(&self.registry.get(info, ns, &req.name).await?)
+        }
+        .await;
+        self.finish("get", &req.resource, started, result)
+    }
+
+    async fn list(&self, request: Request<ListRequest>) -> Result<Response<ListReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let a = Attributes {
+                verb: "list",
+                info,
+                subresource: "",
+                namespace: &req.namespace,
+                name: "",
+            };
+            self.caller(&request, &a)?;
+            let filter = Filter::new(
+                info,
+                &req.namespace,
+                &req.label_selector,
+                &req.field_selector,
+            )?;
+            let (items, revision) = self.registry.list(info, &filter).await?;
+            let items = serde_json::to_vec(&items).map_err(ApiError::internal)?;
+            Ok(Response::new(ListReply {
+                items,
+                resource_version: revision.to_string(),
+            }))
+        }
+        .await;
+        self.finish("list", &req.resource, started, result)
+    }
+
+    async fn update(
+        &self,
+        request: Request<UpdateRequest>,
+    ) -> Result<Response<ObjectReply>, Status> {
+        self.update_any(request, UpdateKind::Object).await
+    }
+
+    async fn update_status(
+        &self,
+        request: Request<UpdateRequest>,
+    ) -> Result<Response<ObjectReply>, Status> {
+        self.update_any(request, UpdateKind::Status).await
+    }
+
+    async fn patch(&self, request: Request<PatchRequest>) -> Result<Response<ObjectReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "patch",
+                info,
+                subresource: "",
+                namespace: ns,
+                name: &req.name,
+            };
+            let caller = self.caller(&request, &a)?;
+            let guard = caller.guard(&a);
+            let obj = self
+                .registry
+                .patch(info, ns, &req.name, &req.patch, &guard)
+                .await?;
+            object_reply(&obj)
+        }
+        .await;
+        self.finish("patch", &req.resource, started, result)
+    }
+
+    async fn delete(
+        &self,
+        request: Request<DeleteRequest>,
+    ) -> Result<Response<ObjectReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "delete",
+                info,
+                subresource: "",
+                namespace: ns,
+                name: &req.name,
+            };
+            let caller = self.caller(&request, &a)?;
+            let opts = DeleteOptions {
+                propagation: Propagation::parse(&req.propagation_policy)?,
+                grace_period: (req.grace_period_seconds >= 0).then_some(req.grace_period_seconds),
+                precondition_uid: req.precondition_uid.clone(),
+                precondition_resource_version: req.precondition_resource_version.clone(),
+            };
+            let guard = caller.guard(&a);
+            let obj = self
+                .registry
+                .delete(info, ns, &req.name, &opts, &guard)
+                .await?;
+            object_reply(&obj)
+        }
+        .await;
+        self.finish("delete", &req.resource, started, result)
+    }
+
+    async fn watch(
+        &self,
+        request: Request<WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let a = Attributes {
+                verb: "watch",
+                info,
+                subresource: "",
+                namespace: &req.namespace,
+                name: "",
+            };
+            self.caller(&request, &a)?;
+            let filter = Filter::new(
+                info,
+                &req.namespace,
+                &req.label_selector,
+                &req.field_selector,
+            )?;
+            let start = Start::parse(&req.resource_version)?;
+            let cache = self
+                .cache
+                .kind(info)
+                .ok_or_else(|| ApiError::internal("no watch cache for this kind"))?;
+            let watch = cache.watch(start, filter, req.allow_bookmarks).await?;
+            let stream: EventStream =
+                Box::pin(watch.take_until(self.shutdown.clone().cancelled_owned()));
+            Ok(Response::new(stream))
+        }
+        .await;
+        self.finish("watch", &req.resource, started, result)
+    }
+
+    async fn bind(&self, request: Request<BindRequest>) -> Result<Response<ObjectReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind("pods")?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "create",
+                info,
+                subresource: "binding",
+                namespace: ns,
+                name: &req.name,
+            };
+            self.caller(&request, &a)?;
+            object_reply(
+                &self
+                    .registry
+                    .bind(ns, &req.name, &req.node_name, &req.uid)
+                    .await?,
+            )
+        }
+        .await;
+        self.finish("bind", "pods", started, result)
+    }
+
+    async fn get_scale(
+        &self,
+        request: Request<ScaleRequest>,
+    ) -> Result<Response<ScaleReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "get",
+                info,
+                subresource: "scale",
+                namespace: ns,
+                name: &req.name,
+            };
+            self.caller(&request, &a)?;
+            Ok(scale_reply(
+                self.registry.get_scale(info, ns, &req.name).await?,
+            ))
+        }
+        .await;
+        self.finish("get_scale", &req.resource, started, result)
+    }
+
+    async fn update_scale(
+        &self,
+        request: Request<UpdateScaleRequest>,
+    ) -> Result<Response<ScaleReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind(&req.resource)?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "update",
+                info,
+                subresource: "scale",
+                namespace: ns,
+                name: &req.name,
+            };
+            self.caller(&request, &a)?;
+            let scale = self
+                .registry
+                .update_scale(info, ns, &req.name, req.replicas, req.current_replicas)
+                .await?;
+            Ok(scale_reply(scale))
+        }
+        .await;
+        self.finish("update_scale", &req.resource, started, result)
+    }
+
+    async fn logs(
+        &self,
+        request: Request<LogsRequest>,
+    ) -> Result<Response<Self::LogsStream>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let result = async {
+            let info = kind("pods")?;
+            let ns = effective_namespace(info, &req.namespace);
+            let a = Attributes {
+                verb: "get",
+                info,
+                subresource: "log",
+                namespace: ns,
+                name: &req.name,
+            };
+            self.caller(&request, &a)?;
+            let chunks = crate::logs::open(&self.registry, req.clone()).await?;
+            let stream: ChunkStream =
+                Box::pin(chunks.take_until(self.shutdown.clone().cancelled_owned()));
+            Ok(Response::new(stream))
+        }
+        .await;
+        self.finish("logs", "pods", started, result)
+    }
+
+    async fn who_am_i(
+        &self,
+        request: Request<WhoAmIRequest>,
+    ) -> Result<Response<WhoAmIReply>, Status> {
+        let started = Instant::now();
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let result = self.auth.authenticate(header).map(|user| {
+            Response::new(WhoAmIReply {
+                user: user.name.clone(),
+                groups: user.groups.clone(),
+                role: user.role().name().to_string(),
+            })
+        });
+        self.finish("whoami", "", started, result)
+    }
+}
+
+impl ApiService {
+    async fn update_any(
+        &self,
+        request: Request<UpdateRequest>,
+        kind_of: UpdateKind,
+    ) -> Result<Response<ObjectReply>, Status> {
+        let started = Instant::now();
+        let req = request.get_ref();
+        let (verb, subresource) = match kind_of {
+            UpdateKind::Object => ("update", ""),
+            UpdateKind::Status => ("update_status", "status"),
+        };
+        let result = async {
+            let info = kind(&req.resource)?;
+            let a = Attributes {
+                verb: "update",
+                info,
+                subresource,
+                namespace: &req.namespace,
+                name: "",
+            };
+            let caller = self.caller(&request, &a)?;
+            let guard = caller.guard(&a);
+            let obj = self
+                .registry
+                .update(info, &req.namespace, &req.object, kind_of, &guard)
+                .await?;
+            object_reply(&obj)
+        }
+        .await;
+        self.finish(verb, &req.resource, started, result)
+    }
+}

@@ -1,0 +1,14 @@
+//! skiff-apiserver against real processes: a 3-member store and two apiservers on loopback.
+//!
+//! One module per scenario; `util` starts and kills the processes.
+
+mod auth;
+mod crud;
+mod deletion;
+mod lifecycle;
+mod limits;
+mod logs;
+mod updates;
+mod util;
+mod watch;
+mod watch_failover;

@@ -1,0 +1,68 @@
+//! The errors a benchmark run can end with.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("invalid endpoint {url:?}: {reason}")]
+    Endpoint { url: String, reason: String },
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("{what} failed: {status}")]
+    Rpc {
+        what: String,
+        #[source]
+        status: Box<tonic::Status>,
+    },
+    #[error("cannot start {binary}: {source}")]
+    Spawn {
+        binary: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("member {name} exited ({status}); last log lines:\n{log_tail}")]
+    MemberExited {
+        name: String,
+        status: String,
+        log_tail: String,
+    },
+    #[error("timed out after {secs:.1} s waiting for {what}")]
+    Timeout { what: String, secs: f64 },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+    #[error("no free loopback port: {0}")]
+    Ports(std::io::Error),
+}
+
+impl BenchError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        BenchError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn rpc(what: impl Into<String>, status: tonic::Status) -> Self {
+        BenchError::Rpc {
+            what: what.into(),
+            status: Box::new(status),
+        }
+    }
+
+    pub fn timeout(what: impl Into<String>, after: std::time::Duration) -> Self {
+        BenchError::Timeout {
+            what: what.into(),
+            secs: after.as_secs_f64(),
+        }
+    }
+}

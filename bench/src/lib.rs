@@ -1,0 +1,28 @@
+//! skiff-bench: a load generator for any etcd v3 endpoint set, and a runner that
+//! measures etcd and skiff-store clusters side by side.
+//!
+//! # Layout
+//! - [`cli`]: the command-line flags and their parsing; [`commands`] runs one.
+//! - [`stats`]: latency summaries (percentiles) and throughput.
+//! - [`load`]: the `put` and `range` load generators over shared HTTP/2 connections.
+//! - [`cluster`]: launches a 3-member cluster of an etcd-compatible binary on loopback,
+//!   with a guard that kills every process by PID.
+//! - [`probe`]: talks to members (Maintenance.Status, leader discovery).
+//! - [`failover`]: SIGKILLs the leader under a continuous writer and times recovery.
+//! - [`rss`]: resident memory of idle members.
+//! - [`compare`]: runs everything against two binaries and renders a markdown report.
+//! - [`machine`]: describes the machine a report was measured on.
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod compare;
+pub mod error;
+pub mod failover;
+pub mod load;
+pub mod machine;
+pub mod probe;
+pub mod rss;
+pub mod stats;
+
+pub use error::BenchError;
