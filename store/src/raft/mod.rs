@@ -44,7 +44,8 @@ pub(crate) enum Command {
     ReadIndex {
         reply: oneshot::Sender<Result<()>>,
     },
-    Step(Box<Message>),
+    /// Messages from one peer, in the order it sent them.
+    Step(Vec<Message>),
     Unreachable(u64),
     SnapshotSent {
         to: u64,

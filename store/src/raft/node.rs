@@ -219,16 +219,20 @@ impl RaftThread {
                 }
             }
             Command::ReadIndex { reply } => self.pending.add_read(reply, now + self.timeout),
-            Command::Step(msg) => match self.plausible(&msg) {
-                Ok(()) => {
-                    if let Err(err) = self.raw.step(*msg) {
-                        tracing::debug!(%err, "raft message not stepped");
+            Command::Step(messages) => {
+                for msg in messages {
+                    match self.plausible(&msg) {
+                        Ok(()) => {
+                            if let Err(err) = self.raw.step(msg) {
+                                tracing::debug!(%err, "raft message not stepped");
+                            }
+                        }
+                        Err(why) => {
+                            tracing::warn!(from = msg.from, why, "implausible raft message dropped")
+                        }
                     }
                 }
-                Err(why) => {
-                    tracing::warn!(from = msg.from, why, "implausible raft message dropped")
-                }
-            },
+            }
             Command::Unreachable(peer) => self.raw.report_unreachable(peer),
             Command::SnapshotSent { to, ok } => {
                 let status = if ok {

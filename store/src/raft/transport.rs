@@ -21,6 +21,8 @@ use super::Command;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Most raft messages sent to a peer in one envelope.
+const MAX_BATCH: usize = 512;
 /// Enough for a large snapshot in one message.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
 
@@ -134,17 +136,26 @@ impl PeerSender {
                     };
                 }
                 msg = queue.recv() => {
-                    let Some(msg) = msg else { return "member stopping".to_string() };
-                    let is_snapshot = msg.get_msg_type() == MessageType::MsgSnapshot;
-                    let envelope = match msg.write_to_bytes() {
-                        Ok(bytes) => RaftEnvelope { cluster_id: self.header.0, from: self.header.1, message: bytes },
-                        Err(err) => {
-                            tracing::error!(%err, "cannot encode raft message");
-                            continue;
+                    let Some(first) = msg else { return "member stopping".to_string() };
+                    // Batch what queued up meanwhile: one gRPC message, one write.
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(msg) => batch.push(msg),
+                            Err(_) => break,
                         }
-                    };
+                    }
+                    let snapshots = batch.iter().filter(|m| m.get_msg_type() == MessageType::MsgSnapshot).count();
+                    let mut messages = Vec::with_capacity(batch.len());
+                    for msg in &batch {
+                        match msg.write_to_bytes() {
+                            Ok(bytes) => messages.push(bytes),
+                            Err(err) => tracing::error!(%err, "cannot encode raft message"),
+                        }
+                    }
+                    let envelope = RaftEnvelope { cluster_id: self.header.0, from: self.header.1, messages };
                     let sent = body.send(envelope).await.is_ok();
-                    if is_snapshot {
+                    for _ in 0..snapshots {
                         let _ = self.commands.send(Command::SnapshotSent { to: self.to, ok: sent });
                     }
                     if !sent {

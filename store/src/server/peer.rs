@@ -44,11 +44,17 @@ impl RaftPeer for PeerService {
                     self.member.cluster_id
                 )));
             }
-            match Message::parse_from_bytes(&envelope.message) {
-                Ok(msg) => self.member.node.send(Command::Step(Box::new(msg)))?,
-                Err(err) => {
-                    tracing::warn!(from = envelope.from, %err, "undecodable raft message dropped")
+            let mut batch = Vec::with_capacity(envelope.messages.len());
+            for bytes in &envelope.messages {
+                match Message::parse_from_bytes(bytes) {
+                    Ok(msg) => batch.push(msg),
+                    Err(err) => {
+                        tracing::warn!(from = envelope.from, %err, "undecodable raft message dropped")
+                    }
                 }
+            }
+            if !batch.is_empty() {
+                self.member.node.send(Command::Step(batch))?;
             }
         }
         Ok(Response::new(SendAck {}))

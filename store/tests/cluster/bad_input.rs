@@ -79,22 +79,22 @@ async fn garbage_peer_messages_do_not_crash_a_member() {
         RaftEnvelope {
             cluster_id: cid,
             from: leader_id,
-            message: vec![0xff; 64],
+            messages: vec![vec![0xff; 64]],
         },
         RaftEnvelope {
             cluster_id: cid,
             from: leader_id,
-            message: impossible.write_to_bytes().unwrap(),
+            messages: vec![impossible.write_to_bytes().unwrap()],
         },
         RaftEnvelope {
             cluster_id: cid,
             from: 12345,
-            message: bad_append.write_to_bytes().unwrap(),
+            messages: vec![bad_append.write_to_bytes().unwrap()],
         },
         RaftEnvelope {
             cluster_id: cid ^ 1,
             from: leader_id,
-            message: vec![1, 2, 3],
+            messages: vec![vec![1, 2, 3]],
         },
     ];
     let mut client = RaftPeerClient::new(
