@@ -1,0 +1,154 @@
+//! `skiff down`: stops what `skiff up` started (SIGTERM, then SIGKILL), the nodes' containers included, and with `--purge` deletes the cluster's files.
+
+use std::time::Duration;
+
+use super::default_dir;
+use super::procs;
+use super::state::ClusterState;
+use crate::args::DownArgs;
+use crate::config::{skiff_home, ClientFile};
+use crate::ctx::{errln, outln};
+use crate::error::CliError;
+
+/// How long each group of components gets to stop after SIGTERM.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Components stop in the reverse order of their start: nodes first (they still reach the
+/// apiserver while stopping), the store last.
+const ORDER: [&str; 5] = [
+    "skiff-nodelet",
+    "skiff-scheduler",
+    "skiff-controller-manager",
+    "skiff-apiserver",
+    "skiff-store",
+];
+
+pub fn down(args: &DownArgs) -> Result<(), CliError> {
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => default_dir()?,
+    };
+    if !dir.exists() {
+        outln(&format!(
+            "No skiff cluster in {}; nothing to stop.",
+            dir.display()
+        ));
+        return Ok(());
+    }
+    let dir = std::fs::canonicalize(&dir)
+        .map_err(|e| CliError::msg(format!("cannot resolve {}: {e}", dir.display())))?;
+    let Some(mut state) = ClusterState::load(&dir)? else {
+        outln(&format!(
+            "No skiff cluster in {}; nothing to stop.",
+            dir.display()
+        ));
+        if args.purge {
+            purge(&dir)?;
+        }
+        return Ok(());
+    };
+    let running: Vec<(String, u32, u64)> = state
+        .components
+        .iter()
+        .filter(|c| procs::is_running(c))
+        .filter_map(|c| Some((c.name.clone(), c.pid?, c.start_time?)))
+        .collect();
+    let sessions: Vec<i32> = running
+        .iter()
+        .filter_map(|(_, pid, _)| i32::try_from(*pid).ok())
+        .collect();
+    let mut stuck = Vec::new();
+    for program in ORDER {
+        let group: Vec<(u32, u64)> = state
+            .components
+            .iter()
+            .filter(|c| c.program == program)
+            .filter_map(|c| running.iter().find(|(n, _, _)| *n == c.name))
+            .map(|(_, pid, start)| (*pid, *start))
+            .collect();
+        stuck.extend(procs::terminate(&group, GRACE));
+    }
+    // Containers outlive their nodelet on purpose (a restarted nodelet adopts them); here the
+    // whole cluster goes, so they go too, with anything else left in the components' sessions.
+    let left = procs::leftovers(&dir.join("data"), &sessions);
+    let containers = left.len();
+    stuck.extend(procs::terminate(&left, Duration::from_secs(2)));
+    for c in &mut state.components {
+        c.pid = None;
+        c.start_time = None;
+    }
+    state.save()?;
+    if !stuck.is_empty() {
+        return Err(CliError::msg(format!(
+            "could not stop these processes: {:?}",
+            stuck
+        )));
+    }
+    if running.is_empty() {
+        outln(&format!(
+            "The skiff cluster in {} was not running.",
+            dir.display()
+        ));
+    } else {
+        let list: Vec<String> = running
+            .iter()
+            .map(|(n, pid, _)| format!("{n} (pid {pid})"))
+            .collect();
+        outln(&format!("Stopped {}", list.join(", ")));
+        if containers > 0 {
+            outln(&format!(
+                "Stopped {containers} container process(es) left by the nodes"
+            ));
+        }
+    }
+    if args.purge {
+        purge(&dir)?;
+        outln(&format!("Deleted the cluster's data in {}", dir.display()));
+    } else {
+        outln(&format!(
+            "The data stays in {} for the next `skiff up`; `skiff down --purge` deletes it.",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes what `skiff up` wrote in `dir`, and `~/.skiff/config` if it points at this cluster.
+fn purge(dir: &std::path::Path) -> Result<(), CliError> {
+    let remove = |path: std::path::PathBuf| -> Result<(), CliError> {
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CliError::msg(format!(
+                "cannot delete {}: {e}",
+                path.display()
+            ))),
+        }
+    };
+    let home_config = skiff_home()?.join("config");
+    if let Ok(file) = ClientFile::load(&home_config) {
+        if file.cluster_dir.as_deref() == Some(dir) {
+            remove(home_config)?;
+        }
+    }
+    for name in ["data", "logs", "tokens.csv", "config", "state.json"] {
+        remove(dir.join(name))?;
+    }
+    // The directory itself goes if nothing else was put in it.
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none()) {
+        let _ = std::fs::remove_dir(dir);
+    }
+    if let Some(stale) = std::fs::read_dir(dir).ok().and_then(|mut d| d.next()) {
+        errln(&format!(
+            "note: {} was kept: it holds files skiff did not write (such as {:?})",
+            dir.display(),
+            stale.ok().map(|e| e.file_name()).unwrap_or_default()
+        ));
+    }
+    Ok(())
+}

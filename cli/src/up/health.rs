@@ -1,0 +1,110 @@
+//! Health checks of the components: store leader via the etcd Maintenance API, apiserver answers, `/health` endpoints, nodes Ready.
+
+use std::time::Duration;
+
+use skiff_api::client::{Client, ClientConfig};
+use skiff_api::types::Node;
+use skiff_proto::etcdserverpb::maintenance_client::MaintenanceClient;
+use skiff_proto::etcdserverpb::{StatusRequest, StatusResponse};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::state::Health;
+
+/// How long one check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One store member's `Maintenance.Status`.
+pub async fn store_status(client_url: &str) -> Result<StatusResponse, String> {
+    let call = async {
+        let mut client = MaintenanceClient::connect(client_url.to_string())
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        client
+            .status(StatusRequest {})
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|e| e.message().to_string())
+    };
+    tokio::time::timeout(CHECK_TIMEOUT, call)
+        .await
+        .map_err(|_| "no answer".to_string())?
+}
+
+/// `GET /health` over plain HTTP/1.0; true for a 200.
+pub async fn http_ok(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url} is not http://"))?;
+    let (host, path) = match rest.split_once('/') {
+        Some((host, path)) => (host, format!("/{path}")),
+        None => (rest, "/".to_string()),
+    };
+    let call = async {
+        let mut stream = tokio::net::TcpStream::connect(host)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut reply = Vec::new();
+        stream
+            .read_to_end(&mut reply)
+            .await
+            .map_err(|e| e.to_string())?;
+        let reply = String::from_utf8_lossy(&reply);
+        let status = reply.lines().next().unwrap_or_default();
+        if status.split_whitespace().nth(1) == Some("200") {
+            Ok(())
+        } else {
+            let body = reply.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
+            Err(format!("{status} {body}").trim().to_string())
+        }
+    };
+    tokio::time::timeout(CHECK_TIMEOUT, call)
+        .await
+        .map_err(|_| "no answer".to_string())?
+}
+
+/// An admin client for one apiserver.
+pub fn admin_client(endpoints: &[String], token: &str) -> Result<Client, String> {
+    let config = ClientConfig::new(endpoints.to_vec())
+        .with_token(token)
+        .with_timeout(CHECK_TIMEOUT);
+    Client::new(config).map_err(|e| e.to_string())
+}
+
+/// Ok when the component does its job, else what is wrong. `client` talks to the cluster's
+/// apiservers with the admin token.
+pub async fn check(health: &Health, client: &Client, token: &str) -> Result<(), String> {
+    match health {
+        Health::Store { client_url } => {
+            let status = store_status(client_url).await?;
+            if status.leader == 0 {
+                Err("no raft leader yet".to_string())
+            } else {
+                Ok(())
+            }
+        }
+        Health::Apiserver { address } => {
+            // This apiserver alone, so that another one answering does not count.
+            let one = admin_client(std::slice::from_ref(address), token)?;
+            one.who_am_i().await.map(drop).map_err(|e| e.message)
+        }
+        Health::Http { url } => http_ok(url).await,
+        Health::Node { name } => {
+            let node: Node = client.get("", name).await.map_err(|e| e.message)?;
+            let ready = node
+                .status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.is_true());
+            if ready {
+                Ok(())
+            } else {
+                Err("the node is not Ready".to_string())
+            }
+        }
+    }
+}

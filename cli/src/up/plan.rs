@@ -1,0 +1,330 @@
+//! What `skiff up` runs: every component's command line, ports and health check, and the token file. Pure: ports and tokens come in as arguments.
+//!
+//! Node lifecycle settings are short so that a killed node's pods move within seconds:
+//! nodelets heartbeat every 1s (`--heartbeat-interval 1s`); the controller-manager marks a
+//! node NotReady after 4s of silence (`--node-monitor-grace-period 4s`) and deletes its pods
+//! 2s later (`--pod-eviction-timeout 2s`). Leader leases are short too (4s), so a restarted
+//! controller-manager or scheduler takes over at once.
+
+use std::path::Path;
+
+use super::state::{ClusterState, Component, Health};
+
+/// Store member names and the number of members.
+pub const STORE_MEMBERS: usize = 3;
+
+/// Flags that make node failures visible fast (see the module doc).
+pub const NODE_HEARTBEAT: &str = "1s";
+pub const NODE_MONITOR_GRACE: &str = "4s";
+pub const POD_EVICTION_TIMEOUT: &str = "2s";
+
+/// The random parts of a new cluster.
+pub struct Secrets {
+    pub admin_token: String,
+    /// One token per node, in node order.
+    pub node_tokens: Vec<String>,
+    /// Second octet of the first node's pod range (`127.X.0.0/16`); node i gets X+i, so two
+    /// clusters on one machine rarely hand out the same pod IPs.
+    pub pod_net_base: u8,
+}
+
+/// `node-1`, `node-2`, ...
+pub fn node_names(count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("node-{i}")).collect()
+}
+
+/// Kubernetes' token file: `token,user,uid,"groups"`.
+pub fn token_file(nodes: &[String], secrets: &Secrets) -> String {
+    let mut text = format!(
+        "{},admin,uid-admin,\"system:masters\"\n",
+        secrets.admin_token
+    );
+    for (node, token) in nodes.iter().zip(&secrets.node_tokens) {
+        text.push_str(&format!(
+            "{token},system:node:{node},uid-node-{node},\"system:nodes\"\n"
+        ));
+    }
+    text
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+fn component(
+    name: &str,
+    program: &str,
+    args: Vec<String>,
+    dir: &Path,
+    health: Health,
+) -> Component {
+    Component {
+        name: name.to_string(),
+        program: program.to_string(),
+        args,
+        log: dir.join("logs").join(format!("{name}.log")),
+        health,
+        path: None,
+        pid: None,
+        start_time: None,
+    }
+}
+
+/// The whole cluster in `dir` with `nodes` nodelets; `port` hands out free loopback ports.
+pub fn plan(
+    dir: &Path,
+    nodes: usize,
+    secrets: &Secrets,
+    mut port: impl FnMut() -> u16,
+) -> ClusterState {
+    let data = dir.join("data");
+    let loopback = |p: u16| format!("127.0.0.1:{p}");
+    let members: Vec<(String, u16, u16)> = (1..=STORE_MEMBERS)
+        .map(|i| (format!("s{i}"), port(), port()))
+        .collect();
+    let initial_cluster = members
+        .iter()
+        .map(|(name, _, peer)| format!("{name}=http://127.0.0.1:{peer}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let stores: Vec<String> = members
+        .iter()
+        .map(|(_, client, _)| format!("http://127.0.0.1:{client}"))
+        .collect();
+    let mut components = Vec::new();
+    for (i, (name, client, peer)) in members.iter().enumerate() {
+        let args = vec![
+            s("--name"),
+            name.clone(),
+            s("--data-dir"),
+            data.join(format!("store-{}", i + 1)).display().to_string(),
+            s("--listen-client-urls"),
+            format!("http://127.0.0.1:{client}"),
+            s("--listen-peer-urls"),
+            format!("http://127.0.0.1:{peer}"),
+            s("--initial-cluster"),
+            initial_cluster.clone(),
+            s("--listen-metrics-urls"),
+            format!("http://127.0.0.1:{}", port()),
+        ];
+        let health = Health::Store {
+            client_url: stores[i].clone(),
+        };
+        components.push(component(
+            &format!("store-{}", i + 1),
+            "skiff-store",
+            args,
+            dir,
+            health,
+        ));
+    }
+    let apiserver = loopback(port());
+    let args = vec![
+        s("--listen"),
+        apiserver.clone(),
+        s("--store-endpoints"),
+        stores.join(","),
+        s("--token-file"),
+        dir.join("tokens.csv").display().to_string(),
+        s("--metrics-listen"),
+        loopback(port()),
+    ];
+    let health = Health::Apiserver {
+        address: apiserver.clone(),
+    };
+    components.push(component("apiserver", "skiff-apiserver", args, dir, health));
+    let lease = [
+        s("--leader-elect=true"),
+        s("--leader-elect-lease-duration"),
+        s("4s"),
+        s("--leader-elect-renew-deadline"),
+        s("3s"),
+        s("--leader-elect-retry-period"),
+        s("1s"),
+    ];
+    for (name, program, extra) in [
+        (
+            "controller-manager",
+            "skiff-controller-manager",
+            vec![
+                s("--node-monitor-grace-period"),
+                s(NODE_MONITOR_GRACE),
+                s("--pod-eviction-timeout"),
+                s(POD_EVICTION_TIMEOUT),
+            ],
+        ),
+        ("scheduler", "skiff-scheduler", vec![]),
+    ] {
+        let metrics = loopback(port());
+        let mut args = vec![
+            s("--apiserver"),
+            apiserver.clone(),
+            s("--token"),
+            secrets.admin_token.clone(),
+            s("--identity"),
+            format!("{name}-1"),
+            s("--metrics-listen"),
+            metrics.clone(),
+        ];
+        args.extend(lease.iter().cloned());
+        args.extend(extra);
+        let health = Health::Http {
+            url: format!("http://{metrics}/health"),
+        };
+        components.push(component(name, program, args, dir, health));
+    }
+    let names = node_names(nodes);
+    for (i, node) in names.iter().enumerate() {
+        let mut args = vec![
+            s("--apiserver"),
+            apiserver.clone(),
+            s("--token"),
+            secrets.node_tokens.get(i).cloned().unwrap_or_default(),
+            s("--node-name"),
+            node.clone(),
+            s("--data-dir"),
+            data.join(format!("nodelet-{node}")).display().to_string(),
+            s("--listen"),
+            loopback(port()),
+            s("--pod-cidr"),
+            format!(
+                "127.{}.0.0/16",
+                secrets.pod_net_base.saturating_add(i as u8)
+            ),
+            s("--heartbeat-interval"),
+            s(NODE_HEARTBEAT),
+            s("--metrics-listen"),
+            loopback(port()),
+        ];
+        if i == 0 {
+            args.extend([s("--labels"), s("disk=ssd")]);
+        }
+        let health = Health::Node { name: node.clone() };
+        components.push(component(
+            &format!("nodelet-{node}"),
+            "skiff-nodelet",
+            args,
+            dir,
+            health,
+        ));
+    }
+    ClusterState {
+        dir: dir.to_path_buf(),
+        apiservers: vec![apiserver],
+        stores,
+        admin_token: secrets.admin_token.clone(),
+        nodes: names,
+        components,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        Secrets {
+            admin_token: "admintok".into(),
+            node_tokens: vec!["n1tok".into(), "n2tok".into()],
+            pod_net_base: 100,
+        }
+    }
+
+    #[test]
+    fn the_plan_wires_every_component() {
+        let mut next = 40000;
+        let state = plan(Path::new("/c"), 2, &secrets(), || {
+            next += 1;
+            next
+        });
+        let names: Vec<&str> = state.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "store-1",
+                "store-2",
+                "store-3",
+                "apiserver",
+                "controller-manager",
+                "scheduler",
+                "nodelet-node-1",
+                "nodelet-node-2"
+            ]
+        );
+        assert_eq!(
+            state.stores,
+            [
+                "http://127.0.0.1:40001",
+                "http://127.0.0.1:40003",
+                "http://127.0.0.1:40005"
+            ]
+        );
+        let store = &state.components[1];
+        assert_eq!(
+            store.args[..10],
+            [
+                "--name",
+                "s2",
+                "--data-dir",
+                "/c/data/store-2",
+                "--listen-client-urls",
+                "http://127.0.0.1:40003",
+                "--listen-peer-urls",
+                "http://127.0.0.1:40004",
+                "--initial-cluster",
+                "s1=http://127.0.0.1:40002,s2=http://127.0.0.1:40004,s3=http://127.0.0.1:40006"
+            ]
+        );
+        let apiserver = &state.components[3];
+        assert!(apiserver.args.windows(2).any(|w| w
+            == [
+                "--store-endpoints",
+                "http://127.0.0.1:40001,http://127.0.0.1:40003,http://127.0.0.1:40005"
+            ]));
+        assert!(apiserver
+            .args
+            .windows(2)
+            .any(|w| w == ["--token-file", "/c/tokens.csv"]));
+        let cm = &state.components[4];
+        assert!(cm
+            .args
+            .windows(2)
+            .any(|w| w == ["--node-monitor-grace-period", "4s"]));
+        assert!(cm
+            .args
+            .windows(2)
+            .any(|w| w == ["--pod-eviction-timeout", "2s"]));
+        assert!(cm.args.windows(2).any(|w| w == ["--token", "admintok"]));
+        assert!(matches!(&cm.health, Health::Http { url } if url.ends_with("/health")));
+        let n1 = &state.components[6];
+        assert!(n1.args.windows(2).any(|w| w == ["--labels", "disk=ssd"]));
+        assert!(n1.args.windows(2).any(|w| w == ["--token", "n1tok"]));
+        assert!(n1
+            .args
+            .windows(2)
+            .any(|w| w == ["--pod-cidr", "127.100.0.0/16"]));
+        assert!(n1
+            .args
+            .windows(2)
+            .any(|w| w == ["--heartbeat-interval", "1s"]));
+        let n2 = &state.components[7];
+        assert!(!n2.args.iter().any(|a| a == "--labels"));
+        assert!(n2
+            .args
+            .windows(2)
+            .any(|w| w == ["--pod-cidr", "127.101.0.0/16"]));
+        assert_eq!(n2.log, Path::new("/c/logs/nodelet-node-2.log"));
+        assert_eq!(state.nodes, ["node-1", "node-2"]);
+    }
+
+    #[test]
+    fn tokens_file_in_kubernetes_format() {
+        let text = token_file(&node_names(2), &secrets());
+        assert_eq!(
+            text,
+            "admintok,admin,uid-admin,\"system:masters\"\n\
+             n1tok,system:node:node-1,uid-node-node-1,\"system:nodes\"\n\
+             n2tok,system:node:node-2,uid-node-node-2,\"system:nodes\"\n"
+        );
+    }
+}

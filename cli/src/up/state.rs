@@ -1,0 +1,121 @@
+//! `DIR/state.json`: what `skiff up` started (command lines, ports, PIDs), read back by `skiff down`, `skiff status` and a second `skiff up`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::write_private;
+use crate::error::CliError;
+
+/// How to tell that a component does its job.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Health {
+    /// A store member: its etcd Maintenance.Status names a leader.
+    Store { client_url: String },
+    /// An apiserver: it answers an authenticated request.
+    Apiserver { address: String },
+    /// A controller-manager or scheduler: `GET /health` answers 200.
+    Http { url: String },
+    /// A nodelet: its Node is Ready.
+    Node { name: String },
+}
+
+/// One process of the cluster.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Component {
+    /// `store-1`, `apiserver`, `controller-manager`, `scheduler`, `nodelet-node-1`.
+    pub name: String,
+    /// The binary's file name (`skiff-store`).
+    pub program: String,
+    pub args: Vec<String>,
+    pub log: PathBuf,
+    pub health: Health,
+    /// The executable it was started from (absolute), set when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The process's start time (clock ticks after boot, `/proc/PID/stat` field 22): with the
+    /// PID it identifies the process even after the PID is reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
+}
+
+/// Everything `skiff up` knows about its cluster.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct ClusterState {
+    pub dir: PathBuf,
+    /// Apiserver addresses (`127.0.0.1:PORT`).
+    pub apiservers: Vec<String>,
+    /// Store members' client URLs.
+    pub stores: Vec<String>,
+    pub admin_token: String,
+    pub nodes: Vec<String>,
+    pub components: Vec<Component>,
+}
+
+pub fn state_path(dir: &Path) -> PathBuf {
+    dir.join("state.json")
+}
+
+impl ClusterState {
+    /// The state in `dir`, if `skiff up` ever ran there.
+    pub fn load(dir: &Path) -> Result<Option<ClusterState>, CliError> {
+        let path = state_path(dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(CliError::msg(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| CliError::msg(format!("{} is damaged: {e}", path.display())))
+    }
+
+    /// Written after every change, so that `skiff down` can always find every process.
+    pub fn save(&self) -> Result<(), CliError> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| CliError::msg(format!("cannot encode the cluster state: {e}")))?;
+        write_private(&state_path(&self.dir), &(text + "\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ClusterState {
+            dir: dir.path().to_path_buf(),
+            apiservers: vec!["127.0.0.1:1".into()],
+            stores: vec!["http://127.0.0.1:2".into()],
+            admin_token: "t".into(),
+            nodes: vec!["node-1".into()],
+            components: vec![Component {
+                name: "store-1".into(),
+                program: "skiff-store".into(),
+                args: vec!["--name".into(), "s1".into()],
+                log: dir.path().join("logs/store-1.log"),
+                health: Health::Store {
+                    client_url: "http://127.0.0.1:2".into(),
+                },
+                path: None,
+                pid: Some(42),
+                start_time: Some(7),
+            }],
+        };
+        assert_eq!(ClusterState::load(dir.path()).unwrap(), None);
+        state.save().unwrap();
+        assert_eq!(ClusterState::load(dir.path()).unwrap(), Some(state));
+    }
+}
