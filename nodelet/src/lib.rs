@@ -1,10 +1,17 @@
-//! skiff-nodelet's node-local layer: runs pods' containers as supervised OS processes.
-//!
-//! This crate knows nothing about the API server: it takes plain specs and reports plain
-//! statuses, and the node agent builds pod lifecycles on top of it.
+//! skiff-nodelet: the node agent, and the node-local layer it runs pods' containers with.
 //!
 //! # Layout
 //!
+//! The agent (talks to the apiserver):
+//! - [`agent`]: flags, Node registration and status, the Lease heartbeat, the NodeLogs
+//!   gRPC service, and [`agent::run`] wiring it all.
+//! - [`pod`]: one worker per pod bound to the node; pure decisions (container steps, pod
+//!   phase and conditions, back-off) and the shell that carries them out.
+//! - [`backend`]: the process runtime or the hollow one (`--runtime fake`).
+//! - [`metrics`]: Prometheus metrics and health.
+//!
+//! The node-local layer (knows nothing about the API server: plain specs in, plain
+//! statuses out):
 //! - [`runtime`]: starts each container under its own supervisor process (the
 //!   `supervise` subcommand of this binary), stops, kills, waits for and inspects
 //!   containers, and re-adopts them after a nodelet restart. All state is on disk.
@@ -17,8 +24,12 @@
 //!   following.
 //! - [`ipam`]: one loopback IP per pod, persisted across restarts.
 
+pub mod agent;
+pub mod backend;
 pub mod images;
 pub mod ipam;
 pub mod logs;
+pub mod metrics;
+pub mod pod;
 pub mod probe;
 pub mod runtime;

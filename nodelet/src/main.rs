@@ -4,11 +4,20 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+use skiff_nodelet::agent::config::AgentArgs;
 
 #[derive(Parser)]
-#[command(name = "skiff-nodelet", version, about = "The skiff node agent")]
+// A flag given twice takes its last value, so wrappers can append overrides.
+#[command(
+    name = "skiff-nodelet",
+    version,
+    about = "The skiff node agent",
+    args_override_self = true
+)]
 struct Cli {
+    #[command(flatten)]
+    agent: AgentArgs,
     /// Internal subcommands; without one the binary runs the node agent.
     #[command(subcommand)]
     internal: Option<Internal>,
@@ -31,8 +40,8 @@ enum Internal {
     },
 }
 
-// No async runtime is started here: the supervisor and the stand-ins run once per
-// container and must stay small.
+// The async runtime is started only for the agent: the supervisor and the stand-ins run
+// once per container and must stay small.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.internal {
@@ -40,14 +49,6 @@ fn main() -> ExitCode {
             skiff_nodelet::runtime::supervisor::run(&state_dir)
         }
         Some(Internal::Image { name, args }) => skiff_nodelet::images::standins::run(&name, &args),
-        None => {
-            // The node agent (registration, pod workers) is wired in here.
-            let mut cmd = Cli::command();
-            let err = cmd.error(
-                clap::error::ErrorKind::MissingSubcommand,
-                "the node agent is not part of this build yet; only the internal `supervise` and `image` subcommands exist",
-            );
-            err.exit()
-        }
+        None => skiff_nodelet::agent::main(cli.agent),
     }
 }

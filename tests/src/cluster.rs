@@ -17,7 +17,20 @@ pub const ADMIN_TOKEN: &str = "admin-token";
 pub const VIEWER_TOKEN: &str = "viewer-token";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A /24 of loopback addresses no other nodelet of any test process uses, so
+/// pods of clusters running side by side never share an IP (and a port).
+fn unique_pod_cidr() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n =
+        std::process::id() as usize * 16 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.{}.{}.0/24", 2 + (n >> 8) % 250, n & 255)
 }
 
 pub fn node_token(node: &str) -> String {
@@ -33,7 +46,10 @@ pub struct NodeletSpec {
 
 impl NodeletSpec {
     pub fn new(name: &str) -> NodeletSpec {
-        NodeletSpec { name: name.into(), ..Default::default() }
+        NodeletSpec {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     pub fn label(mut self, key: &str, value: &str) -> NodeletSpec {
@@ -86,7 +102,12 @@ impl Default for ClusterSpec {
 impl ClusterSpec {
     /// Store, apiserver, scheduler, controller-manager and the given nodelets.
     pub fn full(nodelets: Vec<NodeletSpec>) -> ClusterSpec {
-        ClusterSpec { schedulers: 1, controller_managers: 1, nodelets, ..ClusterSpec::default() }
+        ClusterSpec {
+            schedulers: 1,
+            controller_managers: 1,
+            nodelets,
+            ..ClusterSpec::default()
+        }
     }
 }
 
@@ -122,10 +143,14 @@ impl TestCluster {
             cluster.start_component(&format!("apiserver-{i}"));
         }
         let admin = cluster.admin_client();
-        wait_for("the apiserver to answer (store leader elected)", Duration::from_secs(30), || {
-            let admin = admin.clone();
-            async move { admin.who_am_i().await.ok() }
-        })
+        wait_for(
+            "the apiserver to answer (store leader elected)",
+            Duration::from_secs(30),
+            || {
+                let admin = admin.clone();
+                async move { admin.who_am_i().await.ok() }
+            },
+        )
         .await;
         cluster.add_controllers(&spec);
         for i in 1..=spec.schedulers {
@@ -139,7 +164,9 @@ impl TestCluster {
             cluster.start_component(&format!("nodelet-{}", nodelet.name));
         }
         for nodelet in &spec.nodelets {
-            cluster.wait_node_ready(&nodelet.name, Duration::from_secs(30)).await;
+            cluster
+                .wait_node_ready(&nodelet.name, Duration::from_secs(30))
+                .await;
         }
         cluster
     }
@@ -154,14 +181,20 @@ impl TestCluster {
             format!("{VIEWER_TOKEN},viewer,uid-viewer,\"skiff:viewers\""),
         ];
         for n in &self.spec.nodelets {
-            lines.push(format!("{},system:node:{},uid-node-{},\"system:nodes\"", node_token(&n.name), n.name, n.name));
+            lines.push(format!(
+                "{},system:node:{},uid-node-{},\"system:nodes\"",
+                node_token(&n.name),
+                n.name,
+                n.name
+            ));
         }
         std::fs::write(self.path("tokens.csv"), lines.join("\n") + "\n").expect("token file");
     }
 
     fn add_store(&mut self, spec: &ClusterSpec) {
-        let members: Vec<(String, u16, u16)> =
-            (1..=spec.store_members).map(|i| (format!("s{i}"), free_port(), free_port())).collect();
+        let members: Vec<(String, u16, u16)> = (1..=spec.store_members)
+            .map(|i| (format!("s{i}"), free_port(), free_port()))
+            .collect();
         let initial = members
             .iter()
             .map(|(name, _, peer)| format!("{name}=http://127.0.0.1:{peer}"))
@@ -181,10 +214,12 @@ impl TestCluster {
                 initial.clone(),
             ];
             args.extend(spec.store_args.iter().cloned());
-            self.store_client_urls.push(format!("http://127.0.0.1:{client}"));
+            self.store_client_urls
+                .push(format!("http://127.0.0.1:{client}"));
             let comp = format!("store-{}", i + 1);
             let log = self.path(&format!("{comp}.log"));
-            self.procs.insert(comp.clone(), Proc::new(&comp, "skiff-store", args, log));
+            self.procs
+                .insert(comp.clone(), Proc::new(&comp, "skiff-store", args, log));
         }
     }
 
@@ -205,7 +240,8 @@ impl TestCluster {
             self.apiserver_addrs.push(format!("127.0.0.1:{port}"));
             let comp = format!("apiserver-{i}");
             let log = self.path(&format!("{comp}.log"));
-            self.procs.insert(comp.clone(), Proc::new(&comp, "skiff-apiserver", args, log));
+            self.procs
+                .insert(comp.clone(), Proc::new(&comp, "skiff-apiserver", args, log));
         }
     }
 
@@ -228,22 +264,30 @@ impl TestCluster {
             let mut args = self.control_args(&comp);
             args.extend(spec.scheduler_args.iter().cloned());
             let log = self.path(&format!("{comp}.log"));
-            self.procs.insert(comp.clone(), Proc::new(&comp, "skiff-scheduler", args, log));
+            self.procs
+                .insert(comp.clone(), Proc::new(&comp, "skiff-scheduler", args, log));
         }
         for i in 1..=spec.controller_managers {
             let comp = format!("controller-manager-{i}");
             let mut args = self.control_args(&comp);
             args.extend(spec.controller_manager_args.iter().cloned());
             let log = self.path(&format!("{comp}.log"));
-            self.procs.insert(comp.clone(), Proc::new(&comp, "skiff-controller-manager", args, log));
+            self.procs.insert(
+                comp.clone(),
+                Proc::new(&comp, "skiff-controller-manager", args, log),
+            );
         }
     }
 
     /// Registers a nodelet (started with `start_component("nodelet-<name>")`).
     pub fn add_nodelet(&mut self, nodelet: &NodeletSpec) {
         let port = free_port();
-        let labels = nodelet.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-        let index = self.nodelet_ports.len() + 1;
+        let labels = nodelet
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let mut args = vec![
             "--apiserver".into(),
             self.apiserver_addrs.join(","),
@@ -252,11 +296,13 @@ impl TestCluster {
             "--node-name".into(),
             nodelet.name.clone(),
             "--data-dir".into(),
-            self.path(&format!("nodelet-{}", nodelet.name)).display().to_string(),
+            self.path(&format!("nodelet-{}", nodelet.name))
+                .display()
+                .to_string(),
             "--listen".into(),
             format!("127.0.0.1:{port}"),
             "--pod-cidr".into(),
-            format!("127.{}.0.0/16", 100 + index),
+            unique_pod_cidr(),
         ];
         if !labels.is_empty() {
             args.push("--labels".into());
@@ -273,17 +319,26 @@ impl TestCluster {
     }
 
     pub fn start_component(&mut self, name: &str) {
-        self.procs.get_mut(name).unwrap_or_else(|| panic!("no component {name}")).start();
+        self.procs
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("no component {name}"))
+            .start();
     }
 
     /// SIGKILL.
     pub fn kill(&mut self, name: &str) {
-        self.procs.get_mut(name).unwrap_or_else(|| panic!("no component {name}")).kill();
+        self.procs
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("no component {name}"))
+            .kill();
     }
 
     /// SIGTERM, then SIGKILL after `grace`.
     pub fn stop(&mut self, name: &str, grace: Duration) {
-        self.procs.get_mut(name).unwrap_or_else(|| panic!("no component {name}")).stop(grace);
+        self.procs
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("no component {name}"))
+            .stop(grace);
     }
 
     pub fn pid(&self, name: &str) -> Option<u32> {
@@ -327,7 +382,11 @@ impl TestCluster {
             let admin = admin.clone();
             async move {
                 let n: Node = admin.get("", node).await.ok()?;
-                let ready = n.status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+                let ready = n
+                    .status
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True");
                 ready.then_some(())
             }
         })
@@ -349,6 +408,10 @@ impl Drop for TestCluster {
         }
         for proc in self.procs.values_mut() {
             proc.kill();
+        }
+        // Containers outlive their nodelet (their supervisors run in sessions of their own).
+        for node in self.nodelet_ports.keys() {
+            crate::containers::kill_all(&self.path(&format!("nodelet-{node}")));
         }
     }
 }

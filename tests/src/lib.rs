@@ -5,10 +5,12 @@
 //!
 //! # Layout
 //! - [`cluster`]: [`cluster::TestCluster`], its spec, and the components it runs.
+//! - [`containers`]: killing the container processes a nodelet left behind.
 //! - [`process`]: one child process with its log file and a kill-on-drop guard.
 //! - [`wait`]: bounded polling for conditions.
 
 pub mod cluster;
+pub mod containers;
 pub mod process;
 pub mod wait;
 

@@ -28,12 +28,23 @@ pub struct Proc {
 
 impl Proc {
     pub fn new(name: &str, program: &str, args: Vec<String>, log: PathBuf) -> Proc {
-        Proc { name: name.into(), program: program.into(), args, envs: Vec::new(), log, child: None }
+        Proc {
+            name: name.into(),
+            program: program.into(),
+            args,
+            envs: Vec::new(),
+            log,
+            child: None,
+        }
     }
 
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
         let err = log.try_clone().expect("log file");
         let child = Command::new(binary(&self.program))
             .args(&self.args)

@@ -80,7 +80,7 @@ pub struct ImageCatalog {
 
 impl ImageCatalog {
     /// The built-in images; `nodelet_exe` is the binary whose `image` subcommand runs the
-    /// stand-ins (normally `std::env::current_exe()`).
+    /// stand-ins (normally `skiff-nodelet-shim`; `skiff-nodelet` has the subcommand too).
     pub fn new(nodelet_exe: impl Into<PathBuf>) -> Self {
         ImageCatalog {
             nodelet_exe: nodelet_exe.into(),

@@ -11,7 +11,8 @@ use super::wait::process_exit;
 use super::{Runtime, RuntimeError};
 
 /// The `Unknown` message while a supervisor runs but has not started the process yet.
-const STARTING: &str = "the container is starting";
+pub const STARTING_MESSAGE: &str = "the container is starting";
+const STARTING: &str = STARTING_MESSAGE;
 
 impl Runtime {
     /// The container's state as its files and processes show it now. Never blocks.

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use control::STARTING_MESSAGE;
 pub use types::{
     ContainerId, ContainerInfo, ContainerSpec, ContainerStatus, ExecContext, ExitRecord,
 };
@@ -41,8 +42,8 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub struct RuntimeConfig {
     /// The nodelet's data dir; container state goes to `DATA/containers`.
     pub data_dir: PathBuf,
-    /// The `skiff-nodelet` binary, run as `skiff-nodelet supervise --state-dir DIR`.
-    /// Normally `std::env::current_exe()`.
+    /// The binary run as `BINARY supervise --state-dir DIR`: normally the small
+    /// `skiff-nodelet-shim` next to `skiff-nodelet` (which also accepts the subcommand).
     pub nodelet_exe: PathBuf,
     /// Log bytes kept per container instance (the newest are kept). Default 10 MiB, as
     /// the kubelet's `containerLogMaxSize`.

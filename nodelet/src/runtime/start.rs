@@ -64,7 +64,7 @@ impl Runtime {
     }
 
     /// The environment of a container: defaults a container runtime and the nodelet
-    /// provide, overridden by the spec's own entries.
+    /// provide, the nodelet's own `SKIFF_*` variables, overridden by the spec's own entries.
     fn container_env(&self, spec: &ContainerSpec) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = vec![
             ("PATH".into(), self.config.default_path.clone()),
@@ -73,6 +73,10 @@ impl Runtime {
             ("POD_NAMESPACE".into(), spec.pod_namespace.clone()),
             ("POD_IP".into(), spec.pod_ip.to_string()),
         ];
+        // The stand-in images' knobs (SKIFF_BATCH_JOB_SECONDS, ...) set on the
+        // nodelet reach its containers, so a whole node can run the book's
+        // examples faster; a pod's own env still wins.
+        env.extend(std::env::vars().filter(|(k, _)| k.starts_with("SKIFF_")));
         for (key, value) in &spec.env {
             match env.iter_mut().find(|(k, _)| k == key) {
                 Some(slot) => slot.1 = value.clone(),

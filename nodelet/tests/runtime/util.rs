@@ -9,7 +9,8 @@ use skiff_nodelet::images::ImageCatalog;
 use skiff_nodelet::ipam::Ipam;
 use skiff_nodelet::runtime::{ContainerId, ContainerSpec, Runtime, RuntimeConfig};
 
-pub const NODELET: &str = env!("CARGO_BIN_EXE_skiff-nodelet");
+/// The binary containers run under: their supervisor and the image stand-ins.
+pub const NODELET: &str = env!("CARGO_BIN_EXE_skiff-nodelet-shim");
 
 /// One "node" of a test.
 pub struct TestNode {

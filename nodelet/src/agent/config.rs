@@ -1,0 +1,311 @@
+//! The node agent's flags (`skiff-nodelet --apiserver ... --node-name n1 ...`) and their
+//! validated form.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use skiff_api::labels::{validate_label_key, validate_label_value};
+use skiff_api::quantity::Quantity;
+
+use crate::ipam::Ipv4Cidr;
+
+/// The agent's command-line flags. Required ones are checked by [`AgentArgs::into_config`]
+/// so that the hidden subcommands of the same binary do not need them.
+#[derive(Args, Debug, Clone)]
+pub struct AgentArgs {
+    /// The apiservers, `host:port` comma-separated; requests fail over between them.
+    #[arg(long, value_delimiter = ',')]
+    pub apiserver: Vec<String>,
+    /// This node's bearer token (user `system:node:<node-name>`, group `system:nodes`).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The Node's name.
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// Labels of the Node, `key=value` comma-separated (plus `kubernetes.io/hostname`).
+    #[arg(long, default_value = "")]
+    pub labels: String,
+    /// Where containers' state, logs and pod IP allocations are kept.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the NodeLogs gRPC service (the apiserver's log proxy calls it); the port is
+    /// published in `status.daemonEndpoints.kubeletEndpoint.Port`.
+    #[arg(long, default_value = "127.0.0.1:10250")]
+    pub listen: SocketAddr,
+    /// The range pod IPs come from (loopback addresses need no setup).
+    #[arg(long, default_value = "127.42.0.0/16")]
+    pub pod_cidr: String,
+    /// How often the node's Lease in kube-node-lease is renewed.
+    #[arg(long, default_value = "2s")]
+    pub heartbeat_interval: String,
+    /// The first CrashLoopBackOff delay; it doubles per crash up to 300 s.
+    #[arg(long, default_value = "10s")]
+    pub crashloop_backoff_base: String,
+    /// A file of extra images: `IMAGE = COMMAND LINE` per line.
+    #[arg(long)]
+    pub image_catalog: Option<PathBuf>,
+    /// `process` runs containers as supervised processes; `fake` only pretends (a hollow
+    /// node for scale tests).
+    #[arg(long, default_value = "process")]
+    pub runtime: String,
+    /// CPU capacity; default: the machine's CPUs.
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// Memory capacity (`8Gi`); default: the machine's memory.
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// Most pods this node runs.
+    #[arg(long, default_value_t = 110)]
+    pub max_pods: u32,
+    /// Address to serve plain-HTTP /metrics and /health on; off when unset.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// text or json
+    #[arg(long, default_value = "text")]
+    pub log_format: String,
+}
+
+/// Which container backend runs pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeKind {
+    Process,
+    Fake,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub apiservers: Vec<String>,
+    pub token: String,
+    pub node_name: String,
+    pub labels: BTreeMap<String, String>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub pod_cidr: Ipv4Cidr,
+    pub heartbeat_interval: Duration,
+    pub crashloop_backoff_base: Duration,
+    pub image_catalog: Option<PathBuf>,
+    pub runtime: RuntimeKind,
+    pub cpu: Option<Quantity>,
+    pub memory: Option<Quantity>,
+    pub max_pods: u32,
+    pub metrics_listen: Option<SocketAddr>,
+    pub log_format: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("--{0} is required")]
+    Missing(&'static str),
+    #[error("--{flag}: {message}")]
+    Invalid { flag: &'static str, message: String },
+}
+
+fn invalid(flag: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag,
+        message: message.into(),
+    }
+}
+
+/// `disk=ssd,zone=a` -> {disk: ssd, zone: a}, with Kubernetes' label syntax checked.
+pub fn parse_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (key, value) = term
+            .split_once('=')
+            .ok_or_else(|| format!("{term:?} is not key=value"))?;
+        let (key, value) = (key.trim(), value.trim());
+        validate_label_key(key).map_err(|e| format!("label key {key:?}: {e}"))?;
+        validate_label_value(value).map_err(|e| format!("label value {value:?}: {e}"))?;
+        out.insert(key.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+impl AgentArgs {
+    pub fn into_config(self) -> Result<AgentConfig, ConfigError> {
+        let duration = |flag: &'static str, text: &str| {
+            skiff_common::duration::parse_duration(text)
+                .map_err(|e| invalid(flag, e))
+                .and_then(|d| {
+                    if d.is_zero() {
+                        Err(invalid(flag, "must be greater than zero"))
+                    } else {
+                        Ok(d)
+                    }
+                })
+        };
+        let quantity = |flag: &'static str,
+                        text: Option<String>,
+                        check: fn(&Quantity) -> Result<i64, String>| {
+            text.map(|t| {
+                let q = Quantity::parse(&t).map_err(|e| invalid(flag, e))?;
+                match check(&q) {
+                    Ok(v) if v > 0 => Ok(q),
+                    Ok(_) => Err(invalid(flag, "must be greater than zero")),
+                    Err(e) => Err(invalid(flag, e)),
+                }
+            })
+            .transpose()
+        };
+        if self.apiserver.iter().all(|a| a.trim().is_empty()) {
+            return Err(ConfigError::Missing("apiserver"));
+        }
+        let node_name = self
+            .node_name
+            .filter(|n| !n.is_empty())
+            .ok_or(ConfigError::Missing("node-name"))?;
+        skiff_api::labels::validate_dns1123_subdomain(&node_name)
+            .map_err(|e| invalid("node-name", e))?;
+        let runtime = match self.runtime.as_str() {
+            "process" => RuntimeKind::Process,
+            "fake" => RuntimeKind::Fake,
+            other => {
+                return Err(invalid(
+                    "runtime",
+                    format!("must be process or fake, not {other:?}"),
+                ))
+            }
+        };
+        if self.log_format != "text" && self.log_format != "json" {
+            return Err(invalid(
+                "log-format",
+                format!("must be text or json, not {:?}", self.log_format),
+            ));
+        }
+        if self.max_pods == 0 {
+            return Err(invalid("max-pods", "must be greater than zero"));
+        }
+        Ok(AgentConfig {
+            apiservers: self
+                .apiserver
+                .into_iter()
+                .filter(|a| !a.trim().is_empty())
+                .collect(),
+            token: self
+                .token
+                .filter(|t| !t.is_empty())
+                .ok_or(ConfigError::Missing("token"))?,
+            labels: parse_labels(&self.labels).map_err(|e| invalid("labels", e))?,
+            data_dir: self.data_dir.ok_or(ConfigError::Missing("data-dir"))?,
+            listen: self.listen,
+            pod_cidr: self
+                .pod_cidr
+                .parse()
+                .map_err(|e: crate::ipam::IpamError| invalid("pod-cidr", e.to_string()))?,
+            heartbeat_interval: duration("heartbeat-interval", &self.heartbeat_interval)?,
+            crashloop_backoff_base: duration(
+                "crashloop-backoff-base",
+                &self.crashloop_backoff_base,
+            )?,
+            image_catalog: self.image_catalog,
+            runtime,
+            cpu: quantity("cpu", self.cpu, Quantity::parse_cpu_millis)?,
+            memory: quantity("memory", self.memory, Quantity::parse_bytes)?,
+            max_pods: self.max_pods,
+            metrics_listen: self.metrics_listen,
+            log_format: self.log_format,
+            node_name,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        agent: AgentArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<AgentConfig, ConfigError> {
+        let mut all = vec!["skiff-nodelet"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap().agent.into_config()
+    }
+
+    const BASE: [&str; 8] = [
+        "--apiserver",
+        "127.0.0.1:6443",
+        "--token",
+        "t",
+        "--node-name",
+        "n1",
+        "--data-dir",
+        "/tmp/n1",
+    ];
+
+    #[test]
+    fn the_documented_form_parses_with_defaults() {
+        let mut args = BASE.to_vec();
+        args.extend(["--labels", "disk=ssd,zone=a"]);
+        let c = parse(&args).unwrap();
+        assert_eq!(c.node_name, "n1");
+        assert_eq!(c.labels.get("disk").map(String::as_str), Some("ssd"));
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(2));
+        assert_eq!(c.crashloop_backoff_base, Duration::from_secs(10));
+        assert_eq!(c.max_pods, 110);
+        assert_eq!(c.runtime, RuntimeKind::Process);
+        assert_eq!(c.pod_cidr.to_string(), "127.42.0.0/16");
+        assert!(c.cpu.is_none() && c.memory.is_none());
+    }
+
+    #[test]
+    fn every_flag_and_its_errors() {
+        let mut args = BASE.to_vec();
+        args.extend([
+            "--cpu",
+            "4",
+            "--memory",
+            "8Gi",
+            "--max-pods",
+            "20",
+            "--runtime",
+            "fake",
+            "--heartbeat-interval",
+            "500ms",
+            "--crashloop-backoff-base",
+            "1s",
+            "--apiserver",
+            "a:1,b:2",
+        ]);
+        let c = parse(&args).unwrap();
+        assert_eq!(c.cpu.unwrap().0, "4");
+        assert_eq!(c.memory.unwrap().0, "8Gi");
+        assert_eq!(c.runtime, RuntimeKind::Fake);
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(c.apiservers, ["127.0.0.1:6443", "a:1", "b:2"]);
+
+        let bad: &[(&[&str], &str)] = &[
+            (&["--runtime", "docker"], "--runtime"),
+            (&["--memory", "lots"], "--memory"),
+            (&["--cpu", "0"], "--cpu"),
+            (&["--labels", "novalue"], "--labels"),
+            (&["--labels", "bad key=x"], "--labels"),
+            (&["--heartbeat-interval", "0s"], "--heartbeat-interval"),
+            (&["--pod-cidr", "10.0.0.0"], "--pod-cidr"),
+            (&["--max-pods", "0"], "--max-pods"),
+        ];
+        for (extra, flag) in bad {
+            let mut args = BASE.to_vec();
+            args.extend_from_slice(extra);
+            let err = parse(&args).unwrap_err().to_string();
+            assert!(err.starts_with(flag), "{extra:?}: {err}");
+        }
+        assert_eq!(
+            parse(&["--token", "t"]).unwrap_err(),
+            ConfigError::Missing("apiserver")
+        );
+        assert_eq!(
+            parse(&["--apiserver", "a:1", "--node-name", "n", "--data-dir", "d"]).unwrap_err(),
+            ConfigError::Missing("token")
+        );
+    }
+}
