@@ -2,12 +2,14 @@
 //! else talks to it through a [`NodeHandle`].
 //!
 //! # Layout
-//! - [`storage`]: the raft log, hard state and snapshots in sled.
+//! - [`storage`]: the raft log, hard state and snapshots in sled
+//!   (`log_batches`: entries stored as one record per appended run).
 //! - `node`: the raft thread: ticks, steps messages, handles each Ready in
 //!   raft-rs's order, applies committed entries, snapshots and compacts.
 //! - `pending`: proposals and reads waiting for their answer.
 //! - [`transport`]: raft messages to the other members over gRPC.
 
+mod log_batches;
 mod node;
 mod pending;
 pub mod storage;

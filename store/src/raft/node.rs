@@ -311,7 +311,10 @@ impl RaftThread {
         let mut ready = self.raw.ready();
         // A leader may send before it persists: followers' fsyncs then overlap its own.
         self.transport.send(ready.take_messages());
-        let mut must_flush = false;
+        // Only new entries, a snapshot, or a new term/vote must be on disk
+        // before we answer; a commit index alone is recovered by raft itself,
+        // so followers do not fsync just to learn what was committed.
+        let must_flush = ready.must_sync();
         if *ready.snapshot() != Snapshot::default() {
             let snapshot = ready.snapshot().clone();
             self.state.restore(&snapshot.data)?;
@@ -319,7 +322,9 @@ impl RaftThread {
             self.status
                 .snapshots_applied
                 .fetch_add(1, Ordering::Relaxed);
-            must_flush = true;
+            self.status
+                .applied
+                .store(self.state.applied_index(), Ordering::Release);
             tracing::info!(
                 index = self.raw.store().last_index(),
                 "installed snapshot from leader"
@@ -328,11 +333,9 @@ impl RaftThread {
         self.apply(ready.take_committed_entries())?;
         if !ready.entries().is_empty() {
             self.raw.mut_store().append(ready.entries())?;
-            must_flush = true;
         }
         if let Some(hs) = ready.hs() {
             self.raw.mut_store().set_hard_state(hs.clone())?;
-            must_flush = true;
         }
         if let Some(ss) = ready.ss() {
             if ss.leader_id != self.status.leader() {

@@ -5,9 +5,9 @@
 //! loop calls `Db::flush` once per Ready, which is what makes them durable
 //! (group commit), before any message that acknowledges them leaves the member.
 //!
-//! Keys: `e` + index (big-endian) -> Entry, `hs` -> HardState, `cs` -> ConfState,
-//! `snap` -> the latest Snapshot (metadata and data), `trunc` -> (index, term) of
-//! the last entry dropped by compaction.
+//! Keys: the entries in batch records (see [`super::log_batches`]), `hs` ->
+//! HardState, `cs` -> ConfState, `snap` -> the latest Snapshot (metadata and
+//! data), `trunc` -> (index, term) of the last entry dropped by compaction.
 
 use std::collections::VecDeque;
 
@@ -15,23 +15,16 @@ use protobuf::Message as PbMessage;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
+use super::log_batches::LogBatches;
 use crate::error::{Result, StoreError};
 
 const KEY_HARD_STATE: &[u8] = b"hs";
 const KEY_CONF_STATE: &[u8] = b"cs";
 const KEY_SNAPSHOT: &[u8] = b"snap";
 const KEY_TRUNCATED: &[u8] = b"trunc";
-const ENTRY_PREFIX: u8 = b'e';
 /// Entries kept decoded in memory: followers that are close behind and the
 /// leader's own appends are served without touching sled.
 const CACHE_ENTRIES: usize = 4096;
-
-fn entry_key(index: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
-    key[0] = ENTRY_PREFIX;
-    key[1..].copy_from_slice(&index.to_be_bytes());
-    key
-}
 
 fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("raft {what}: {err}"))
@@ -39,6 +32,7 @@ fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
 
 pub struct RaftLogStorage {
     tree: sled::Tree,
+    log: LogBatches,
     hard_state: HardState,
     conf_state: ConfState,
     /// Index and term of the entry just before the first one in the log.
@@ -82,19 +76,12 @@ impl RaftLogStorage {
             Some(_) => return Err(corrupt("truncation record", "wrong length")),
             None => (0, 0),
         };
-        let last_index = match tree.scan_prefix([ENTRY_PREFIX]).next_back() {
-            Some(item) => {
-                let (key, _) = item?;
-                u64::from_be_bytes(
-                    key[1..]
-                        .try_into()
-                        .map_err(|_| corrupt("entry key", "wrong length"))?,
-                )
-            }
-            None => truncated.0,
-        };
+        let log = LogBatches::open(tree.clone())?;
+        // Batches that straddle the compaction point stay on disk whole.
+        let last_index = log.last_index().unwrap_or(truncated.0).max(truncated.0);
         let mut storage = RaftLogStorage {
             tree,
+            log,
             hard_state,
             conf_state,
             truncated,
@@ -111,11 +98,7 @@ impl RaftLogStorage {
         let low = self
             .first_index()
             .max(self.last_index.saturating_sub(CACHE_ENTRIES as u64) + 1);
-        for item in self.tree.range(entry_key(low)..=entry_key(self.last_index)) {
-            let (_, bytes) = item?;
-            self.cache
-                .push_back(Entry::parse_from_bytes(&bytes).map_err(|e| corrupt("entry", e))?);
-        }
+        self.cache.extend(self.log.read(low, self.last_index + 1)?);
         let expected = (self.last_index + 1).saturating_sub(low) as usize;
         if self.cache.len() != expected {
             return Err(corrupt(
@@ -201,18 +184,12 @@ impl RaftLogStorage {
             ));
         }
         let mut batch = sled::Batch::default();
-        for index in first.index..=self.last_index {
-            batch.remove(&entry_key(index));
-        }
+        self.log.append(entries, &mut batch)?;
+        self.tree.apply_batch(batch)?;
         while self.cache.back().is_some_and(|e| e.index >= first.index) {
             self.cache.pop_back();
         }
-        for entry in entries {
-            let bytes = entry.write_to_bytes().map_err(|e| corrupt("entry", e))?;
-            batch.insert(&entry_key(entry.index), bytes);
-            self.cache.push_back(entry.clone());
-        }
-        self.tree.apply_batch(batch)?;
+        self.cache.extend(entries.iter().cloned());
         self.last_index = entries[entries.len() - 1].index;
         while self.cache.len() > CACHE_ENTRIES {
             self.cache.pop_front();
@@ -229,9 +206,7 @@ impl RaftLogStorage {
         let index = index.min(self.last_index + 1);
         let term = raft::Storage::term(self, index - 1).map_err(|e| corrupt("compact", e))?;
         let mut batch = sled::Batch::default();
-        for i in self.first_index()..index {
-            batch.remove(&entry_key(i));
-        }
+        self.log.remove_before(index, &mut batch);
         batch.insert(KEY_TRUNCATED, truncation_record(index - 1, term).to_vec());
         self.tree.apply_batch(batch)?;
         self.truncated = (index - 1, term);
@@ -259,9 +234,7 @@ impl RaftLogStorage {
         let meta: &SnapshotMetadata = snapshot.get_metadata();
         let (index, term) = (meta.index, meta.term);
         let mut batch = sled::Batch::default();
-        for item in self.tree.scan_prefix([ENTRY_PREFIX]).keys() {
-            batch.remove(item?);
-        }
+        self.log.clear(&mut batch);
         batch.insert(KEY_TRUNCATED, truncation_record(index, term).to_vec());
         self.tree.apply_batch(batch)?;
         self.truncated = (index, term);
@@ -285,11 +258,16 @@ impl RaftLogStorage {
                     .ok_or(raft::Error::Store(StorageError::Unavailable));
             }
         }
-        match self.tree.get(entry_key(index)) {
-            Ok(Some(bytes)) => Entry::parse_from_bytes(&bytes).map_err(raft::Error::CodecError),
-            Ok(None) => Err(raft::Error::Store(StorageError::Unavailable)),
-            Err(e) => Err(raft::Error::Store(StorageError::Other(Box::new(e)))),
-        }
+        self.read_disk(index, index + 1)?
+            .pop()
+            .ok_or(raft::Error::Store(StorageError::Unavailable))
+    }
+
+    /// Entries older than the in-memory tail, read from their batch records.
+    fn read_disk(&self, low: u64, high: u64) -> raft::Result<Vec<Entry>> {
+        self.log
+            .read(low, high)
+            .map_err(|e| raft::Error::Store(StorageError::Other(Box::new(e))))
     }
 }
 
@@ -322,10 +300,23 @@ impl raft::Storage for RaftLogStorage {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
         let max_size = max_size.into().unwrap_or(u64::MAX);
+        let cached_from = self.cache.front().map_or(u64::MAX, |e| e.index);
+        let mut on_disk = if low < cached_from {
+            self.read_disk(low, high.min(cached_from))?
+        } else {
+            Vec::new()
+        };
+        on_disk.reverse();
         let mut out = Vec::with_capacity((high - low) as usize);
         let mut size = 0u64;
         for index in low..high {
-            let entry = self.entry(index)?;
+            let entry = match on_disk.pop() {
+                Some(entry) => entry,
+                None => self.entry(index)?,
+            };
+            if entry.index != index {
+                return Err(raft::Error::Store(StorageError::Unavailable));
+            }
             size += u64::from(entry.compute_size());
             // Always return at least one entry, as the trait requires.
             if !out.is_empty() && size > max_size {
@@ -379,6 +370,39 @@ impl raft::Storage for RaftLogStorage {
 mod tests {
     use super::*;
     use raft::Storage;
+
+    #[test]
+    fn old_entries_are_read_back_from_batch_records() {
+        let (_db, tree) = temp_tree();
+        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
+        let total = CACHE_ENTRIES as u64 + 500;
+        let mut next = 1;
+        while next <= total {
+            let batch: Vec<_> = (next..(next + 37).min(total + 1))
+                .map(|i| entry(i, 1))
+                .collect();
+            next += batch.len() as u64;
+            s.append(&batch).unwrap();
+        }
+        // Overwrite a suffix that starts inside a batch.
+        s.append(&[entry(total - 5, 2)]).unwrap();
+        let reopened = RaftLogStorage::open(tree).unwrap();
+        assert_eq!(reopened.last_index(), total - 5);
+        let all = reopened
+            .entries(1, total - 4, None, GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(all.len() as u64, total - 5);
+        assert!(all.iter().enumerate().all(|(i, e)| e.index == i as u64 + 1));
+        assert_eq!(reopened.term(total - 5).unwrap(), 2);
+        assert_eq!(reopened.term(total - 6).unwrap(), 1);
+        assert_eq!(
+            reopened
+                .entries(3, 5, None, GetEntriesContext::empty(false))
+                .unwrap()[0]
+                .data[0],
+            3
+        );
+    }
 
     fn entry(index: u64, term: u64) -> Entry {
         Entry {

@@ -60,8 +60,16 @@ async fn restarted_member_catches_up_from_a_snapshot() {
     cluster
         .wait_applied(lagger, commit, Duration::from_secs(10))
         .await;
-    assert_eq!(
-        get_local(&mut kv, "/snap/after").await.as_deref(),
-        Some(&b"x"[..])
-    );
+    let got = get_local(&mut kv, "/snap/after").await;
+    if got.as_deref() != Some(&b"x"[..]) {
+        let lag = cluster.status(lagger).await;
+        let lead = cluster.status(leader).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let later = get_local(&mut kv, "/snap/after").await;
+        panic!(
+            "s{} lacks /snap/after (later: {later:?})\nlagger status {lag:?}\nleader status {lead:?}\nlagger log:\n{}",
+            lagger + 1,
+            cluster.log(lagger)
+        );
+    }
 }
