@@ -85,6 +85,9 @@ pub enum Command {
     /// Internal: start a component in a session of its own (used by `skiff up`).
     #[command(name = "__spawn", hide = true)]
     Spawn(SpawnArgs),
+    /// Internal: start again the components of a `skiff up` cluster that exit (started by `skiff up`).
+    #[command(name = "__supervise", hide = true)]
+    Supervise(SuperviseArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -301,6 +304,13 @@ pub struct SpawnArgs {
     /// The program and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SuperviseArgs {
+    /// The cluster's directory (absolute), as `skiff up` made it.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Go-style durations (`90s`, `2m`, `1m30s`, `500ms`); a bare number is seconds.

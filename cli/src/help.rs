@@ -27,11 +27,15 @@ skiff-nodelet) are taken from the directory of the skiff executable: build them 
 
 Dead nodes are noticed fast: nodes heartbeat every 1s, a node silent for 4s is NotReady
 (--node-monitor-grace-period 4s) and its pods are deleted 2s later (--pod-eviction-timeout 2s),
-so controllers replace them elsewhere within seconds.";
+so controllers replace them elsewhere within seconds.
+
+A supervisor process starts again any component that exits (1s later, doubling up to 30s for
+one that keeps exiting); it logs to DIR/logs/supervisor.log, and `skiff status` counts the
+restarts. If the supervisor itself was killed, `skiff up` starts it again.";
 
 pub const DOWN: &str = "\
 Examples:
-  # Stop every process `skiff up` started; the data stays for the next `skiff up`
+  # Stop the supervisor, then every process `skiff up` started; the data stays for the next `skiff up`
   skiff down
 
   # Stop and delete the data too
@@ -39,7 +43,8 @@ Examples:
 
 pub const STATUS: &str = "\
 Examples:
-  # Store members (leader, raft term and index), apiservers, leader leases, nodes
+  # Store members (leader, raft term and index), apiservers, leader leases, nodes, and the
+  # processes of a `skiff up` cluster (PID, state, restarts by the supervisor)
   skiff status";
 
 pub const CREATE: &str = "\

@@ -10,7 +10,8 @@
 //! - [`table`], [`describe`], [`output`]: pure formatting: `get` tables, `describe` texts,
 //!   tab alignment, ages, YAML.
 //! - [`apply_patch`]: `apply`'s three-way merge.
-//! - [`up`]: `skiff up` / `skiff down`: plans, processes, health checks, state.
+//! - [`up`]: `skiff up` / `skiff down`: plans, processes, health checks, state, and the
+//!   supervisor that starts again what exits.
 //! - [`error`]: errors and their kubectl wording.
 
 pub mod apply_patch;
@@ -50,6 +51,16 @@ pub fn run(args: Vec<OsString>) -> i32 {
         errln(&up::procs::exec_detached(&spawn.command).to_string());
         return 1;
     }
+    if let Command::Supervise(args) = &cli.command {
+        // Synchronous: a loop that sleeps between rounds needs no async runtime.
+        return match up::supervise::run(&args.dir) {
+            Ok(()) => 0,
+            Err(e) => {
+                errln(&e.to_string());
+                1
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -79,7 +90,7 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
             return Ok(());
         }
         Command::Version(args) if args.client => return cmd::misc::version(None, args).await,
-        Command::Spawn(_) => return Ok(()),
+        Command::Spawn(_) | Command::Supervise(_) => return Ok(()),
         _ => {}
     }
     let ctx = Ctx::new(&cli.global)?;
@@ -95,6 +106,10 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Logs(args) => cmd::logs::run(&ctx, args).await,
         Command::Status(args) => cmd::status::run(&ctx, args).await,
         Command::Version(args) => cmd::misc::version(Some(&ctx), args).await,
-        Command::Up(_) | Command::Down(_) | Command::Completion(_) | Command::Spawn(_) => Ok(()),
+        Command::Up(_)
+        | Command::Down(_)
+        | Command::Completion(_)
+        | Command::Spawn(_)
+        | Command::Supervise(_) => Ok(()),
     }
 }

@@ -220,8 +220,11 @@ async fn nodes(ctx: &Ctx, healthy: &mut bool) -> Result<String, CliError> {
     Ok(table(rows))
 }
 
+/// The processes of a `skiff up` cluster: PID, state, and how many times the supervisor
+/// started each again.
 fn processes(state: &ClusterState, healthy: &mut bool) -> String {
-    let mut rows = vec![vec![s("PROCESS"), s("PID"), s("STATE")]];
+    let supervisor = state.supervisor.filter(procs::supervisor_running);
+    let mut rows = vec![["PROCESS", "PID", "STATE", "RESTARTS"].map(s).to_vec()];
     for c in &state.components {
         let running = procs::is_running(c);
         if c.pid.is_some() && !running {
@@ -231,10 +234,27 @@ fn processes(state: &ClusterState, healthy: &mut bool) -> String {
         let shown = match (c.pid, running) {
             (None, _) => "not started",
             (Some(_), true) => "running",
+            (Some(_), false) if supervisor.is_some() => "exited (restarting)",
             (Some(_), false) => "exited",
         };
-        rows.push(vec![c.name.clone(), pid, s(shown)]);
+        rows.push(vec![c.name.clone(), pid, s(shown), c.restarts.to_string()]);
     }
+    let started = state.components.iter().any(|c| c.pid.is_some());
+    let (pid, shown) = match (state.supervisor, supervisor) {
+        (_, Some(running)) => (running.pid.to_string(), "running"),
+        (Some(record), None) => {
+            *healthy &= !started;
+            (
+                record.pid.to_string(),
+                "exited (run `skiff up` to start it again)",
+            )
+        }
+        (None, None) => {
+            *healthy &= !started;
+            (s("-"), "not started")
+        }
+    };
+    rows.push(vec![s("supervisor"), pid, s(shown), s("-")]);
     table(rows)
 }
 

@@ -1,10 +1,12 @@
-//! `skiff down`: stops what `skiff up` started (SIGTERM, then SIGKILL), the nodes' containers included, and with `--purge` deletes the cluster's files.
+//! `skiff down`: stops what `skiff up` started (SIGTERM, then SIGKILL), the supervisor first and the nodes' containers last, and with `--purge` deletes the cluster's files.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::default_dir;
+use super::lock::StateLock;
 use super::procs;
-use super::state::ClusterState;
+use super::state::{state_path, ClusterState};
 use crate::args::DownArgs;
 use crate::config::{skiff_home, ClientFile};
 use crate::ctx::{errln, outln};
@@ -28,25 +30,42 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
         Some(dir) => dir.clone(),
         None => default_dir()?,
     };
-    if !dir.exists() {
-        outln(&format!(
-            "No skiff cluster in {}; nothing to stop.",
-            dir.display()
-        ));
-        return Ok(());
-    }
-    let dir = std::fs::canonicalize(&dir)
-        .map_err(|e| CliError::msg(format!("cannot resolve {}: {e}", dir.display())))?;
-    let Some(mut state) = ClusterState::load(&dir)? else {
+    let nothing = |dir: &Path| {
         outln(&format!(
             "No skiff cluster in {}; nothing to stop.",
             dir.display()
         ));
         if args.purge {
-            purge(&dir)?;
+            purge(dir)?;
         }
-        return Ok(());
+        Ok(())
     };
+    if !dir.exists() {
+        return nothing(&dir);
+    }
+    let dir = std::fs::canonicalize(&dir)
+        .map_err(|e| CliError::msg(format!("cannot resolve {}: {e}", dir.display())))?;
+    // No lock file is created where no cluster is.
+    if !state_path(&dir).exists() {
+        return nothing(&dir);
+    }
+    // Held to the end: the supervisor cannot restart anything meanwhile, nor can a
+    // `skiff up` start anything.
+    let _lock = StateLock::acquire(&dir, || {
+        errln(&format!(
+            "waiting for another skiff command working on {}...",
+            dir.display()
+        ))
+    })?;
+    let Some(mut state) = ClusterState::load(&dir)? else {
+        return nothing(&dir);
+    };
+    // The supervisor first, so that it does not start again what is being stopped.
+    let supervisor = state.supervisor.filter(procs::supervisor_running);
+    let mut stuck = Vec::new();
+    if let Some(s) = supervisor {
+        stuck.extend(procs::terminate(&[(s.pid, s.start_time)], GRACE));
+    }
     let running: Vec<(String, u32, u64)> = state
         .components
         .iter()
@@ -55,9 +74,10 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
         .collect();
     let sessions: Vec<i32> = running
         .iter()
-        .filter_map(|(_, pid, _)| i32::try_from(*pid).ok())
+        .map(|(_, pid, _)| pid)
+        .chain(supervisor.as_ref().map(|s| &s.pid))
+        .filter_map(|pid| i32::try_from(*pid).ok())
         .collect();
-    let mut stuck = Vec::new();
     for program in ORDER {
         let group: Vec<(u32, u64)> = state
             .components
@@ -73,10 +93,7 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
     let left = procs::leftovers(&dir.join("data"), &sessions);
     let containers = left.len();
     stuck.extend(procs::terminate(&left, Duration::from_secs(2)));
-    for c in &mut state.components {
-        c.pid = None;
-        c.start_time = None;
-    }
+    state.clear_processes();
     state.save()?;
     if !stuck.is_empty() {
         return Err(CliError::msg(format!(
@@ -84,7 +101,7 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
             stuck
         )));
     }
-    if running.is_empty() {
+    if running.is_empty() && supervisor.is_none() {
         outln(&format!(
             "The skiff cluster in {} was not running.",
             dir.display()
@@ -93,6 +110,7 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
         let list: Vec<String> = running
             .iter()
             .map(|(n, pid, _)| format!("{n} (pid {pid})"))
+            .chain(supervisor.map(|s| format!("supervisor (pid {})", s.pid)))
             .collect();
         outln(&format!("Stopped {}", list.join(", ")));
         if containers > 0 {
@@ -114,7 +132,7 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
 }
 
 /// Deletes what `skiff up` wrote in `dir`, and `~/.skiff/config` if it points at this cluster.
-fn purge(dir: &std::path::Path) -> Result<(), CliError> {
+fn purge(dir: &Path) -> Result<(), CliError> {
     let remove = |path: std::path::PathBuf| -> Result<(), CliError> {
         let result = if path.is_dir() {
             std::fs::remove_dir_all(&path)
@@ -136,8 +154,23 @@ fn purge(dir: &std::path::Path) -> Result<(), CliError> {
             remove(home_config)?;
         }
     }
-    for name in ["data", "logs", "tokens.csv", "config", "state.json"] {
+    for name in [
+        "data",
+        "logs",
+        "tokens.csv",
+        "config",
+        "state.json",
+        "state.lock",
+    ] {
         remove(dir.join(name))?;
+    }
+    // A writer killed between writing and renaming its new state leaves its temporary file.
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".state.json.") && name.ends_with(".tmp") {
+            remove(entry.path())?;
+        }
     }
     // The directory itself goes if nothing else was put in it.
     if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none()) {

@@ -1,18 +1,27 @@
 //! `skiff up`: a local cluster of real processes (3 store members, an apiserver, a controller-manager, a scheduler, N nodelets) on free loopback ports.
 //!
 //! # Layout of DIR (default `~/.skiff/local`)
-//! - `state.json`: every component's command line, PID and start time (read by `skiff down`).
+//! - `state.json`: every component's command line, PID, start time and restart count, and
+//!   the supervisor's PID (read by `skiff down`, `skiff status` and a second `skiff up`),
+//!   changed only under the advisory lock `state.lock`.
 //! - `tokens.csv`: the apiserver's token file (an admin token, one token per node).
 //! - `config`: the client config for this cluster (also copied to `~/.skiff/config` when DIR
 //!   is the default).
-//! - `logs/<component>.log`, `data/<component>/`.
+//! - `logs/<component>.log`, `logs/supervisor.log`, `data/<component>/`.
+//!
+//! `skiff up` starts the components, waits until they are healthy, and then starts the
+//! supervisor ([`supervise`]), which starts again any component that exits.
 
+pub mod backoff;
 mod down;
+mod existing;
 mod health;
+pub mod lock;
 mod plan;
 mod ports;
 pub mod procs;
 pub mod state;
+pub mod supervise;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,8 +37,9 @@ use crate::args::UpArgs;
 use crate::config::{skiff_home, write_private, ClientFile};
 use crate::ctx::{errln, outln};
 use crate::error::CliError;
+use lock::StateLock;
 use plan::{node_names, plan, token_file, Secrets};
-use state::{ClusterState, Component};
+use state::ClusterState;
 
 /// Components without which there is no cluster at all.
 const REQUIRED: [&str; 2] = ["skiff-store", "skiff-apiserver"];
@@ -85,57 +95,18 @@ fn log_tail(path: &Path, lines: usize) -> String {
 pub async fn up(args: &UpArgs) -> Result<(), CliError> {
     let (dir, is_default) = cluster_dir(args.dir.as_deref())?;
     let bin_dir = procs::binary_dir()?;
+    // One `skiff up` or `skiff down` at a time per cluster; the supervisor waits too.
+    let _lock = StateLock::acquire(&dir, || {
+        errln(&format!(
+            "waiting for another skiff command working on {}...",
+            dir.display()
+        ))
+    })?;
     let mut state = match ClusterState::load(&dir)? {
-        Some(existing) => {
-            let started: Vec<&Component> = existing
-                .components
-                .iter()
-                .filter(|c| c.pid.is_some())
-                .collect();
-            let running: Vec<&Component> = started
-                .iter()
-                .copied()
-                .filter(|c| procs::is_running(c))
-                .collect();
-            let down_flag = if is_default {
-                String::new()
-            } else {
-                format!(" --dir {}", dir.display())
-            };
-            if !running.is_empty() && running.len() == started.len() {
-                outln(&format!(
-                    "A skiff cluster is already running in {} ({} processes); nothing changed.\nStop it with: skiff down{down_flag}",
-                    dir.display(),
-                    running.len()
-                ));
-                return Ok(());
-            }
-            if !running.is_empty() {
-                let dead: Vec<&str> = started
-                    .iter()
-                    .filter(|c| !procs::is_running(c))
-                    .map(|c| c.name.as_str())
-                    .collect();
-                return Err(CliError::msg(format!(
-                    "the skiff cluster in {} is only partly running ({} stopped); nothing changed. Run `skiff down{down_flag}` and then `skiff up` again",
-                    dir.display(),
-                    dead.join(", ")
-                )));
-            }
-            if existing.nodes.len() != args.nodes {
-                errln(&format!(
-                    "warning: restarting the existing cluster in {} with its {} node(s); `skiff down --purge` starts afresh with --nodes",
-                    dir.display(),
-                    existing.nodes.len()
-                ));
-            }
-            let mut existing = existing;
-            for c in &mut existing.components {
-                c.pid = None;
-                c.start_time = None;
-            }
-            existing
-        }
+        Some(existing) => match existing::resume(existing, is_default, args.nodes)? {
+            Some(stopped) => stopped,
+            None => return Ok(()),
+        },
         None => new_cluster(&dir, args.nodes)?,
     };
     // Every binary is looked up before anything starts.
@@ -175,6 +146,10 @@ pub async fn up(args: &UpArgs) -> Result<(), CliError> {
             starter.abort();
             return Err(e);
         }
+    }
+    if let Err(e) = starter.start_supervisor() {
+        starter.abort();
+        return Err(e);
     }
     let state = starter.state;
     write_client_config(&state, is_default)?;
@@ -228,6 +203,14 @@ impl Starter {
             names.push(c.name.clone());
         }
         Ok(names)
+    }
+
+    /// The supervisor, last: it restarts components that exit, so it must not see the ones
+    /// still starting (`skiff up` itself reports a component that fails to start).
+    fn start_supervisor(&mut self) -> Result<(), CliError> {
+        let record = supervise::start(&self.state.dir)?;
+        self.state.supervisor = Some(record);
+        self.state.save()
     }
 
     async fn wait(&mut self, names: &[String]) -> Result<(), CliError> {
@@ -298,13 +281,19 @@ impl Starter {
 
     /// Stops everything started so far (a failed `skiff up` leaves nothing running).
     fn abort(&mut self) {
-        let started: Vec<(u32, u64)> = self
+        let mut started: Vec<(u32, u64)> = self
             .state
             .components
             .iter()
             .filter(|c| procs::is_running(c))
             .filter_map(|c| Some((c.pid?, c.start_time?)))
             .collect();
+        started.extend(
+            self.state
+                .supervisor
+                .filter(procs::supervisor_running)
+                .map(|s| (s.pid, s.start_time)),
+        );
         let sessions: Vec<i32> = started
             .iter()
             .filter_map(|(p, _)| i32::try_from(*p).ok())
@@ -315,10 +304,7 @@ impl Starter {
         for child in self.children.values_mut() {
             let _ = child.try_wait();
         }
-        for c in &mut self.state.components {
-            c.pid = None;
-            c.start_time = None;
-        }
+        self.state.clear_processes();
         let _ = self.state.save();
         errln("skiff up failed; every process it started was stopped.");
     }
@@ -347,6 +333,12 @@ fn print_summary(state: &ClusterState, is_default: bool, skipped: &[String]) {
             .map(|p| format!("pid {p}"))
             .unwrap_or_else(|| "not started".to_string());
         text.push_str(&format!("  {:<22} {pid}\n", c.name));
+    }
+    if let Some(supervisor) = &state.supervisor {
+        text.push_str(&format!(
+            "  {:<22} pid {} (starts again any process that exits)\n",
+            "supervisor", supervisor.pid
+        ));
     }
     text.push_str(&format!(
         "  apiserver at {}, nodes: {} ({} labelled disk=ssd)\n",

@@ -67,6 +67,7 @@ fn component(
         path: None,
         pid: None,
         start_time: None,
+        restarts: 0,
     }
 }
 
@@ -215,6 +216,7 @@ pub fn plan(
         admin_token: secrets.admin_token.clone(),
         nodes: names,
         components,
+        supervisor: None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{kill_process, Pid, Signal};
 
-use super::state::Component;
+use super::state::{Component, SupervisorRecord};
 use crate::error::CliError;
 
 /// What `/proc/PID/stat` and `/proc/PID/cmdline` say about a process.
@@ -47,6 +47,12 @@ pub fn parse_stat(stat: &str) -> Option<(char, i32, u64)> {
     Some((state, session, start_time))
 }
 
+fn runs_program(cmdline: &[String], program: &str) -> bool {
+    cmdline
+        .first()
+        .is_some_and(|argv0| Path::new(argv0).file_name().and_then(|f| f.to_str()) == Some(program))
+}
+
 /// True while the recorded process still runs and still is that component: same start time,
 /// and its command line runs the component's program.
 pub fn is_running(component: &Component) -> bool {
@@ -57,46 +63,132 @@ pub fn is_running(component: &Component) -> bool {
         Some(info) => {
             info.state != 'Z'
                 && info.start_time == start
-                && info.cmdline.first().is_some_and(|argv0| {
-                    Path::new(argv0).file_name().and_then(|f| f.to_str())
-                        == Some(component.program.as_str())
-                })
+                && runs_program(&info.cmdline, &component.program)
         }
         None => false,
     }
 }
 
-/// Starts `component` from `binary`, detached: `skiff __spawn` gives it a session of its own
-/// (so a Ctrl-C or a closed terminal does not reach it) and then becomes it, keeping its PID.
-pub fn spawn(component: &Component, binary: &Path, dir: &Path) -> Result<Child, CliError> {
+/// Waits (at most `within`) until `pid` shows the command line `done` accepts: a process
+/// started by [`spawn`] is a copy of its parent, then `skiff __spawn`, and only then the
+/// program. Until then [`is_running`] would not recognise it, so its PID is not handed to
+/// anyone (`skiff down`, `skiff status`) before. False when it exited or took too long.
+fn wait_exec(pid: u32, within: Duration, done: impl Fn(&[String]) -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        match proc_info(pid) {
+            Some(info) if info.state != 'Z' => {
+                if done(&info.cmdline) {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// How long a started process may take to become its program.
+const EXEC_WITHIN: Duration = Duration::from_secs(5);
+
+/// The `skiff` executable that runs now. When it was rebuilt meanwhile, Linux names the old
+/// file `PATH (deleted)`: the new file at PATH is the one to run.
+pub fn skiff_exe() -> Result<PathBuf, CliError> {
     let me = std::env::current_exe()
         .map_err(|e| CliError::msg(format!("cannot find the skiff executable: {e}")))?;
-    let log_error = |e: std::io::Error| {
-        CliError::msg(format!(
-            "cannot open the log {}: {e}",
-            component.log.display()
-        ))
-    };
-    if let Some(parent) = component.log.parent() {
+    if !me.exists() {
+        if let Some(replaced) = me
+            .to_str()
+            .and_then(|p| p.strip_suffix(" (deleted)"))
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+        {
+            return Ok(replaced);
+        }
+    }
+    Ok(me)
+}
+
+/// Starts `component` from `binary`, detached: `skiff __spawn` gives it a session of its own
+/// (so a Ctrl-C or a closed terminal does not reach it) and then becomes it, keeping its PID.
+/// Its output is appended to its log.
+/// Returns once the process runs the program (or failed to: its exit is seen later).
+pub fn spawn(component: &Component, binary: &Path, dir: &Path) -> Result<Child, CliError> {
+    let child = spawn_detached(
+        &component.name,
+        binary,
+        &component.args,
+        &component.log,
+        dir,
+    )?;
+    wait_exec(child.id(), EXEC_WITHIN, |cmdline| {
+        runs_program(cmdline, &component.program)
+    });
+    Ok(child)
+}
+
+/// Starts `skiff __supervise --dir DIR`, detached (see [`spawn`]), its output appended to
+/// `log`; returns once it runs as the supervisor (or failed to).
+pub fn spawn_supervisor(dir: &Path, log: &Path) -> Result<Child, CliError> {
+    let args = [
+        SUPERVISE_COMMAND.to_string(),
+        "--dir".to_string(),
+        dir.display().to_string(),
+    ];
+    let child = spawn_detached("the supervisor", &skiff_exe()?, &args, log, dir)?;
+    wait_exec(child.id(), EXEC_WITHIN, |cmdline| {
+        cmdline.get(1).map(String::as_str) == Some(SUPERVISE_COMMAND)
+    });
+    Ok(child)
+}
+
+/// Starts `program ARGS` detached (see [`spawn`]), in `dir`, its output appended to `log`.
+pub fn spawn_detached(
+    name: &str,
+    program: &Path,
+    args: &[String],
+    log: &Path,
+    dir: &Path,
+) -> Result<Child, CliError> {
+    let me = skiff_exe()?;
+    let log_error =
+        |e: std::io::Error| CliError::msg(format!("cannot open the log {}: {e}", log.display()));
+    if let Some(parent) = log.parent() {
         std::fs::create_dir_all(parent).map_err(log_error)?;
     }
-    let log = std::fs::OpenOptions::new()
+    let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&component.log)
+        .open(log)
         .map_err(log_error)?;
-    let log_err = log.try_clone().map_err(log_error)?;
+    let err = out.try_clone().map_err(log_error)?;
     Command::new(me)
         .arg("__spawn")
-        .arg(binary)
-        .args(&component.args)
+        .arg(program)
+        .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
+        .stdout(out)
+        .stderr(err)
         .spawn()
-        .map_err(|e| CliError::msg(format!("cannot start {}: {e}", component.name)))
+        .map_err(|e| CliError::msg(format!("cannot start {name}: {e}")))
 }
+
+/// True while the recorded supervisor still runs: same start time, not a zombie, and its
+/// command line is `skiff __supervise`.
+pub fn supervisor_running(record: &SupervisorRecord) -> bool {
+    proc_info(record.pid).is_some_and(|info| {
+        info.state != 'Z'
+            && info.start_time == record.start_time
+            && info.cmdline.get(1).map(String::as_str) == Some(SUPERVISE_COMMAND)
+    })
+}
+
+/// The hidden subcommand the supervisor runs as.
+pub const SUPERVISE_COMMAND: &str = "__supervise";
 
 /// The `__spawn` side: a new session, then the program in place of this process.
 pub fn exec_detached(command: &[String]) -> CliError {
@@ -207,8 +299,7 @@ pub fn leftovers(data_dir: &Path, sessions: &[i32]) -> Vec<(u32, u64)> {
 
 /// The directory holding the component binaries: the one of the running `skiff`.
 pub fn binary_dir() -> Result<PathBuf, CliError> {
-    let me = std::env::current_exe()
-        .map_err(|e| CliError::msg(format!("cannot find the skiff executable: {e}")))?;
+    let me = skiff_exe()?;
     me.parent()
         .map(Path::to_path_buf)
         .ok_or_else(|| CliError::msg("the skiff executable has no directory"))
@@ -257,6 +348,7 @@ mod tests {
             path: None,
             pid: Some(pid),
             start_time: Some(start),
+            restarts: 0,
         };
         assert!(is_running(&component));
         let wrong = Component {

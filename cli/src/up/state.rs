@@ -41,6 +41,18 @@ pub struct Component {
     /// PID it identifies the process even after the PID is reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<u64>,
+    /// How many times the supervisor started it again since `skiff up` did.
+    #[serde(default)]
+    pub restarts: u32,
+}
+
+/// The supervisor `skiff up` started (`skiff __supervise`): PID and start time, as for a
+/// component.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct SupervisorRecord {
+    pub pid: u32,
+    pub start_time: u64,
 }
 
 /// Everything `skiff up` knows about its cluster.
@@ -55,6 +67,9 @@ pub struct ClusterState {
     pub admin_token: String,
     pub nodes: Vec<String>,
     pub components: Vec<Component>,
+    /// The supervisor restarting components that exit; `None` while the cluster is down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<SupervisorRecord>,
 }
 
 pub fn state_path(dir: &Path) -> PathBuf {
@@ -81,10 +96,31 @@ impl ClusterState {
     }
 
     /// Written after every change, so that `skiff down` can always find every process.
+    /// The new text goes to a temporary file renamed over `state.json`, so a reader never
+    /// sees half a file; writers hold the [`StateLock`](super::lock::StateLock), so none
+    /// overwrites another's change.
     pub fn save(&self) -> Result<(), CliError> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| CliError::msg(format!("cannot encode the cluster state: {e}")))?;
-        write_private(&state_path(&self.dir), &(text + "\n"))
+        let path = state_path(&self.dir);
+        let temp = self
+            .dir
+            .join(format!(".state.json.{}.tmp", std::process::id()));
+        write_private(&temp, &(text + "\n"))?;
+        std::fs::rename(&temp, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            CliError::msg(format!("cannot write {}: {e}", path.display()))
+        })
+    }
+
+    /// Forgets every process (the cluster is stopped).
+    pub fn clear_processes(&mut self) {
+        for c in &mut self.components {
+            c.pid = None;
+            c.start_time = None;
+            c.restarts = 0;
+        }
+        self.supervisor = None;
     }
 }
 
@@ -112,10 +148,35 @@ mod tests {
                 path: None,
                 pid: Some(42),
                 start_time: Some(7),
+                restarts: 3,
             }],
+            supervisor: Some(SupervisorRecord {
+                pid: 43,
+                start_time: 8,
+            }),
         };
         assert_eq!(ClusterState::load(dir.path()).unwrap(), None);
         state.save().unwrap();
-        assert_eq!(ClusterState::load(dir.path()).unwrap(), Some(state));
+        assert_eq!(ClusterState::load(dir.path()).unwrap(), Some(state.clone()));
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, ["state.json"], "no temporary file is left");
+    }
+
+    #[test]
+    fn a_state_without_supervisor_or_restarts_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"{{"dir": {:?}, "apiservers": [], "stores": [], "admin-token": "t", "nodes": [],
+                "components": [{{"name": "scheduler", "program": "skiff-scheduler", "args": [],
+                "log": "/l", "health": {{"kind": "http", "url": "http://x/health"}}, "pid": 5}}]}}"#,
+            dir.path()
+        );
+        std::fs::write(state_path(dir.path()), text).unwrap();
+        let state = ClusterState::load(dir.path()).unwrap().unwrap();
+        assert_eq!(state.supervisor, None);
+        assert_eq!(state.components[0].restarts, 0);
     }
 }

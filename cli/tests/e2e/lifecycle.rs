@@ -1,4 +1,4 @@
-//! `skiff up` twice, `status`, `version`, `completion`, `--help`, `skiff down` leaving no process, a restart on the same data, `--purge`, and a clear error for missing binaries.
+//! `skiff up` twice, `status`, `version`, `completion`, `--help`, `skiff down` leaving no process (the supervisor included), a restart on the same data, `--purge`, and a clear error for missing binaries.
 
 use std::process::Command;
 use std::time::Duration;
@@ -134,6 +134,20 @@ fn up_twice_status_down_and_restart() {
         masked.contains("nodelet-node-2  ") && masked.contains("  running"),
         "{masked}"
     );
+    let supervisor = before.supervisor.expect("skiff up records its supervisor");
+    assert!(alive(supervisor.pid, supervisor.start_time));
+    assert!(
+        masked.contains(&format!("supervisor  {}  running  -", supervisor.pid)),
+        "{masked}"
+    );
+    assert!(
+        masked.contains("PROCESS  PID  STATE  RESTARTS")
+            && masked.contains(&format!(
+                "store-1  {}  running  0",
+                before.components[0].pid.unwrap()
+            )),
+        "{masked}"
+    );
 
     step("version, completion and help");
     let version = cluster.ok(&["version"]);
@@ -209,10 +223,20 @@ fn up_twice_status_down_and_restart() {
     step("skiff down stops every process it started, containers included");
     let down = cluster.ok(&["down"]);
     assert!(down.starts_with("Stopped store-1 (pid "), "{down}");
-    for (pid, start) in components.iter().chain(&containers) {
+    assert!(
+        down.contains(&format!("supervisor (pid {})", supervisor.pid)),
+        "{down}"
+    );
+    let supervisor_pid = (supervisor.pid, supervisor.start_time);
+    for (pid, start) in components
+        .iter()
+        .chain(&containers)
+        .chain([&supervisor_pid])
+    {
         assert!(!alive(*pid, *start), "pid {pid} survived skiff down");
     }
     assert!(cluster.state().components.iter().all(|c| c.pid.is_none()));
+    assert_eq!(cluster.state().supervisor, None);
     assert!(cluster
         .run(&["down", "--dir", &dir])
         .stdout
@@ -230,7 +254,9 @@ fn up_twice_status_down_and_restart() {
     );
 
     step("skiff down --purge deletes the data");
-    let pids = cluster.pids();
+    let mut pids = cluster.pids();
+    let supervisor = cluster.state().supervisor.expect("a new supervisor");
+    pids.push((supervisor.pid, supervisor.start_time));
     let purged = cluster.ok(&["down", "--dir", &dir, "--purge"]);
     assert!(purged.contains("Deleted the cluster's data"), "{purged}");
     assert!(pids.iter().all(|(p, s)| !alive(*p, *s)));

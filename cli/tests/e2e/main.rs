@@ -5,7 +5,9 @@
 //! `cargo build --workspace --bins && cargo nextest run -p skiff-cli`.
 
 mod changes;
+mod heal;
 mod lifecycle;
 mod logs;
 mod objects;
+mod supervisor;
 mod util;

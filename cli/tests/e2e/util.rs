@@ -242,6 +242,14 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // The supervisor first (by PID, as `skiff down` does), so that it restarts nothing.
+        if let Some(s) = ClusterState::load(&self.dir)
+            .ok()
+            .flatten()
+            .and_then(|s| s.supervisor)
+        {
+            procs::terminate(&[(s.pid, s.start_time)], Duration::from_secs(1));
+        }
         let recorded = ClusterState::load(&self.dir).ok().flatten();
         let _ = self.run(&["down", "--dir", &self.dir.display().to_string()]);
         // Whatever `skiff down` missed (it should miss nothing) is killed by PID here.
