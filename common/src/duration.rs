@@ -15,20 +15,36 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = 0f64;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("invalid duration {text:?}: expected a number at {rest:?}"));
+            return Err(format!(
+                "invalid duration {text:?}: expected a number at {rest:?}"
+            ));
         }
-        let number: f64 = rest[..digits].parse().map_err(|_| format!("invalid duration {text:?}"))?;
+        let number: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            "" => return Err(format!("invalid duration {text:?}: missing unit (ms, s, m, h)")),
-            unit => return Err(format!("invalid duration {text:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+            "" => {
+                return Err(format!(
+                    "invalid duration {text:?}: missing unit (ms, s, m, h)"
+                ))
+            }
+            unit => {
+                return Err(format!(
+                    "invalid duration {text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+                ))
+            }
         };
         total += number * scale;
         rest = &rest[unit_len..];
@@ -38,7 +54,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn seconds(secs: f64, text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration {text:?}: must be a non-negative number"));
+        return Err(format!(
+            "invalid duration {text:?}: must be a non-negative number"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -49,8 +67,20 @@ mod tests {
 
     #[test]
     fn kubernetes_style_durations() {
-        for (text, ms) in [("10s", 10_000), ("300ms", 300), ("5m", 300_000), ("1h", 3_600_000), ("1m30s", 90_000), ("2", 2000), ("0.5s", 500)] {
-            assert_eq!(parse_duration(text).unwrap(), Duration::from_millis(ms), "{text}");
+        for (text, ms) in [
+            ("10s", 10_000),
+            ("300ms", 300),
+            ("5m", 300_000),
+            ("1h", 3_600_000),
+            ("1m30s", 90_000),
+            ("2", 2000),
+            ("0.5s", 500),
+        ] {
+            assert_eq!(
+                parse_duration(text).unwrap(),
+                Duration::from_millis(ms),
+                "{text}"
+            );
         }
         for bad in ["", "s", "10x", "-1", "1.2.3s", "ten"] {
             assert!(parse_duration(bad).is_err(), "{bad}");

@@ -98,7 +98,6 @@ pub fn open(
         // Durability comes from the raft thread's explicit flush per Ready;
         // sled's own timer would only add flushes.
         .flush_every_ms(None)
-        .mode(sled::Mode::HighThroughput)
         .cache_capacity(64 * 1024 * 1024);
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
     match opened {

@@ -3,10 +3,6 @@
 use clap::Parser;
 use skiff_store::config::Config;
 
-// glibc's allocator showed up as a sixth of a member's CPU under write load.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() {
     let config = Config::parse();
