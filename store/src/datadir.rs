@@ -51,6 +51,11 @@ pub enum DataDirError {
     Database { dir: PathBuf, reason: String },
 }
 
+/// Where sled keeps the member's database inside its data dir.
+pub fn db_dir(dir: &Path) -> PathBuf {
+    dir.join(DB_DIR)
+}
+
 /// Whether `dir` already holds a member's data.
 pub fn exists(dir: &Path) -> bool {
     dir.join(MARKER).exists()
@@ -91,7 +96,7 @@ pub fn open(
         }
         Err(e) => return Err(io(e)),
     }
-    let db_path = dir.join(DB_DIR);
+    let db_path = db_dir(dir);
     // sled may panic on some damaged files; turn that into a clear refusal.
     let config = sled::Config::new()
         .path(&db_path)

@@ -109,6 +109,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let (node, _leader, raft_done) = raft::spawn(
         node_config,
         db.clone(),
+        datadir::db_dir(&config.data_dir),
         state.clone(),
         tokio::runtime::Handle::current(),
         shutdown.clone(),

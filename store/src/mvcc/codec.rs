@@ -1,9 +1,9 @@
 //! The state machine's on-disk records: tree keys, history records and meta values.
 //!
 //! Every record of the state machine's sled tree starts with a one-byte prefix:
-//! - `h` + main revision (u64 BE) + sub revision (u64 BE): one history record (a put or
-//!   a tombstone). Big-endian revisions make sled's key order the revision order, so
-//!   replaying history is one ordered scan.
+//! - `H` + first main revision + last main revision (u64 BE): one block of history
+//!   records (puts and tombstones) written by one applied batch; see
+//!   [`super::blocks`].
 //! - `l` + lease id (u64 BE): a `LeaseRecord` protobuf.
 //! - `c` + member id (u64 BE): a `MemberAttributes` protobuf.
 //! - `m` + name: meta values (format marker, applied index, revision, compact revision).
@@ -16,7 +16,9 @@ use skiff_proto::mvccpb::KeyValue;
 
 use crate::error::{Result, StoreError};
 
-pub(crate) const HISTORY: u8 = b'h';
+/// The prefix of the `skiff-mvcc-v1` layout's history records (one per revision),
+/// known only to refuse such trees clearly.
+pub(crate) const HISTORY_V1: u8 = b'h';
 pub(crate) const LEASE: u8 = b'l';
 pub(crate) const MEMBER: u8 = b'c';
 pub(crate) const META: u8 = b'm';
@@ -26,6 +28,9 @@ pub(crate) const META_APPLIED: &[u8] = b"mapplied";
 pub(crate) const META_REVISION: &[u8] = b"mrevision";
 pub(crate) const META_COMPACT: &[u8] = b"mcompact";
 /// Written once into every state-machine tree; a tree without it is not ours.
+/// v2 stores history in blocks (one sled record per applied batch).
+pub(crate) const FORMAT_V2: &[u8] = b"skiff-mvcc-v2";
+/// The layout with one sled record per history record; refused, never migrated.
 pub(crate) const FORMAT_V1: &[u8] = b"skiff-mvcc-v1";
 
 const KIND_PUT: u8 = 0;
@@ -44,26 +49,6 @@ impl Rev {
     pub(crate) fn new(main: i64, sub: i64) -> Rev {
         Rev { main, sub }
     }
-}
-
-pub(crate) fn history_key(rev: Rev) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = HISTORY;
-    k[1..9].copy_from_slice(&(rev.main as u64).to_be_bytes());
-    k[9..17].copy_from_slice(&(rev.sub as u64).to_be_bytes());
-    k
-}
-
-pub(crate) fn parse_history_key(key: &[u8]) -> Result<Rev> {
-    if key.len() != 17 || key[0] != HISTORY {
-        return Err(corrupt(format!(
-            "history record key of {} bytes",
-            key.len()
-        )));
-    }
-    let main = u64::from_be_bytes(fixed8(&key[1..9])) as i64;
-    let sub = u64::from_be_bytes(fixed8(&key[9..17])) as i64;
-    Ok(Rev { main, sub })
 }
 
 pub(crate) fn lease_key(id: i64) -> [u8; 9] {
@@ -90,8 +75,13 @@ pub(crate) struct RecordHeader<'a> {
     pub key: &'a [u8],
 }
 
-pub(crate) fn encode_put(kv: &KeyValue) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + kv.key.len() + kv.value.len());
+/// The encoded length of a put's record.
+pub(crate) fn put_len(kv: &KeyValue) -> usize {
+    HEADER_LEN + kv.key.len() + kv.value.len()
+}
+
+/// Appends a put's record ([`put_len`] bytes) to `out`.
+pub(crate) fn write_put(out: &mut Vec<u8>, kv: &KeyValue) {
     out.push(KIND_PUT);
     out.extend_from_slice(&kv.create_revision.to_be_bytes());
     out.extend_from_slice(&kv.version.to_be_bytes());
@@ -99,15 +89,32 @@ pub(crate) fn encode_put(kv: &KeyValue) -> Vec<u8> {
     out.extend_from_slice(&(kv.key.len() as u32).to_be_bytes());
     out.extend_from_slice(&kv.key);
     out.extend_from_slice(&kv.value);
-    out
 }
 
-pub(crate) fn encode_tombstone(key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + key.len());
+/// The encoded length of a tombstone's record.
+pub(crate) fn tombstone_len(key: &[u8]) -> usize {
+    HEADER_LEN + key.len()
+}
+
+/// Appends a tombstone's record ([`tombstone_len`] bytes) to `out`.
+pub(crate) fn write_tombstone(out: &mut Vec<u8>, key: &[u8]) {
     out.push(KIND_TOMBSTONE);
     out.extend_from_slice(&[0u8; 24]);
     out.extend_from_slice(&(key.len() as u32).to_be_bytes());
     out.extend_from_slice(key);
+}
+
+#[cfg(test)]
+pub(crate) fn encode_put(kv: &KeyValue) -> Vec<u8> {
+    let mut out = Vec::with_capacity(put_len(kv));
+    write_put(&mut out, kv);
+    out
+}
+
+#[cfg(test)]
+pub(crate) fn encode_tombstone(key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tombstone_len(key));
+    write_tombstone(&mut out, key);
     out
 }
 
@@ -189,10 +196,37 @@ pub(crate) fn decode_u64(what: &str, bytes: &[u8]) -> Result<u64> {
     Ok(u64::from_be_bytes(fixed8(bytes)))
 }
 
-fn fixed8(b: &[u8]) -> [u8; 8] {
+pub(crate) fn fixed8(b: &[u8]) -> [u8; 8] {
     let mut out = [0u8; 8];
     out.copy_from_slice(&b[..8]);
     out
+}
+
+/// Accepts only this version's format marker. A tree in the older one-record-per-
+/// revision layout is refused with a message saying so: nothing migrates it.
+pub(crate) fn check_format(marker: Option<&[u8]>) -> Result<()> {
+    match marker {
+        Some(FORMAT_V2) => Ok(()),
+        Some(FORMAT_V1) => Err(old_layout()),
+        Some(other) => Err(corrupt(format!(
+            "unsupported format {:?}",
+            String::from_utf8_lossy(other)
+        ))),
+        None => Err(corrupt(
+            "no format marker: not a skiff-store state machine".to_string(),
+        )),
+    }
+}
+
+/// The refusal of a `skiff-mvcc-v1` tree.
+pub(crate) fn old_layout() -> StoreError {
+    corrupt(format!(
+        "unsupported format {:?}: this data was written by an older skiff-store that kept \
+         one record per history revision; this one reads only {:?} (history in blocks) \
+         and does not convert it; start the member with an empty data dir",
+        String::from_utf8_lossy(FORMAT_V1),
+        String::from_utf8_lossy(FORMAT_V2),
+    ))
 }
 
 pub(crate) fn corrupt(msg: String) -> StoreError {
@@ -226,11 +260,6 @@ mod tests {
                 ..Default::default()
             }
         );
-        assert_eq!(
-            parse_history_key(&history_key(Rev::new(5, 7))).unwrap(),
-            Rev::new(5, 7)
-        );
-        assert!(history_key(Rev::new(1, 9)) < history_key(Rev::new(2, 0)));
     }
 
     #[test]
@@ -247,6 +276,5 @@ mod tests {
             ..Default::default()
         });
         assert!(decode_record(&rec[..rec.len() - 1]).is_err());
-        assert!(parse_history_key(b"h123").is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! Compaction: drops history before a revision from the index and, in the same apply
-//! step, deletes those history records from the tree.
+//! step, those history records from the tree (rewriting or removing their blocks).
 
 use skiff_proto::etcdserverpb::{CompactionRequest, CompactionResponse};
 
@@ -27,6 +27,7 @@ pub(crate) fn compact(
     };
     let mut b = sled::Batch::default();
     b.insert(codec::META_APPLIED, &index.to_be_bytes()[..]);
+    let mut bounds = None;
     if verdict.is_ok() {
         let mut dropped = Vec::new();
         let mut emptied = Vec::new();
@@ -38,19 +39,24 @@ pub(crate) fn compact(
         for key in &emptied {
             st.index.remove(key);
         }
-        for rev in &dropped {
-            b.remove(&codec::history_key(*rev)[..]);
-        }
+        let records = dropped.len();
+        let change = core.blocks.compact(dropped, &mut b)?;
         b.insert(codec::META_COMPACT, &codec::encode_i64(at)[..]);
         st.compact = at;
         tracing::debug!(
             revision = at,
-            dropped = dropped.len(),
+            dropped = records,
             keys_removed = emptied.len(),
+            blocks_rewritten = change.rewritten,
+            blocks_removed = change.removed(),
             "compacted"
         );
+        bounds = Some(change);
     }
     core.tree.apply_batch(b)?;
+    if let Some(change) = bounds {
+        core.blocks.apply(change);
+    }
     st.applied = index;
     let revision = st.revision;
     Ok(verdict.map(|()| CompactionResponse {

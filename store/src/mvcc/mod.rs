@@ -2,7 +2,9 @@
 //! leases over one sled tree.
 //!
 //! # Layout
-//! - [`codec`]: the tree's records. History records are keyed by (main, sub) revision.
+//! - [`codec`]: the tree's records and the history record layout.
+//! - `blocks`: history on disk, one block of records per applied batch; every read
+//!   and write of history goes through it.
 //! - `index`: the in-memory key index (generations of revisions per key).
 //! - `state`: the in-memory state and its rebuild from the tree.
 //! - `view`, `range`: reads over committed state plus a batch's pending writes.
@@ -10,10 +12,11 @@
 //! - `snapshot`: whole-state snapshots and restore.
 //!
 //! Apply is single-threaded (the raft thread); readers share a read lock on the index
-//! and read values from sled by revision. Every batch of entries is written with one
-//! atomic sled batch that also records the applied raft index, so a crash replays
-//! whole batches only.
+//! and read values from sled by revision (through `blocks`). Every batch of entries is
+//! written with one atomic sled batch that also records the applied raft index, so a
+//! crash replays whole batches only.
 
+pub(crate) mod blocks;
 pub(crate) mod codec;
 mod compact;
 mod index;
@@ -41,6 +44,7 @@ use skiff_proto::skiffstore::{InternalRequest, LeaseRecord, MemberAttributes};
 use crate::error::{Result, StoreError};
 use crate::watch::hub::Hub;
 use crate::watch::{WatchSpec, Watcher};
+use blocks::Blocks;
 use state::State;
 use view::View;
 use write::Batch;
@@ -81,6 +85,8 @@ pub enum Outcome {
 /// What the state machine and its watchers share.
 pub(crate) struct Core {
     pub tree: sled::Tree,
+    /// The history records of `tree`.
+    pub blocks: Blocks,
     pub state: RwLock<State>,
     pub hub: Hub,
     /// Serializes apply, snapshot and restore.
@@ -100,8 +106,13 @@ impl StateMachine {
     /// Opens over a tree that holds nothing but the state machine, rebuilding the
     /// in-memory index from it. Refuses (`Corrupt`) records it cannot decode.
     pub fn open(tree: sled::Tree) -> Result<StateMachine> {
-        let (state, any) = State::load(tree.iter().map(|r| r.map_err(StoreError::from)))?;
-        if !any {
+        // Checked first so a tree of an older layout is refused for what it is.
+        if let Some(format) = tree.get(codec::META_FORMAT)? {
+            codec::check_format(Some(&format))?;
+        }
+        let loaded = State::load(tree.iter().map(|r| r.map_err(StoreError::from)))?;
+        let state = loaded.state;
+        if !loaded.any {
             let mut b = sled::Batch::default();
             for (k, v) in State::initial_records() {
                 b.insert(k, v);
@@ -110,6 +121,7 @@ impl StateMachine {
         }
         let hub = Hub::new(state.revision);
         let core = Core {
+            blocks: Blocks::new(tree.clone(), loaded.bounds),
             tree,
             state: RwLock::new(state),
             hub,
@@ -200,11 +212,12 @@ impl StateMachine {
                 let view = View {
                     state: &st,
                     pending: None,
-                    tree: &core.tree,
+                    blocks: &core.blocks,
                 };
                 range::plan(&view, req, st.revision, st.compact)?
             };
-            if let Some(resp) = range::finish(plan, |hit| view::load_rev(&core.tree, hit.rev))? {
+            let mut reader = core.blocks.reader();
+            if let Some(resp) = range::finish(plan, |hit| view::load_rev(&mut reader, hit.rev))? {
                 return Ok(resp);
             }
         }

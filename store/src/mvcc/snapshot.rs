@@ -1,4 +1,5 @@
-//! Snapshots of the whole state machine (every record of its tree) and restoring one.
+//! Snapshots of the whole state machine (every record of its tree, history blocks
+//! included as they are) and restoring one.
 
 use prost::Message;
 use skiff_proto::skiffstore::{SnapshotData, SnapshotPair};
@@ -26,12 +27,12 @@ pub(crate) fn snapshot(core: &Core) -> Result<Vec<u8>> {
 /// from history (see `Hub::reset`).
 pub(crate) fn restore(core: &Core, data: &[u8]) -> Result<()> {
     let snap = SnapshotData::decode(data).map_err(|e| corrupt(format!("snapshot: {e}")))?;
-    let (state, any) = State::load(
+    let loaded = State::load(
         snap.pairs
             .iter()
             .map(|p| Ok::<_, StoreError>((&p.key, &p.value))),
     )?;
-    if !any {
+    if !loaded.any {
         return Err(corrupt("empty snapshot".to_string()));
     }
     let _apply = core.apply_lock.lock();
@@ -42,12 +43,13 @@ pub(crate) fn restore(core: &Core, data: &[u8]) -> Result<()> {
     for p in &snap.pairs {
         b.insert(p.key.as_slice(), p.value.as_slice());
     }
-    let revision = state.revision;
-    let applied = state.applied;
+    let revision = loaded.state.revision;
+    let applied = loaded.state.applied;
     {
         let mut st = core.state.write();
         core.tree.apply_batch(b)?;
-        *st = state;
+        core.blocks.replace(loaded.bounds);
+        *st = loaded.state;
     }
     core.tree.flush()?;
     core.hub.reset(revision);

@@ -6,9 +6,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use prost::Message;
 use skiff_proto::skiffstore::{LeaseRecord, MemberAttributes};
 
+use super::blocks::{self, Bounds};
 use super::codec::{self, corrupt, Rev};
 use super::index::KeyHistory;
 use crate::error::Result;
+
+/// What [`State::load`] found in a tree's records.
+pub(crate) struct Loaded {
+    pub state: State,
+    /// The bounds of every history block.
+    pub bounds: Bounds,
+    /// Whether any record existed.
+    pub any: bool,
+}
 
 pub(crate) struct State {
     /// key -> its generations of revisions.
@@ -65,16 +75,17 @@ impl State {
         }
     }
 
-    /// Rebuilds the state from every record of a tree, in key order. Returns the state
-    /// and whether any record existed. Refuses anything it cannot decode or that
-    /// contradicts itself, so a foreign or damaged tree never serves reads.
-    pub(crate) fn load<K, V, I>(records: I) -> Result<(State, bool)>
+    /// Rebuilds the state (and the history blocks' bounds) from every record of a
+    /// tree, in key order. Refuses anything it cannot decode or that contradicts
+    /// itself, so a foreign or damaged tree never serves reads.
+    pub(crate) fn load<K, V, I>(records: I) -> Result<Loaded>
     where
         K: AsRef<[u8]>,
         V: AsRef<[u8]>,
         I: IntoIterator<Item = Result<(K, V)>>,
     {
         let mut st = State::empty();
+        let mut bounds = Bounds::new();
         let mut any = false;
         let mut format = None;
         let mut applied = None;
@@ -86,25 +97,24 @@ impl State {
             let (k, v) = (k.as_ref(), v.as_ref());
             any = true;
             match k.first() {
-                Some(&codec::HISTORY) => {
-                    let rev = codec::parse_history_key(k)?;
-                    if last_rev.is_some_and(|l| l >= rev) {
-                        return Err(corrupt(format!("history record {rev:?} out of order")));
+                Some(&blocks::PREFIX) => {
+                    let (first, last) = blocks::parse_key(k)?;
+                    if bounds.last_key_value().is_some_and(|(_, l)| *l >= first) {
+                        return Err(corrupt(format!(
+                            "history block {first}..={last} overlaps or is out of order"
+                        )));
                     }
-                    last_rev = Some(rev);
-                    let (h, _) = codec::decode_record(v)?;
-                    let hist = st.index.entry(h.key.to_vec()).or_default();
-                    let res = if h.tombstone {
-                        hist.tombstone(rev)
-                    } else {
-                        hist.put(rev, h.create, h.version)
-                    };
-                    res.map_err(|e| {
-                        corrupt(format!("key {:?}: {e}", String::from_utf8_lossy(h.key)))
-                    })?;
-                    let lease = if h.tombstone { 0 } else { h.lease };
-                    st.set_lease(h.key, lease);
+                    bounds.insert(first, last);
+                    for rec in blocks::records(first, last, v) {
+                        let (rev, rec) = rec?;
+                        if last_rev.is_some_and(|l| l >= rev) {
+                            return Err(corrupt(format!("history record {rev:?} out of order")));
+                        }
+                        last_rev = Some(rev);
+                        st.index_record(rev, rec)?;
+                    }
                 }
+                Some(&codec::HISTORY_V1) => return Err(codec::old_layout()),
                 Some(&codec::LEASE) => {
                     let rec = LeaseRecord::decode(v)
                         .map_err(|e| corrupt(format!("lease record: {e}")))?;
@@ -150,22 +160,13 @@ impl State {
             }
         }
         if !any {
-            return Ok((st, false));
+            return Ok(Loaded {
+                state: st,
+                bounds,
+                any,
+            });
         }
-        match format.as_deref() {
-            Some(codec::FORMAT_V1) => {}
-            Some(other) => {
-                return Err(corrupt(format!(
-                    "unsupported format {:?}",
-                    String::from_utf8_lossy(other)
-                )));
-            }
-            None => {
-                return Err(corrupt(
-                    "no format marker: not a skiff-store state machine".to_string(),
-                ))
-            }
-        }
+        codec::check_format(format.as_deref())?;
         let (Some(applied), Some(revision), Some(compact)) = (applied, revision, compact) else {
             return Err(corrupt(
                 "applied index, revision or compact revision missing".to_string(),
@@ -182,13 +183,32 @@ impl State {
         if let Some(id) = st.lease_keys.keys().find(|id| !st.leases.contains_key(id)) {
             return Err(corrupt(format!("keys attached to missing lease {id}")));
         }
-        Ok((st, true))
+        Ok(Loaded {
+            state: st,
+            bounds,
+            any,
+        })
+    }
+
+    /// Adds one history record (the next in revision order) to the index.
+    fn index_record(&mut self, rev: Rev, rec: &[u8]) -> Result<()> {
+        let (h, _) = codec::decode_record(rec)?;
+        let hist = self.index.entry(h.key.to_vec()).or_default();
+        let res = if h.tombstone {
+            hist.tombstone(rev)
+        } else {
+            hist.put(rev, h.create, h.version)
+        };
+        res.map_err(|e| corrupt(format!("key {:?}: {e}", String::from_utf8_lossy(h.key))))?;
+        let lease = if h.tombstone { 0 } else { h.lease };
+        self.set_lease(h.key, lease);
+        Ok(())
     }
 
     /// The meta records of a fresh tree.
     pub(crate) fn initial_records() -> Vec<(&'static [u8], Vec<u8>)> {
         vec![
-            (codec::META_FORMAT, codec::FORMAT_V1.to_vec()),
+            (codec::META_FORMAT, codec::FORMAT_V2.to_vec()),
             (codec::META_APPLIED, 0u64.to_be_bytes().to_vec()),
             (codec::META_REVISION, codec::encode_i64(1).to_vec()),
             (codec::META_COMPACT, codec::encode_i64(-1).to_vec()),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use skiff_proto::mvccpb::KeyValue;
 use skiff_proto::skiffstore::{LeaseRecord, MemberAttributes};
 
+use super::blocks::{Blocks, Reader};
 use super::codec::{self, corrupt, Rev};
 use super::index::KeyHistory;
 use super::span::KeySpan;
@@ -75,7 +76,7 @@ fn pending_at(ops: &[PendingOp], at: i64) -> Option<&PendingOp> {
 pub(crate) struct View<'a> {
     pub state: &'a State,
     pub pending: Option<&'a Pending>,
-    pub tree: &'a sled::Tree,
+    pub blocks: &'a Blocks,
 }
 
 impl View<'_> {
@@ -156,7 +157,7 @@ impl View<'_> {
     pub(crate) fn load(&self, hit: &Hit) -> Result<Option<KeyValue>> {
         match &hit.kv {
             Some(kv) => Ok(Some((**kv).clone())),
-            None => load_rev(self.tree, hit.rev),
+            None => load_rev(&mut self.blocks.reader(), hit.rev),
         }
     }
 
@@ -194,8 +195,8 @@ impl View<'_> {
 }
 
 /// Reads the put recorded at `rev`; `None` if the record does not exist.
-pub(crate) fn load_rev(tree: &sled::Tree, rev: Rev) -> Result<Option<KeyValue>> {
-    let Some(rec) = tree.get(codec::history_key(rev))? else {
+pub(crate) fn load_rev(reader: &mut Reader<'_>, rev: Rev) -> Result<Option<KeyValue>> {
+    let Some(rec) = reader.get(rev)? else {
         return Ok(None);
     };
     let (tombstone, kv) = codec::record_to_kv(rev, &rec)?;

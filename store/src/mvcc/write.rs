@@ -12,6 +12,7 @@ use skiff_proto::etcdserverpb::{
 use skiff_proto::mvccpb::{event::EventType, Event, KeyValue};
 use skiff_proto::skiffstore::{LeaseRecord, MemberAttributes};
 
+use super::blocks::Builder;
 use super::codec::{self, corrupt, Rev};
 use super::range::header;
 use super::span::KeySpan;
@@ -73,7 +74,7 @@ impl<'a> Batch<'a> {
         View {
             state: &self.state,
             pending: Some(&self.pending),
-            tree: &self.core.tree,
+            blocks: &self.core.blocks,
         }
     }
 
@@ -310,15 +311,24 @@ impl<'a> Batch<'a> {
         }
         drop(state);
         let mut b = sled::Batch::default();
-        for (key, ops) in &pending.ops {
-            for op in ops {
-                let rec = match &op.kv {
-                    Some(kv) => codec::encode_put(kv),
-                    None => codec::encode_tombstone(key),
-                };
-                b.insert(&codec::history_key(op.rev)[..], rec);
+        let mut history: Vec<(&[u8], &PendingOp)> = pending
+            .ops
+            .iter()
+            .flat_map(|(key, ops)| ops.iter().map(move |op| (key.as_slice(), op)))
+            .collect();
+        history.sort_unstable_by_key(|(_, op)| op.rev);
+        let mut blocks = Builder::default();
+        for (key, op) in history {
+            match &op.kv {
+                Some(kv) => {
+                    blocks.push(op.rev, codec::put_len(kv), |out| codec::write_put(out, kv))?
+                }
+                None => blocks.push(op.rev, codec::tombstone_len(key), |out| {
+                    codec::write_tombstone(out, key)
+                })?,
             }
         }
+        let bounds = blocks.stage(&mut b);
         for (id, change) in &pending.leases {
             match change {
                 Some(rec) => b.insert(&codec::lease_key(*id)[..], rec.encode_to_vec()),
@@ -331,6 +341,7 @@ impl<'a> Batch<'a> {
         b.insert(codec::META_APPLIED, &pending.applied.to_be_bytes()[..]);
         b.insert(codec::META_REVISION, &codec::encode_i64(pending.rev)[..]);
         core.tree.apply_batch(b)?;
+        core.blocks.apply(bounds);
 
         let Pending {
             rev,

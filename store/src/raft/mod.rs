@@ -9,6 +9,7 @@
 //! - `pending`: proposals and reads waiting for their answer.
 //! - [`transport`]: raft messages to the other members over gRPC.
 
+mod durable;
 mod log_batches;
 mod node;
 mod pending;

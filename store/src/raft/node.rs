@@ -18,6 +18,7 @@ use skiff_proto::skiffstore::InternalRequest;
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::durable::Durable;
 use super::pending::{Parked, Pending};
 use super::storage::RaftLogStorage;
 use super::transport::Transport;
@@ -53,6 +54,7 @@ impl NodeConfig {
 pub fn spawn(
     config: NodeConfig,
     db: sled::Db,
+    db_dir: std::path::PathBuf,
     state: Arc<StateMachine>,
     runtime: tokio::runtime::Handle,
     shutdown: CancellationToken,
@@ -106,7 +108,7 @@ pub fn spawn(
     let (done_tx, done_rx) = oneshot::channel();
     let thread = RaftThread {
         raw,
-        db,
+        db: Durable::new(db, db_dir),
         state,
         transport,
         pending: Pending::new(),
@@ -154,7 +156,7 @@ fn recover_state_machine(storage: &mut RaftLogStorage, state: &StateMachine) -> 
 
 struct RaftThread {
     raw: RawNode<RaftLogStorage>,
-    db: sled::Db,
+    db: Durable,
     state: Arc<StateMachine>,
     transport: Transport,
     pending: Pending,

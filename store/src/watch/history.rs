@@ -1,4 +1,5 @@
-//! Reads a watcher's events from history, in bounded chunks that never split a revision.
+//! Reads a watcher's events from history (through the history blocks), in bounded
+//! chunks that never split a revision.
 
 use skiff_proto::mvccpb::{event::EventType, Event};
 
@@ -104,12 +105,9 @@ fn read_key(
         }
     }
     let mut out = Vec::with_capacity(entries.len());
+    let mut reader = core.blocks.reader();
     for e in entries.into_iter().filter(|e| wanted(filter, e.tombstone)) {
-        let Some(rec) = core
-            .tree
-            .get(codec::history_key(e.rev))
-            .map_err(StoreError::from)?
-        else {
+        let Some(rec) = reader.get(e.rev)? else {
             check_compacted(core, from)?;
             return Err(codec::corrupt(format!("history record {:?} missing", e.rev)).into());
         };
@@ -125,14 +123,11 @@ fn scan(
     from: i64,
     until: i64,
 ) -> Result<(Vec<(Rev, Event)>, i64), HistoryError> {
-    let start = codec::history_key(Rev::new(from, 0));
-    let end = codec::history_key(Rev::new(until, i64::MAX));
     let mut out = Vec::new();
     let (mut bytes, mut scanned) = (0usize, 0usize);
     let mut current = None;
-    for rec in core.tree.range(start..=end) {
-        let (k, v) = rec.map_err(StoreError::from)?;
-        let rev = codec::parse_history_key(&k)?;
+    for rec in core.blocks.scan(from, until) {
+        let (rev, v) = rec?;
         if current != Some(rev.main) {
             if scanned >= MAX_SCAN || out.len() >= MAX_EVENTS || bytes >= MAX_BYTES {
                 return Ok((out, rev.main));
@@ -169,9 +164,10 @@ pub(crate) fn fill_prev(core: &Core, events: &mut [(Rev, Event)]) -> Result<(), 
             })
             .collect()
     };
+    let mut reader = core.blocks.reader();
     for ((_, ev), prev) in events.iter_mut().zip(prevs) {
         if let Some(prev) = prev {
-            ev.prev_kv = load_rev(&core.tree, prev)?;
+            ev.prev_kv = load_rev(&mut reader, prev)?;
         }
     }
     Ok(())

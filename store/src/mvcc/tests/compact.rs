@@ -6,10 +6,22 @@ use skiff_proto::skiffstore::internal_request::Request;
 
 use super::{put_req, range_req, Fixture};
 use crate::error::StoreError;
-use crate::mvcc::codec;
+use crate::mvcc::blocks;
 
+/// History records on disk, counted from the blocks in the tree.
 fn history_records(f: &Fixture) -> usize {
-    f.sm.core.tree.scan_prefix([codec::HISTORY]).count()
+    f.sm.core
+        .tree
+        .scan_prefix([blocks::PREFIX])
+        .map(|r| {
+            let (k, v) = r.unwrap();
+            let (first, last) = blocks::parse_key(&k).unwrap();
+            blocks::records(first, last, &v)
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .len()
+        })
+        .sum()
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! State machine tests: a fixture that applies requests as consecutive raft entries.
 
 mod basic;
+mod blocks;
 mod compact;
 mod lease;
 mod perf;

@@ -10,7 +10,7 @@ use skiff_proto::skiffstore::{InternalRequest, MemberAttributes};
 
 use super::{cmp, op_del, op_put, put_req, temp_tree, Fixture};
 use crate::error::StoreError;
-use crate::mvcc::{codec, Committed, StateMachine};
+use crate::mvcc::{blocks, codec, Committed, StateMachine};
 
 /// A mixed history: puts, deletes, txns, leases, members and a compaction.
 fn workload() -> Vec<Request> {
@@ -206,10 +206,9 @@ fn damaged_or_foreign_trees_are_refused() {
     });
     assert!(msg.contains("not a skiff-store state machine"), "{msg}");
     let msg = corrupt_open(&|t| {
-        t.insert(codec::history_key(codec::Rev::new(2, 0)), &b"\x00trunc"[..])
-            .unwrap();
+        t.insert(blocks::key(5, 6), &b"\x00trunc"[..]).unwrap();
     });
-    assert!(msg.contains("history record"), "{msg}");
+    assert!(msg.contains("history block"), "{msg}");
     let msg = corrupt_open(&|t| {
         t.insert(codec::META_FORMAT, &b"other-v9"[..]).unwrap();
     });
@@ -231,6 +230,70 @@ fn damaged_or_foreign_trees_are_refused() {
         StateMachine::open(tree),
         Err(StoreError::Corrupt(_))
     ));
+}
+
+/// A tree in the `skiff-mvcc-v1` layout (one sled record per history revision).
+fn v1_tree(with_history: bool) -> (sled::Db, sled::Tree) {
+    let (db, tree) = temp_tree();
+    tree.insert(codec::META_FORMAT, codec::FORMAT_V1).unwrap();
+    tree.insert(codec::META_APPLIED, &1u64.to_be_bytes()[..])
+        .unwrap();
+    tree.insert(codec::META_REVISION, &2i64.to_be_bytes()[..])
+        .unwrap();
+    tree.insert(codec::META_COMPACT, &(-1i64).to_be_bytes()[..])
+        .unwrap();
+    if with_history {
+        let mut key = vec![b'h'];
+        key.extend_from_slice(&2u64.to_be_bytes());
+        key.extend_from_slice(&0u64.to_be_bytes());
+        let rec = codec::encode_put(&skiff_proto::mvccpb::KeyValue {
+            key: b"a".to_vec(),
+            create_revision: 2,
+            mod_revision: 2,
+            version: 1,
+            value: b"1".to_vec(),
+            lease: 0,
+        });
+        tree.insert(key, rec).unwrap();
+    }
+    (db, tree)
+}
+
+#[test]
+fn trees_of_the_older_layout_are_refused_clearly() {
+    for with_history in [true, false] {
+        let (_db, tree) = v1_tree(with_history);
+        let pairs: Vec<_> = tree
+            .iter()
+            .map(|r| {
+                let (key, value) = r.unwrap();
+                skiff_proto::skiffstore::SnapshotPair {
+                    key: key.to_vec(),
+                    value: value.to_vec(),
+                }
+            })
+            .collect();
+        let msg = match StateMachine::open(tree) {
+            Err(StoreError::Corrupt(msg)) => msg,
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("opened a v1 tree"),
+        };
+        assert!(msg.contains("skiff-mvcc-v1"), "{msg}");
+        assert!(msg.contains("empty data dir"), "{msg}");
+        // The same refusal for a snapshot in that layout, which leaves state alone.
+        let mut f = Fixture::new();
+        f.put("kept", "1");
+        let snap = skiff_proto::skiffstore::SnapshotData { pairs };
+        match f.sm.restore(&prost::Message::encode_to_vec(&snap)) {
+            Err(StoreError::Corrupt(msg)) => assert!(msg.contains("skiff-mvcc-v1"), "{msg}"),
+            other => panic!("restored a v1 snapshot: {other:?}"),
+        }
+        assert_eq!(f.get("kept").unwrap().value, b"1");
+    }
+    // A fresh tree gets the current marker.
+    let f = Fixture::new();
+    let marker = f.sm.core.tree.get(codec::META_FORMAT).unwrap().unwrap();
+    assert_eq!(&marker[..], codec::FORMAT_V2);
 }
 
 #[test]
