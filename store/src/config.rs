@@ -1,7 +1,7 @@
 //! Command-line flags (etcd's names, so etcd habits carry over) and the
 //! cluster identity derived from them.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ pub struct Peer {
 pub enum ConfigError {
     #[error("--initial-cluster: {0}")]
     InitialCluster(String),
-    #[error("{flag}: {url:?} is not a valid http://host:port URL")]
+    #[error("{flag}: {url:?} is not a valid http://host:port URL (or the host does not resolve)")]
     Url { flag: &'static str, url: String },
     #[error("--heartbeat-interval must be > 0 and --election-timeout at least 5 times it (got {heartbeat} ms and {election} ms)")]
     Timing { heartbeat: u64, election: u64 },
@@ -160,7 +160,7 @@ impl Config {
             let (name, url) = part
                 .split_once('=')
                 .ok_or_else(|| ConfigError::InitialCluster(format!("{part:?} is not name=url")))?;
-            socket_addr("--initial-cluster", url)?;
+            split_url("--initial-cluster", url)?;
             if peers.iter().any(|p| p.name == name) {
                 return Err(ConfigError::InitialCluster(format!(
                     "member {name:?} is listed twice"
@@ -198,14 +198,46 @@ impl Config {
 
 /// The socket address of an `http://host:port` URL.
 pub fn socket_addr(flag: &'static str, url: &str) -> Result<SocketAddr, ConfigError> {
+    let (host, port) = split_url(flag, url)?;
     let bad = || ConfigError::Url {
         flag,
         url: url.to_string(),
     };
-    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
-    let host_port = rest.trim_end_matches('/');
-    let host_port = host_port.replacen("localhost:", "127.0.0.1:", 1);
-    host_port.parse().map_err(|_| bad())
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host.as_str()
+    };
+    // A host name is resolved once, at start (listen addresses only).
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|_| bad())?
+        .next()
+        .ok_or_else(bad)
+}
+
+/// `http://host:port` split into its host (an IP or a name) and port, without
+/// resolving the name: peers named in --initial-cluster may not resolve yet.
+pub fn split_url(flag: &'static str, url: &str) -> Result<(String, u16), ConfigError> {
+    let bad = || ConfigError::Url {
+        flag,
+        url: url.to_string(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(bad)?
+        .trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let valid_host = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if !valid_host || port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
 }
 
 /// FNV-1a: stable across builds and platforms, unlike std's hasher.
@@ -285,5 +317,25 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("at least 5 times"), "{err}");
+    }
+
+    #[test]
+    fn peers_may_be_named_by_host_name() {
+        let named = config(&[
+            "--name",
+            "s1",
+            "--initial-cluster",
+            "s1=http://store-1:2380",
+        ]);
+        assert_eq!(named.peers().unwrap()[0].url, "http://store-1:2380");
+        for bad in [
+            "s1=http://:2380",
+            "s1=http://store-1",
+            "s1=http://store 1:2380",
+            "s1=https://store-1:2380",
+        ] {
+            let c = config(&["--name", "s1", "--initial-cluster", bad]);
+            assert!(c.peers().is_err(), "{bad}");
+        }
     }
 }

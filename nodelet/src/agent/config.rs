@@ -35,6 +35,10 @@ pub struct AgentArgs {
     /// published in `status.daemonEndpoints.kubeletEndpoint.Port`.
     #[arg(long, default_value = "127.0.0.1:10250")]
     pub listen: SocketAddr,
+    /// The address the apiserver reaches this node's log service at, published as the Node's
+    /// InternalIP: an IP, or a host name the apiserver can resolve (e.g. a compose service).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub node_ip: String,
     /// The range pod IPs come from (loopback addresses need no setup).
     #[arg(long, default_value = "127.42.0.0/16")]
     pub pod_cidr: String,
@@ -84,6 +88,7 @@ pub struct AgentConfig {
     pub labels: BTreeMap<String, String>,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    pub node_ip: String,
     pub pod_cidr: Ipv4Cidr,
     pub heartbeat_interval: Duration,
     pub crashloop_backoff_base: Duration,
@@ -193,6 +198,16 @@ impl AgentArgs {
             labels: parse_labels(&self.labels).map_err(|e| invalid("labels", e))?,
             data_dir: self.data_dir.ok_or(ConfigError::Missing("data-dir"))?,
             listen: self.listen,
+            node_ip: {
+                let ip = self.node_ip.trim().to_string();
+                if ip.is_empty() || ip.contains(['/', ' ', ':']) {
+                    return Err(invalid(
+                        "node-ip",
+                        format!("{ip:?} is not an IP address or host name"),
+                    ));
+                }
+                ip
+            },
             pod_cidr: self
                 .pod_cidr
                 .parse()

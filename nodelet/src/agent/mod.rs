@@ -32,7 +32,7 @@ use crate::pod::manager::{forward_events, PodManager};
 use crate::pod::NodeContext;
 use crate::runtime::{Runtime, RuntimeConfig, RuntimeError};
 use config::{AgentConfig, RuntimeKind};
-use node::{NodeIdentity, NODE_IP};
+use node::NodeIdentity;
 
 /// How often a pod worker re-examines its pod with nothing else happening.
 const POD_RESYNC: Duration = Duration::from_secs(10);
@@ -176,6 +176,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         labels: config.labels.clone(),
         pod_cidr: config.pod_cidr.to_string(),
         capacity: capacity(&config),
+        address: config.node_ip.clone(),
         logs_port,
         info: machine::node_info(runtime_name),
     };
@@ -188,7 +189,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     let store = informer.store();
     let ctx = Arc::new(NodeContext {
         node_name: node.clone(),
-        host_ip: NODE_IP.to_string(),
+        host_ip: config.node_ip.clone(),
         recorder: EventRecorder::new(client.clone(), "kubelet", &node),
         client: client.clone(),
         backend: backend.clone(),

@@ -18,8 +18,6 @@ use crate::metrics::NodeMetrics;
 
 /// The label every node carries with its own name.
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
-/// The address pods and the log service of this node are reached at.
-pub const NODE_IP: &str = "127.0.0.1";
 /// An unchanged status is still written this often, to refresh `lastHeartbeatTime`.
 const REPORT_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
@@ -32,6 +30,8 @@ pub struct NodeIdentity {
     pub pod_cidr: String,
     /// `cpu`, `memory`, `pods`.
     pub capacity: BTreeMap<String, Quantity>,
+    /// Where the apiserver reaches this node (`--node-ip`).
+    pub address: String,
     /// The port of the NodeLogs service.
     pub logs_port: u16,
     pub info: NodeSystemInfo,
@@ -96,7 +96,7 @@ pub fn desired_status(id: &NodeIdentity, old: &[Condition]) -> NodeStatus {
         addresses: vec![
             NodeAddress {
                 type_: "InternalIP".to_string(),
-                address: NODE_IP.to_string(),
+                address: id.address.clone(),
             },
             NodeAddress {
                 type_: "Hostname".to_string(),
@@ -246,6 +246,7 @@ mod tests {
             name: "n1".into(),
             labels: BTreeMap::from([("disk".to_string(), "ssd".to_string())]),
             pod_cidr: "127.42.0.0/16".into(),
+            address: "127.0.0.1".into(),
             capacity: BTreeMap::from([
                 ("cpu".to_string(), Quantity("4".into())),
                 ("memory".to_string(), Quantity("8Gi".into())),

@@ -1,0 +1,37 @@
+# Shared by compose/*.sh and compose/chaos/*.sh (sourced, not run).
+#
+# COMPOSE_FILE_PATH   the compose file (default: this directory's docker-compose.yml)
+# SKIFF_PROJECT       the compose project name (default: compose's own default, "compose")
+
+compose_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_dir=$(dirname "$compose_dir")
+compose_file=${COMPOSE_FILE_PATH:-$compose_dir/docker-compose.yml}
+
+# `docker compose` (v2 plugin) when present, else `docker-compose` (v1).
+if docker compose version >/dev/null 2>&1; then
+    compose_bin=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+    compose_bin=(docker-compose)
+else
+    echo "neither 'docker compose' nor 'docker-compose' is installed" >&2
+    exit 1
+fi
+
+# dc ARGS...: docker compose with this cluster's file and project.
+dc() {
+    if [ -n "${SKIFF_PROJECT:-}" ]; then
+        "${compose_bin[@]}" -f "$compose_file" -p "$SKIFF_PROJECT" "$@"
+    else
+        "${compose_bin[@]}" -f "$compose_file" "$@"
+    fi
+}
+
+# container_of SERVICE: the id of the service's (first) container, running or not.
+container_of() {
+    dc ps -a -q "$1" 2>/dev/null | head -n 1
+}
+
+# say TEXT...: a progress line on stderr, with the time.
+say() {
+    printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}

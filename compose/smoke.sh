@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# compose/smoke.sh [--no-build]: the compose cluster end to end, with chaos. Builds the image
+# (compose/build.sh; --no-build reuses skiff:local), starts the cluster as its own compose
+# project on its own network (host ports chosen by Docker, so it runs beside a cluster
+# already up), waits for health, creates fixtures/seed/rc-crane.yaml, waits for 3 Running
+# pods, SIGKILLs the store leader and the nodelet running most of the pods, checks that both
+# containers come back by their restart policy, that 3 crane pods are Running again (the
+# killed node's pods restarted or replaced) and that the RC still has 3. Always tears the
+# project down (`down -v`: containers, network, volumes), on failure too.
+#
+# Not part of `cargo nextest run`: the static release build alone takes minutes.
+# Exit status 0 = passed. SKIFF_SMOKE_TIMEOUT (default 120) bounds each wait, in seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=chaos/lib.sh
+. "$here/chaos/lib.sh"
+
+build=1
+case ${1:-} in
+--no-build) build=0 ;;
+"") ;;
+*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
+limit=${SKIFF_SMOKE_TIMEOUT:-120}
+skiff_bin=${SKIFF_TARGET_DIR:-$repo_dir/target/compose}/x86_64-unknown-linux-gnu/release/skiff
+
+t0=$SECONDS
+phase_start=$SECONDS
+phase() {
+    say "=== $* (after $((SECONDS - t0))s)"
+    phase_start=$SECONDS
+}
+phase_done() {
+    say "    done in $((SECONDS - phase_start))s"
+}
+fail() {
+    say "FAILED: $*"
+    exit 1
+}
+# wait_for WHAT COMMAND...: runs COMMAND every second until it succeeds, at most $limit s.
+wait_for() {
+    local what=$1 deadline=$((SECONDS + limit))
+    shift
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || fail "timed out after ${limit}s waiting for $what"
+        sleep 1
+    done
+}
+
+if [ "$build" = 1 ]; then
+    phase "build (compose/build.sh)"
+    "$here/build.sh"
+    phase_done
+else
+    docker image inspect "${SKIFF_IMAGE:-skiff:local}" >/dev/null ||
+        fail "no image ${SKIFF_IMAGE:-skiff:local}: run without --no-build"
+fi
+[ -x "$skiff_bin" ] || fail "$skiff_bin is missing: run compose/build.sh"
+
+# A project, token file and /24 of its own; host ports left to Docker.
+export SKIFF_PROJECT="skiff-smoke-$$-$RANDOM"
+work=$(mktemp -d)
+used_subnets=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' \
+    $(docker network ls -q) 2>/dev/null || true)
+for _ in $(seq 1 50); do
+    candidate="10.87.$((RANDOM % 200 + 50))"
+    case " $used_subnets " in *" $candidate.0/"*) continue ;; esac
+    export SKIFF_SUBNET=$candidate
+    break
+done
+[ -n "${SKIFF_SUBNET:-}" ] || fail "no free 10.87.x.0/24 subnet"
+export SKIFF_TOKEN_FILE=$work/tokens.csv SKIFF_API1_PORT= SKIFF_API2_PORT= \
+    SKIFF_STORE1_PORT= SKIFF_STORE2_PORT= SKIFF_STORE3_PORT=
+"$here/tokens.sh" "$work" >/dev/null
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ $status -ne 0 ]; then
+        say "--- diagnostics"
+        dc ps >&2 || true
+        dc logs --tail 30 >&2 2>&1 || true
+        [ -n "${sk:-}" ] && "${sk[@]}" get pods -o wide >&2 2>&1 || true
+    fi
+    say "=== tear down project $SKIFF_PROJECT"
+    dc down -v --remove-orphans -t 5 >&2 2>&1 || true
+    rm -rf "$work"
+    if [ $status -eq 0 ]; then
+        say "PASSED in $((SECONDS - t0))s"
+    else
+        say "FAILED after $((SECONDS - t0))s"
+    fi
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+phase "up: project $SKIFF_PROJECT, network $SKIFF_SUBNET.0/24"
+timeout $((limit * 2)) "${compose_bin[@]}" -f "$compose_file" -p "$SKIFF_PROJECT" up -d ||
+    fail "docker compose up"
+all_healthy() {
+    local s id
+    for s in "${components[@]}"; do
+        id=$(container_of "$s")
+        [ -n "$id" ] || return 1
+        [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] || return 1
+    done
+}
+wait_for "every container healthy" all_healthy
+phase_done
+
+api1=$(dc port apiserver-1 6443)
+api2=$(dc port apiserver-2 6443)
+token=$(awk -F, '$2 == "admin" { print $1; exit }' "$SKIFF_TOKEN_FILE")
+sk=("$skiff_bin" --server "$api1,$api2" --token "$token")
+say "apiservers on the host: $api1, $api2"
+
+phase "nodes Ready"
+two_nodes_ready() {
+    [ "$("${sk[@]}" get nodes 2>/dev/null | awk 'NR > 1 && $2 == "Ready"' | wc -l)" -eq 2 ]
+}
+wait_for "2 Ready nodes" two_nodes_ready
+"${sk[@]}" get nodes --show-labels >&2
+phase_done
+
+phase "create fixtures/seed/rc-crane.yaml"
+"${sk[@]}" create -f "$repo_dir/fixtures/seed/rc-crane.yaml" >&2
+# crane_pods: NAME READY STATUS RESTARTS NODE of each crane pod (RESTARTS may read
+# "1 (5s ago)", so NODE is taken from the end).
+crane_pods() {
+    "${sk[@]}" get pods -l app=crane -o wide 2>/dev/null |
+        awk 'NR > 1 { print $1, $2, $3, $4, $NF }'
+}
+three_running() {
+    [ "$(crane_pods | awk '$2 == "1/1" && $3 == "Running"' | wc -l)" -eq 3 ] &&
+        [ "$(crane_pods | wc -l)" -eq 3 ]
+}
+wait_for "3 Running crane pods" three_running
+crane_pods >&2
+phase_done
+
+phase "SIGKILL the store leader"
+leader=$(store_leader) || fail "no store leader"
+leader_id=$(container_of "$leader")
+leader_restarts=$(restarts_of "$leader_id")
+crash "$leader"
+new_leader_elected() {
+    local l
+    l=$(store_leader) && [ "$l" != "$leader" ]
+}
+wait_for "a new store leader" new_leader_elected
+say "new store leader: $(store_leader) (after $((SECONDS - phase_start))s)"
+came_back() {
+    local id=$1 before=$2
+    [ "$(restarts_of "$id")" -gt "$before" ] &&
+        [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ]
+}
+wait_for "$leader restarted by its restart policy and healthy" came_back "$leader_id" "$leader_restarts"
+say "$leader is back (restart count $(restarts_of "$leader_id"))"
+phase_done
+
+phase "SIGKILL the nodelet running most crane pods"
+before=$(crane_pods)
+node=$(echo "$before" | awk '{ print $5 }' | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+[ -n "$node" ] || fail "no node runs a crane pod"
+node_id=$(container_of "$node")
+node_restarts=$(restarts_of "$node_id")
+crash "$node"
+wait_for "$node restarted by its restart policy and healthy" came_back "$node_id" "$node_restarts"
+say "$node is back (restart count $(restarts_of "$node_id"), after $((SECONDS - phase_start))s)"
+# Every pod the killed node ran must have been restarted there or replaced; then 3 Running.
+recovered() {
+    local now name restarts
+    now=$(crane_pods)
+    three_running || return 1
+    while read -r name _ _ restarts pod_node; do
+        [ "$pod_node" = "$node" ] || continue
+        if echo "$now" | awk -v n="$name" -v r="$restarts" '$1 == n && $4 <= r { found = 1 } END { exit !found }'; then
+            return 1
+        fi
+    done <<<"$before"
+}
+wait_for "3 Running crane pods after the kills" recovered
+say "before:"
+echo "$before" >&2
+say "after:"
+crane_pods >&2
+phase_done
+
+phase "the RC still has 3"
+rc_three() {
+    "${sk[@]}" get rc crane 2>/dev/null | awk 'NR == 2 && $2 == 3 && $3 == 3 && $4 == 3 { ok = 1 } END { exit !ok }'
+}
+wait_for "rc/crane DESIRED 3 CURRENT 3 READY 3" rc_three
+"${sk[@]}" get rc crane >&2
+"${sk[@]}" status --store-endpoints "http://$(dc port s1 2379),http://$(dc port s2 2379),http://$(dc port s3 2379)" >&2 || true
+phase_done
