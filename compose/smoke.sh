@@ -139,6 +139,11 @@ wait_for "3 Running crane pods" three_running
 crane_pods >&2
 phase_done
 
+phase "skiff logs through the apiserver's proxy to the pod's nodelet"
+first_pod=$(crane_pods | awk 'NR == 1 { print $1 }')
+"${sk[@]}" logs "$first_pod" >&2 || fail "skiff logs $first_pod failed"
+phase_done
+
 phase "SIGKILL the store leader"
 leader=$(store_leader) || fail "no store leader"
 leader_id=$(container_of "$leader")

@@ -2,7 +2,7 @@
 //! validated form.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,7 +36,8 @@ pub struct AgentArgs {
     #[arg(long, default_value = "127.0.0.1:10250")]
     pub listen: SocketAddr,
     /// The address the apiserver reaches this node's log service at, published as the Node's
-    /// InternalIP: an IP, or a host name the apiserver can resolve (e.g. a compose service).
+    /// InternalIP and pods' hostIP: an IP, or a host name resolved once at start (e.g. a
+    /// compose service's own name).
     #[arg(long, default_value = "127.0.0.1")]
     pub node_ip: String,
     /// The range pod IPs come from (loopback addresses need no setup).
@@ -88,7 +89,7 @@ pub struct AgentConfig {
     pub labels: BTreeMap<String, String>,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
-    pub node_ip: String,
+    pub node_ip: IpAddr,
     pub pod_cidr: Ipv4Cidr,
     pub heartbeat_interval: Duration,
     pub crashloop_backoff_base: Duration,
@@ -107,6 +108,24 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("--{flag}: {message}")]
     Invalid { flag: &'static str, message: String },
+}
+
+/// `--node-ip` as an address: taken as is, or a host name resolved now.
+fn resolve_node_ip(value: &str) -> Result<IpAddr, ConfigError> {
+    let value = value.trim();
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let resolved = (value, 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next());
+    resolved.map(|addr| addr.ip()).ok_or_else(|| {
+        invalid(
+            "node-ip",
+            format!("{value:?} is neither an IP address nor a host name that resolves"),
+        )
+    })
 }
 
 fn invalid(flag: &'static str, message: impl Into<String>) -> ConfigError {
@@ -198,16 +217,7 @@ impl AgentArgs {
             labels: parse_labels(&self.labels).map_err(|e| invalid("labels", e))?,
             data_dir: self.data_dir.ok_or(ConfigError::Missing("data-dir"))?,
             listen: self.listen,
-            node_ip: {
-                let ip = self.node_ip.trim().to_string();
-                if ip.is_empty() || ip.contains(['/', ' ', ':']) {
-                    return Err(invalid(
-                        "node-ip",
-                        format!("{ip:?} is not an IP address or host name"),
-                    ));
-                }
-                ip
-            },
+            node_ip: resolve_node_ip(&self.node_ip)?,
             pod_cidr: self
                 .pod_cidr
                 .parse()
@@ -323,4 +333,13 @@ mod tests {
             ConfigError::Missing("token")
         );
     }
+
+    #[test]
+    fn node_ip_is_an_address_or_a_resolvable_name() {
+        assert_eq!(resolve_node_ip("10.1.2.3").unwrap().to_string(), "10.1.2.3");
+        assert!(resolve_node_ip("localhost").unwrap().is_loopback());
+        let err = resolve_node_ip("no-such-host.invalid").unwrap_err().to_string();
+        assert!(err.contains("--node-ip"), "{err}");
+    }
+
 }

@@ -176,7 +176,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         labels: config.labels.clone(),
         pod_cidr: config.pod_cidr.to_string(),
         capacity: capacity(&config),
-        address: config.node_ip.clone(),
+        address: config.node_ip.to_string(),
         logs_port,
         info: machine::node_info(runtime_name),
     };
@@ -189,7 +189,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     let store = informer.store();
     let ctx = Arc::new(NodeContext {
         node_name: node.clone(),
-        host_ip: config.node_ip.clone(),
+        host_ip: config.node_ip.to_string(),
         recorder: EventRecorder::new(client.clone(), "kubelet", &node),
         client: client.clone(),
         backend: backend.clone(),
