@@ -108,6 +108,23 @@ impl ApiService {
         Ok(Caller { user, rule })
     }
 
+    /// Authorizes a list or watch of a whole collection and parses its selectors.
+    fn collection<T>(
+        &self,
+        request: &Request<T>,
+        verb: &'static str,
+        resource: &str,
+        namespace: &str,
+        label_selector: &str,
+        field_selector: &str,
+    ) -> Result<(&'static KindInfo, Filter), ApiError> {
+        let info = kind(resource)?;
+        let a = Attributes { verb, info, subresource: "", namespace, name: "" };
+        self.caller(request, &a)?;
+        let filter = Filter::new(info, namespace, label_selector, field_selector)?;
+        Ok((info, filter))
+    }
+
     /// Counts a finished request and turns its error into a gRPC status.
     fn finish<T>(
         &self,
@@ -182,17 +199,10 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let a = Attributes {
-                verb: "list",
-                info,
-                subresource: "",
-                namespace: &req.namespace,
-                name: "",
-            };
-            self.caller(&request, &a)?;
-            let filter = Filter::new(
-                info,
+            let (info, filter) = self.collection(
+                &request,
+                "list",
+                &req.resource,
                 &req.namespace,
                 &req.label_selector,
                 &req.field_selector,
@@ -288,17 +298,10 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let a = Attributes {
-                verb: "watch",
-                info,
-                subresource: "",
-                namespace: &req.namespace,
-                name: "",
-            };
-            self.caller(&request, &a)?;
-            let filter = Filter::new(
-                info,
+            let (info, filter) = self.collection(
+                &request,
+                "watch",
+                &req.resource,
                 &req.namespace,
                 &req.label_selector,
                 &req.field_selector,
