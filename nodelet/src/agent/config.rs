@@ -338,8 +338,9 @@ mod tests {
     fn node_ip_is_an_address_or_a_resolvable_name() {
         assert_eq!(resolve_node_ip("10.1.2.3").unwrap().to_string(), "10.1.2.3");
         assert!(resolve_node_ip("localhost").unwrap().is_loopback());
-        let err = resolve_node_ip("no-such-host.invalid").unwrap_err().to_string();
+        let err = resolve_node_ip("no-such-host.invalid")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--node-ip"), "{err}");
     }
-
 }
