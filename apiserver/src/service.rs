@@ -119,7 +119,13 @@ impl ApiService {
         field_selector: &str,
     ) -> Result<(&'static KindInfo, Filter), ApiError> {
         let info = kind(resource)?;
-        let a = Attributes { verb, info, subresource: "", namespace, name: "" };
+        let a = Attributes {
+            verb,
+            info,
+            subresource: "",
+            namespace,
+            name: "",
+        };
         self.caller(request, &a)?;
         let filter = Filter::new(info, namespace, label_selector, field_selector)?;
         Ok((info, filter))
