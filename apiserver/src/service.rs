@@ -108,6 +108,29 @@ impl ApiService {
         Ok(Caller { user, rule })
     }
 
+    /// Authenticates and authorizes a request on one named object (or its
+    /// subresource); the attributes carry the kind and the effective namespace.
+    fn object<'a, T>(
+        &self,
+        request: &Request<T>,
+        verb: &'static str,
+        subresource: &'static str,
+        resource: &str,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> Result<(Caller, Attributes<'a>), ApiError> {
+        let info = kind(resource)?;
+        let namespace = effective_namespace(info, namespace);
+        let a = Attributes {
+            verb,
+            info,
+            subresource,
+            namespace,
+            name,
+        };
+        Ok((self.caller(request, &a)?, a))
+    }
+
     /// Authorizes a list or watch of a whole collection and parses its selectors.
     fn collection<T>(
         &self,
@@ -185,16 +208,15 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "get",
-                info,
-                subresource: "",
-                namespace: ns,
-                name: &req.name,
-            };
-            self.caller(&request, &a)?;
+            let (_caller, a) = self.object(
+                &request,
+                "get",
+                "",
+                &req.resource,
+                &req.namespace,
+                &req.name,
+            )?;
+            let (info, ns) = (a.info, a.namespace);
             object_reply(&self.registry.get(info, ns, &req.name).await?)
         }
         .await;
@@ -242,16 +264,15 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "patch",
-                info,
-                subresource: "",
-                namespace: ns,
-                name: &req.name,
-            };
-            let caller = self.caller(&request, &a)?;
+            let (caller, a) = self.object(
+                &request,
+                "patch",
+                "",
+                &req.resource,
+                &req.namespace,
+                &req.name,
+            )?;
+            let (info, ns) = (a.info, a.namespace);
             let guard = caller.guard(&a);
             let obj = self
                 .registry
@@ -270,16 +291,15 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "delete",
-                info,
-                subresource: "",
-                namespace: ns,
-                name: &req.name,
-            };
-            let caller = self.caller(&request, &a)?;
+            let (caller, a) = self.object(
+                &request,
+                "delete",
+                "",
+                &req.resource,
+                &req.namespace,
+                &req.name,
+            )?;
+            let (info, ns) = (a.info, a.namespace);
             let opts = DeleteOptions {
                 propagation: Propagation::parse(&req.propagation_policy)?,
                 grace_period: (req.grace_period_seconds >= 0).then_some(req.grace_period_seconds),
@@ -330,16 +350,15 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind("pods")?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "create",
-                info,
-                subresource: "binding",
-                namespace: ns,
-                name: &req.name,
-            };
-            self.caller(&request, &a)?;
+            let (_caller, a) = self.object(
+                &request,
+                "create",
+                "binding",
+                "pods",
+                &req.namespace,
+                &req.name,
+            )?;
+            let ns = a.namespace;
             object_reply(
                 &self
                     .registry
@@ -358,16 +377,15 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "get",
-                info,
-                subresource: "scale",
-                namespace: ns,
-                name: &req.name,
-            };
-            self.caller(&request, &a)?;
+            let (_caller, a) = self.object(
+                &request,
+                "get",
+                "scale",
+                &req.resource,
+                &req.namespace,
+                &req.name,
+            )?;
+            let (info, ns) = (a.info, a.namespace);
             Ok(scale_reply(
                 self.registry.get_scale(info, ns, &req.name).await?,
             ))
@@ -383,16 +401,15 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind(&req.resource)?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "update",
-                info,
-                subresource: "scale",
-                namespace: ns,
-                name: &req.name,
-            };
-            self.caller(&request, &a)?;
+            let (_caller, a) = self.object(
+                &request,
+                "update",
+                "scale",
+                &req.resource,
+                &req.namespace,
+                &req.name,
+            )?;
+            let (info, ns) = (a.info, a.namespace);
             let scale = self
                 .registry
                 .update_scale(info, ns, &req.name, req.replicas, req.current_replicas)
@@ -410,16 +427,7 @@ impl Api for ApiService {
         let started = Instant::now();
         let req = request.get_ref();
         let result = async {
-            let info = kind("pods")?;
-            let ns = effective_namespace(info, &req.namespace);
-            let a = Attributes {
-                verb: "get",
-                info,
-                subresource: "log",
-                namespace: ns,
-                name: &req.name,
-            };
-            self.caller(&request, &a)?;
+            self.object(&request, "get", "log", "pods", &req.namespace, &req.name)?;
             let chunks = crate::logs::open(&self.registry, req.clone()).await?;
             let stream: ChunkStream =
                 Box::pin(chunks.take_until(self.shutdown.clone().cancelled_owned()));
