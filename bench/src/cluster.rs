@@ -3,7 +3,6 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -97,14 +96,17 @@ pub fn member_args(kind: Kind, member: &MemberSpec, initial: &str, token: &str) 
     args
 }
 
-/// `count` distinct free loopback ports (all held open until every one is chosen).
+/// `count` distinct free loopback ports, outside the kernel's ephemeral range.
 pub fn free_ports(count: usize) -> Result<Vec<u16>, BenchError> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0").map_err(BenchError::Ports))
-        .collect::<Result<Vec<_>, _>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()).map_err(BenchError::Ports))
+    (0..count)
+        .map(|_| {
+            skiff_common::ports::free_loopback_port().ok_or_else(|| {
+                BenchError::Ports(std::io::Error::new(
+                    std::io::ErrorKind::AddrNotAvailable,
+                    "no free loopback port",
+                ))
+            })
+        })
         .collect()
 }
 

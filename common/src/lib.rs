@@ -6,9 +6,11 @@
 //! - [`shutdown`]: one cancellation token, cancelled by SIGTERM or Ctrl-C.
 //! - [`metrics`]: Prometheus text written at scrape time.
 //! - [`http`]: the plain-HTTP `/metrics` (Prometheus) and `/health` endpoint.
+//! - [`ports`]: free loopback ports, chosen outside the kernel's ephemeral range.
 
 pub mod duration;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod ports;
 pub mod shutdown;

@@ -3,7 +3,6 @@
 //! `apiserver-1`.., `scheduler-1`.., `controller-manager-1`.., `nodelet-<node>`.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,12 +15,9 @@ use crate::wait::wait_for;
 pub const ADMIN_TOKEN: &str = "admin-token";
 pub const VIEWER_TOKEN: &str = "viewer-token";
 
+/// A free loopback port outside the kernel's ephemeral range (see `skiff_common::ports`).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
+    skiff_common::ports::free_loopback_port().expect("a free loopback port")
 }
 
 /// A /24 of loopback addresses no other nodelet of any test process uses, so
@@ -393,18 +389,32 @@ impl TestCluster {
         .await;
     }
 
-    /// Every component's log, for a failing test's output.
-    pub fn dump_logs(&self) {
+    /// The end of every component's log (`lines` lines each, all of it for `None`), for a
+    /// failing test's output.
+    pub fn dump_logs(&self, lines: Option<usize>) {
         for proc in self.procs.values() {
-            eprintln!("----- {} -----\n{}", proc.name, proc.log_text());
+            let text = proc.log_text();
+            let all: Vec<&str> = text.lines().collect();
+            let from = lines.map_or(0, |n| all.len().saturating_sub(n));
+            eprintln!(
+                "----- {} (lines {}..{} of its log) -----\n{}",
+                proc.name,
+                from + 1,
+                all.len(),
+                all[from..].join("\n")
+            );
         }
     }
 }
 
+/// Lines of each component's log a failing test prints (all of them with `SKIFF_E2E_LOGS`).
+const FAILURE_LOG_LINES: usize = 40;
+
 impl Drop for TestCluster {
     fn drop(&mut self) {
-        if std::thread::panicking() && std::env::var_os("SKIFF_E2E_LOGS").is_some() {
-            self.dump_logs();
+        if std::thread::panicking() {
+            let whole = std::env::var_os("SKIFF_E2E_LOGS").is_some();
+            self.dump_logs((!whole).then_some(FAILURE_LOG_LINES));
         }
         for proc in self.procs.values_mut() {
             proc.kill();

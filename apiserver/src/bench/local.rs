@@ -1,6 +1,5 @@
 //! A throw-away local cluster for the benchmark: 3 store members and one apiserver on free loopback ports, killed when dropped.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,12 +20,8 @@ pub struct LocalCluster {
 }
 
 fn free_port() -> Result<u16, BenchError> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| BenchError::Setup(format!("no free port: {e}")))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| BenchError::Setup(e.to_string()))
+    skiff_common::ports::free_loopback_port()
+        .ok_or_else(|| BenchError::Setup("no free loopback port".to_string()))
 }
 
 fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, BenchError> {

@@ -1,31 +1,12 @@
 //! Free loopback ports for the components, and a free `127.X` range for the nodes' pods.
 
 use rand::Rng;
+use skiff_common::ports::listen_port_range;
 
 use crate::error::CliError;
 
-/// Ports to listen on: below the ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`).
-fn port_range() -> (u16, u16) {
-    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u16>().ok())
-        })
-        .unwrap_or(32768);
-    if ephemeral_low > 12000 {
-        (10000, ephemeral_low)
-    } else {
-        // An unusual range: fall back to the ports above it.
-        (61000, 65000)
-    }
-}
-
-/// Hands out free ports. They come from below the kernel's ephemeral range: a port the
-/// kernel hands out for `bind(0)` or for an outgoing connection (the store members dial each
-/// other before the apiserver starts) could be taken again before the component meant to
-/// listen on it starts. Each port stays bound until [`Allocator::finish`], so none is handed
+/// Hands out free ports from [`listen_port_range`] (below the kernel's ephemeral range: see
+/// [`skiff_common::ports`]). Each port stays bound until [`Allocator::finish`], so none is handed
 /// out twice.
 pub struct Allocator {
     low: u16,
@@ -36,7 +17,7 @@ pub struct Allocator {
 
 impl Allocator {
     pub fn new() -> Allocator {
-        let (low, high) = port_range();
+        let (low, high) = listen_port_range();
         Allocator {
             low,
             high,
@@ -121,7 +102,7 @@ mod tests {
 
     #[test]
     fn ports_are_distinct_free_and_outside_the_ephemeral_range() {
-        let (low, high) = port_range();
+        let (low, high) = listen_port_range();
         let mut ports = Allocator::new();
         let chosen: Vec<u16> = (0..20).map(|_| ports.next()).collect();
         ports.finish().unwrap();

@@ -1,7 +1,6 @@
 //! Starts real skiff-store member processes on free loopback ports and kills
 //! them by PID when the test ends, even when it fails.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,12 +14,9 @@ pub fn step(what: &str) {
     eprintln!("=== {what}");
 }
 
+/// A free loopback port outside the kernel's ephemeral range (see `skiff_common::ports`).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free port")
-        .local_addr()
-        .expect("local addr")
-        .port()
+    skiff_common::ports::free_loopback_port().expect("a free loopback port")
 }
 
 pub struct MemberSpec {

@@ -11,11 +11,7 @@ use crate::util::{main_status, pod, restart_count, Cluster};
 
 #[tokio::test]
 async fn nodes_register_heartbeat_and_hollow_nodes_run_pods() {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let metrics_port = skiff_e2e::cluster::free_port();
     let c = Cluster::start(vec![
         NodeletSpec::new("n1")
             .label("disk", "ssd")

@@ -3,7 +3,6 @@
 //! The store binary: `SKIFF_TEST_STORE=etcd` forces /usr/bin/etcd; otherwise
 //! `target/debug/skiff-store` when it has been built, else etcd. Both take etcd's flags.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,12 +32,9 @@ pub fn step(what: &str) {
     eprintln!("=== {what}");
 }
 
+/// A free loopback port outside the kernel's ephemeral range (see `skiff_common::ports`).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free port")
-        .local_addr()
-        .expect("local addr")
-        .port()
+    skiff_common::ports::free_loopback_port().expect("a free loopback port")
 }
 
 /// Which store binary the tests run against.
