@@ -60,16 +60,40 @@ async fn restarted_member_catches_up_from_a_snapshot() {
     cluster
         .wait_applied(lagger, commit, Duration::from_secs(10))
         .await;
-    let got = get_local(&mut kv, "/snap/after").await;
-    if got.as_deref() != Some(&b"x"[..]) {
+    let got = read_local(&mut kv, "/snap/after").await;
+    if got.as_deref() != Ok(&b"x"[..]) {
         let lag = cluster.status(lagger).await;
         let lead = cluster.status(leader).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let later = get_local(&mut kv, "/snap/after").await;
+        let later = read_local(&mut kv, "/snap/after").await;
         panic!(
-            "s{} lacks /snap/after (later: {later:?})\nlagger status {lag:?}\nleader status {lead:?}\nlagger log:\n{}",
+            "s{} lacks /snap/after ({got:?}; 2 s later: {later:?})\nlagger status {lag:?}\nleader status {lead:?}\nlagger log:\n{}",
             lagger + 1,
             cluster.log(lagger)
         );
+    }
+}
+
+/// A serializable read of `key` on the member `kv` talks to: its value, or what went wrong
+/// (an error answer is told apart from a missing key).
+async fn read_local(
+    kv: &mut skiff_proto::etcdserverpb::kv_client::KvClient<tonic::transport::Channel>,
+    key: &str,
+) -> Result<Vec<u8>, String> {
+    let resp = kv
+        .range(RangeRequest {
+            key: key.into(),
+            serializable: true,
+            ..Default::default()
+        })
+        .await
+        .map_err(|status| format!("error answer: {status}"))?
+        .into_inner();
+    match resp.kvs.into_iter().next() {
+        Some(kv) => Ok(kv.value),
+        None => Err(format!(
+            "no such key at revision {:?}",
+            resp.header.map(|h| h.revision)
+        )),
     }
 }
