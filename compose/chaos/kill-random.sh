@@ -30,7 +30,7 @@ fi
 victim=${candidates[$((RANDOM % ${#candidates[@]}))]}
 crash "$victim"
 case $victim in
-s[0-9]*) say "a store member: the others keep quorum; if it led, a new leader is elected within ~1s" ;;
+s[0-9]*) say "a store member: the others keep quorum; if it led, the others see its connections close and elect a new leader within a few hundred ms" ;;
 apiserver-*) say "an apiserver: clients fail over to the other one" ;;
 controller-manager-* | scheduler-*) say "if it held its lease (4s), the other instance or its own restart takes it over" ;;
 node-*) say "a node: its pods died with its container; the nodelet starts them again when it is back" ;;

@@ -50,6 +50,9 @@ pub(crate) enum Command {
     /// Messages from one peer, in the order it sent them.
     Step(Vec<Message>),
     Unreachable(u64),
+    /// The newest message stream from this peer ended: its process has most likely died
+    /// (a killed process's connections close at once).
+    PeerGone(u64),
     SnapshotSent {
         to: u64,
         ok: bool,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use protobuf::Message as PbMessage;
 use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot};
-use raft::{RawNode, SnapshotStatus, Storage};
+use raft::{RawNode, SnapshotStatus, StateRole, Storage};
 use skiff_proto::skiffstore::InternalRequest;
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -236,6 +236,7 @@ impl RaftThread {
                 }
             }
             Command::Unreachable(peer) => self.raw.report_unreachable(peer),
+            Command::PeerGone(peer) => self.leader_maybe_gone(peer),
             Command::SnapshotSent { to, ok } => {
                 let status = if ok {
                     SnapshotStatus::Finish
@@ -248,6 +249,41 @@ impl RaftThread {
                 self.raw.report_snapshot(to, status);
             }
         }
+    }
+
+    /// The leader's stream to this follower closed, which is what a killed leader looks
+    /// like. Instead of waiting out a whole election timeout (1 to 2 s by default), this
+    /// follower stops deferring to the old leader and campaigns within a tick or two, the
+    /// survivors staggered by member id so they do not split the vote.
+    ///
+    /// Safe whatever really happened: the campaign starts with a pre-vote, which members
+    /// still hearing from a live leader refuse, and the live leader's next heartbeat resets
+    /// this follower's timer. Only the timing of an election changes, never its outcome.
+    fn leader_maybe_gone(&mut self, peer: u64) {
+        let raft = &mut self.raw.raft;
+        if raft.state != StateRole::Follower || raft.leader_id != peer {
+            return;
+        }
+        let rank = self
+            .config
+            .peers
+            .iter()
+            .filter(|(id, _)| *id != peer && *id < self.config.id)
+            .count();
+        let timeout = raft.election_timeout();
+        // raft-rs draws election timeouts from [timeout, 2 * timeout) and asserts it.
+        let campaign_at = (timeout + 1 + rank).min(2 * timeout - 1);
+        if raft.election_elapsed >= campaign_at {
+            return; // Silent for that long already: its own timer is about to fire.
+        }
+        // At least a full timeout elapsed: this member no longer refuses votes to protect
+        // the old leader's lease, so whichever survivor campaigns first can win.
+        raft.election_elapsed = raft.election_elapsed.max(timeout);
+        raft.set_randomized_election_timeout(campaign_at);
+        tracing::info!(
+            leader = %format!("{peer:x}"),
+            "the leader's stream closed; campaigning early unless it is heard from"
+        );
     }
 
     fn propose(&mut self, parked: Parked) {

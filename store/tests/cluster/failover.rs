@@ -128,3 +128,34 @@ async fn acknowledged_writes_survive_leader_sigkill() {
         }
     }
 }
+
+/// A killed leader's connections close at once, and the survivors take that as the sign to
+/// campaign instead of waiting out the election timeout. With a 4 s timeout, a new leader
+/// and a successful write within 2.5 s of the kill can only come from that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_leader_is_replaced_before_the_election_timeout() {
+    let mut cluster = Cluster::start(3, &["--election-timeout", "4000"]).await;
+    let old_leader = cluster.wait_for_leader(Duration::from_secs(30)).await;
+    let survivor = (old_leader + 1) % 3;
+    let mut kv = cluster.kv(survivor).await;
+    put(&mut kv, "/early/before", "x").await.expect("put");
+
+    step(&format!("SIGKILL leader s{}", old_leader + 1));
+    let killed_at = Instant::now();
+    cluster.kill(old_leader);
+    let new_leader = cluster.wait_for_leader(Duration::from_secs(15)).await;
+    let elected_after = killed_at.elapsed();
+    assert_ne!(new_leader, old_leader);
+    put(&mut kv, "/early/after", "y")
+        .await
+        .expect("a write after the failover");
+    let written_after = killed_at.elapsed();
+    step(&format!(
+        "new leader s{} after {elected_after:?}, first write after {written_after:?}",
+        new_leader + 1
+    ));
+    assert!(
+        written_after < Duration::from_millis(2500),
+        "the failover took {written_after:?}: the survivors waited out the 4 s election timeout"
+    );
+}
