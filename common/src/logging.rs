@@ -1,6 +1,8 @@
 //! Tracing to stderr: human-readable by default, one JSON object per line with
 //! `--log-format json`. `RUST_LOG` overrides the default level (info).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; `format` is "text" or "json".
@@ -10,7 +12,9 @@ pub fn init(format: &str) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a terminal: log files (skiff up, compose, tests) stay plain text.
+        .with_ansi(std::io::stderr().is_terminal());
     let result = if format == "json" {
         builder.json().try_init()
     } else {
