@@ -21,27 +21,28 @@ use crate::raft::Command;
 
 pub struct PeerService {
     member: Arc<Member>,
-    /// The newest inbound stream of each peer. Only the end of a peer's newest stream says
-    /// something about the peer: an older one may end after the peer has reconnected.
-    newest_stream: Mutex<HashMap<u64, u64>>,
+    newest_stream: NewestStreams,
     next_stream: AtomicU64,
 }
+
+/// The newest inbound stream of each peer. Only the end of a peer's newest stream says
+/// something about the peer: an older one may end after the peer has reconnected.
+type NewestStreams = Arc<Mutex<HashMap<u64, u64>>>;
 
 impl PeerService {
     pub fn new(member: Arc<Member>) -> PeerService {
         PeerService {
             member,
-            newest_stream: Mutex::new(HashMap::new()),
+            newest_stream: NewestStreams::default(),
             next_stream: AtomicU64::new(0),
         }
     }
 
-    /// Steps every message of the stream; `sender` learns who sent it.
+    /// Steps every message of the stream; `watch` learns who sent it.
     async fn receive(
         &self,
         inbound: &mut Streaming<RaftEnvelope>,
-        stream: u64,
-        sender: &mut Option<u64>,
+        watch: &mut StreamWatch,
     ) -> Result<(), Status> {
         while let Some(envelope) = inbound.message().await? {
             if envelope.cluster_id != self.member.cluster_id {
@@ -55,10 +56,6 @@ impl PeerService {
                     self.member.cluster_id
                 )));
             }
-            if sender.is_none() {
-                *sender = Some(envelope.from);
-                self.newest_stream.lock().insert(envelope.from, stream);
-            }
             let mut batch = Vec::with_capacity(envelope.messages.len());
             for bytes in &envelope.messages {
                 match Message::parse_from_bytes(bytes) {
@@ -70,9 +67,55 @@ impl PeerService {
             }
             if !batch.is_empty() {
                 self.member.node.send(Command::Step(batch))?;
+                watch.sent_by(envelope.from);
             }
         }
         Ok(())
+    }
+}
+
+/// One inbound stream. When it goes (ended, failed, or dropped with its connection), raft
+/// hears of it if it was the newest stream of a member of this cluster: a leader whose
+/// stream ends has most likely died.
+struct StreamWatch {
+    member: Arc<Member>,
+    newest: NewestStreams,
+    stream: u64,
+    sender: Option<u64>,
+}
+
+impl StreamWatch {
+    /// The stream carried raft messages from `from`; only another member of the cluster
+    /// counts, so a stranger closing a stream that claims to be the leader changes nothing.
+    fn sent_by(&mut self, from: u64) {
+        let member_of_cluster =
+            from != self.member.id && self.member.peers.iter().any(|p| p.id == from);
+        if self.sender.is_some() || !member_of_cluster {
+            return;
+        }
+        self.sender = Some(from);
+        let mut streams = self.newest.lock();
+        let newest = streams.entry(from).or_insert(self.stream);
+        *newest = (*newest).max(self.stream);
+    }
+}
+
+impl Drop for StreamWatch {
+    fn drop(&mut self) {
+        let Some(from) = self.sender else {
+            return;
+        };
+        let was_newest = {
+            let mut streams = self.newest.lock();
+            let newest = streams.get(&from) == Some(&self.stream);
+            if newest {
+                streams.remove(&from);
+            }
+            newest
+        };
+        if was_newest {
+            let _ = self.member.node.send(Command::PeerGone(from));
+        }
     }
 }
 
@@ -83,25 +126,14 @@ impl RaftPeer for PeerService {
         request: Request<Streaming<RaftEnvelope>>,
     ) -> Result<Response<SendAck>, Status> {
         let mut inbound = request.into_inner();
-        let stream = self.next_stream.fetch_add(1, Ordering::Relaxed);
-        let mut sender = None;
-        let received = self.receive(&mut inbound, stream, &mut sender).await;
-        // The peer's newest stream ended, cleanly or not: raft may want to know (a leader
-        // whose stream breaks has most likely died).
-        if let Some(from) = sender {
-            let newest = {
-                let mut streams = self.newest_stream.lock();
-                let newest = streams.get(&from) == Some(&stream);
-                if newest {
-                    streams.remove(&from);
-                }
-                newest
-            };
-            if newest {
-                let _ = self.member.node.send(Command::PeerGone(from));
-            }
-        }
-        received.map(|()| Response::new(SendAck {}))
+        let mut watch = StreamWatch {
+            member: self.member.clone(),
+            newest: self.newest_stream.clone(),
+            stream: self.next_stream.fetch_add(1, Ordering::Relaxed),
+            sender: None,
+        };
+        self.receive(&mut inbound, &mut watch).await?;
+        Ok(Response::new(SendAck {}))
     }
 
     async fn lease_keep_alive(
