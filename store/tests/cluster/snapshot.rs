@@ -73,27 +73,3 @@ async fn restarted_member_catches_up_from_a_snapshot() {
         );
     }
 }
-
-/// A serializable read of `key` on the member `kv` talks to: its value, or what went wrong
-/// (an error answer is told apart from a missing key).
-async fn read_local(
-    kv: &mut skiff_proto::etcdserverpb::kv_client::KvClient<tonic::transport::Channel>,
-    key: &str,
-) -> Result<Vec<u8>, String> {
-    let resp = kv
-        .range(RangeRequest {
-            key: key.into(),
-            serializable: true,
-            ..Default::default()
-        })
-        .await
-        .map_err(|status| format!("error answer: {status}"))?
-        .into_inner();
-    match resp.kvs.into_iter().next() {
-        Some(kv) => Ok(kv.value),
-        None => Err(format!(
-            "no such key at revision {:?}",
-            resp.header.map(|h| h.revision)
-        )),
-    }
-}

@@ -241,6 +241,12 @@ pub async fn put(kv: &mut KvClient<Channel>, key: &str, value: &str) -> Result<i
 
 /// The value of `key` read locally (serializable) from member `i`'s view.
 pub async fn get_local(kv: &mut KvClient<Channel>, key: &str) -> Option<Vec<u8>> {
+    read_local(kv, key).await.ok()
+}
+
+/// A serializable read of `key` on the member `kv` talks to: its value, or what went wrong
+/// (an error answer told apart from a missing key).
+pub async fn read_local(kv: &mut KvClient<Channel>, key: &str) -> Result<Vec<u8>, String> {
     let resp = kv
         .range(RangeRequest {
             key: key.into(),
@@ -248,9 +254,15 @@ pub async fn get_local(kv: &mut KvClient<Channel>, key: &str) -> Option<Vec<u8>>
             ..Default::default()
         })
         .await
-        .ok()?
+        .map_err(|status| format!("error answer: {status}"))?
         .into_inner();
-    resp.kvs.into_iter().next().map(|kv| kv.value)
+    match resp.kvs.into_iter().next() {
+        Some(kv) => Ok(kv.value),
+        None => Err(format!(
+            "no such key at revision {:?}",
+            resp.header.map(|h| h.revision)
+        )),
+    }
 }
 
 pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
