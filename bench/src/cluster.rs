@@ -99,14 +99,7 @@ pub fn member_args(kind: Kind, member: &MemberSpec, initial: &str, token: &str) 
 /// `count` distinct free loopback ports, outside the kernel's ephemeral range.
 pub fn free_ports(count: usize) -> Result<Vec<u16>, BenchError> {
     (0..count)
-        .map(|_| {
-            skiff_common::ports::free_loopback_port().ok_or_else(|| {
-                BenchError::Ports(std::io::Error::new(
-                    std::io::ErrorKind::AddrNotAvailable,
-                    "no free loopback port",
-                ))
-            })
-        })
+        .map(|_| skiff_common::ports::free_loopback_port().ok_or(BenchError::NoFreePort))
         .collect()
 }
 

@@ -40,8 +40,8 @@ pub enum BenchError {
     },
     #[error("invalid argument: {0}")]
     Invalid(String),
-    #[error("no free loopback port: {0}")]
-    Ports(std::io::Error),
+    #[error("no free loopback port below the kernel's ephemeral range")]
+    NoFreePort,
 }
 
 impl BenchError {

@@ -9,26 +9,30 @@
 
 use std::collections::HashSet;
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use rand::Rng;
 
 /// Where listening ports are chosen: below the ephemeral range
-/// (`/proc/sys/net/ipv4/ip_local_port_range`), or above it when the range starts too low.
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, read once), or above it when the range starts
+/// too low.
 pub fn listen_port_range() -> (u16, u16) {
-    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u16>().ok())
-        })
-        .unwrap_or(32768);
-    if ephemeral_low > 12000 {
-        (10000, ephemeral_low)
-    } else {
-        (61000, 65000)
-    }
+    static RANGE: OnceLock<(u16, u16)> = OnceLock::new();
+    *RANGE.get_or_init(|| {
+        let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u16>().ok())
+            })
+            .unwrap_or(32768);
+        if ephemeral_low > 12000 {
+            (10000, ephemeral_low)
+        } else {
+            (61000, 65000)
+        }
+    })
 }
 
 /// A loopback port from [`listen_port_range`] that is free now and that this process has

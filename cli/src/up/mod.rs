@@ -75,7 +75,7 @@ fn new_cluster(dir: &Path, nodes: usize) -> Result<ClusterState, CliError> {
         node_tokens: (0..nodes).map(|_| hex_token()).collect(),
         pod_net_base: ports::pod_net_base(nodes),
     };
-    let mut ports = ports::Allocator::new();
+    let mut ports = ports::Allocator::default();
     let state = plan(dir, nodes, &secrets, || ports.next());
     ports.finish()?;
     write_private(

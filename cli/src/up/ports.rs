@@ -1,51 +1,31 @@
 //! Free loopback ports for the components, and a free `127.X` range for the nodes' pods.
 
 use rand::Rng;
-use skiff_common::ports::listen_port_range;
+use skiff_common::ports::{free_loopback_port, listen_port_range};
 
 use crate::error::CliError;
 
-/// Hands out free ports from [`listen_port_range`] (below the kernel's ephemeral range: see
-/// [`skiff_common::ports`]). Each port stays bound until [`Allocator::finish`], so none is handed
-/// out twice.
+/// Hands out free ports ([`free_loopback_port`]: below the kernel's ephemeral range, never
+/// the same one twice), so a plan can be written in one go and its failure reported after.
+#[derive(Default)]
 pub struct Allocator {
-    low: u16,
-    high: u16,
-    held: Vec<std::net::TcpListener>,
     exhausted: bool,
 }
 
 impl Allocator {
-    pub fn new() -> Allocator {
-        let (low, high) = listen_port_range();
-        Allocator {
-            low,
-            high,
-            held: Vec::new(),
-            exhausted: false,
-        }
-    }
-
     /// A free port (0 once none can be found; [`Allocator::finish`] then reports it).
     pub fn next(&mut self) -> u16 {
-        let mut rng = rand::thread_rng();
-        for _ in 0..1000 {
-            let candidate = rng.gen_range(self.low..self.high);
-            if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", candidate)) {
-                self.held.push(listener);
-                return candidate;
-            }
-        }
-        self.exhausted = true;
-        0
+        free_loopback_port().unwrap_or_else(|| {
+            self.exhausted = true;
+            0
+        })
     }
 
-    /// Releases the ports for the components to take.
     pub fn finish(self) -> Result<(), CliError> {
         if self.exhausted {
+            let (low, high) = listen_port_range();
             return Err(CliError::msg(format!(
-                "cannot find free loopback ports between {} and {}",
-                self.low, self.high
+                "cannot find free loopback ports between {low} and {high}"
             )));
         }
         Ok(())
@@ -101,31 +81,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ports_are_distinct_free_and_outside_the_ephemeral_range() {
-        let (low, high) = listen_port_range();
-        let mut ports = Allocator::new();
-        let chosen: Vec<u16> = (0..20).map(|_| ports.next()).collect();
-        ports.finish().unwrap();
-        let mut unique = chosen.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(unique.len(), 20);
-        assert!(chosen.iter().all(|p| (low..high).contains(p)));
-        for port in chosen {
-            std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        }
-    }
-
-    #[test]
     fn pod_ranges_avoid_busy_loopback_nets() {
         let busy: Vec<u8> = (60..=200).filter(|b| *b != 150 && *b != 151).collect();
         let mut rng = rand::thread_rng();
         for _ in 0..20 {
             assert_eq!(base_avoiding(&busy, 2, &mut rng), 150);
         }
+        // Its own listener: other tests' sockets come and go.
+        let _listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         assert!(
             busy_loopback_nets().contains(&0),
-            "127.0.0.1 listeners exist while tests run"
+            "a 127.0.0.1 listener is seen"
         );
     }
 }
