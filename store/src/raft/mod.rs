@@ -7,9 +7,11 @@
 //! - `node`: the raft thread: ticks, steps messages, handles each Ready in
 //!   raft-rs's order, applies committed entries, snapshots and compacts.
 //! - `pending`: proposals and reads waiting for their answer.
+//! - `early_election`: when a follower whose leader's stream closed campaigns.
 //! - [`transport`]: raft messages to the other members over gRPC.
 
 mod durable;
+mod early_election;
 mod log_batches;
 mod node;
 mod pending;

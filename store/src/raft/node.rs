@@ -19,6 +19,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::durable::Durable;
+use super::early_election::early_clock;
 use super::pending::{Parked, Pending};
 use super::storage::RaftLogStorage;
 use super::transport::Transport;
@@ -252,13 +253,7 @@ impl RaftThread {
     }
 
     /// The leader's stream to this follower closed, which is what a killed leader looks
-    /// like. Instead of waiting out a whole election timeout (1 to 2 s by default), this
-    /// follower stops deferring to the old leader and campaigns within a tick or two, the
-    /// survivors staggered by member id so they do not split the vote.
-    ///
-    /// Safe whatever really happened: the campaign starts with a pre-vote, which members
-    /// still hearing from a live leader refuse, and the live leader's next heartbeat resets
-    /// this follower's timer. Only the timing of an election changes, never its outcome.
+    /// like: campaign soon (see [`super::early_election`]).
     fn leader_maybe_gone(&mut self, peer: u64) {
         let raft = &mut self.raw.raft;
         if raft.state != StateRole::Follower || raft.leader_id != peer {
@@ -270,16 +265,11 @@ impl RaftThread {
             .iter()
             .filter(|(id, _)| *id != peer && *id < self.config.id)
             .count();
-        let timeout = raft.election_timeout();
-        // raft-rs draws election timeouts from [timeout, 2 * timeout) and asserts it.
-        let campaign_at = (timeout + 1 + rank).min(2 * timeout - 1);
-        if raft.election_elapsed >= campaign_at {
-            return; // Silent for that long already: its own timer is about to fire.
-        }
-        // At least a full timeout elapsed: this member no longer refuses votes to protect
-        // the old leader's lease, so whichever survivor campaigns first can win.
-        raft.election_elapsed = raft.election_elapsed.max(timeout);
-        raft.set_randomized_election_timeout(campaign_at);
+        let Some(clock) = early_clock(raft.election_timeout(), raft.election_elapsed, rank) else {
+            return;
+        };
+        raft.election_elapsed = clock.elapsed;
+        raft.set_randomized_election_timeout(clock.campaign_at);
         tracing::info!(
             leader = %format!("{peer:x}"),
             "the leader's stream closed; campaigning early unless it is heard from"

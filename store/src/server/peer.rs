@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-
 use protobuf::Message as PbMessage;
 use raft::eraftpb::Message;
 use skiff_proto::etcdserverpb::{
