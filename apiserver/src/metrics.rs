@@ -7,47 +7,34 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use skiff_common::http::Observe;
-use skiff_common::metrics::MetricsText;
+use skiff_common::metrics::{HistogramVec, MetricsText};
 
 use crate::cache::WatchCache;
 use crate::store::Store;
 
-/// Latency histogram bucket bounds, in seconds.
-const BUCKETS: [f64; 13] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                self.counts[i] += 1;
-            }
-        }
-        self.sum += seconds;
-        self.count += 1;
-    }
-}
-
-#[derive(Default)]
 pub struct Metrics {
     /// (verb, resource, code) -> requests
     requests: Mutex<BTreeMap<(String, String, String), u64>>,
-    /// (verb, resource) -> latency
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Latency by verb and resource.
+    latency: HistogramVec,
     /// resource -> open store watch streams
     store_watches: Mutex<BTreeMap<&'static str, i64>>,
     /// resource -> store watches opened since start
     store_watch_opens: Mutex<BTreeMap<&'static str, u64>>,
     /// resource -> the member its store watch is open on
     store_watch_members: Mutex<BTreeMap<&'static str, String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            requests: Mutex::default(),
+            latency: HistogramVec::new(&["verb", "resource"]),
+            store_watches: Mutex::default(),
+            store_watch_opens: Mutex::default(),
+            store_watch_members: Mutex::default(),
+        }
+    }
 }
 
 /// Counts one open store watch until dropped.
@@ -75,11 +62,7 @@ impl Metrics {
     pub fn record(&self, verb: &str, resource: &str, code: &str, took: Duration) {
         let key = (verb.to_string(), resource.to_string(), code.to_string());
         *self.requests.lock().entry(key).or_default() += 1;
-        self.latency
-            .lock()
-            .entry((verb.to_string(), resource.to_string()))
-            .or_default()
-            .observe(took.as_secs_f64());
+        self.latency.observe(&[verb, resource], took);
     }
 
     pub fn store_watch_opened(
@@ -117,46 +100,11 @@ impl Metrics {
                 *n as f64,
             );
         }
-        let name = "skiff_apiserver_request_duration_seconds";
-        let help = "Request latency, by verb and resource.";
-        for ((verb, resource), h) in self.latency.lock().iter() {
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                let le = bound.to_string();
-                let labels = [
-                    ("verb", verb.as_str()),
-                    ("resource", resource.as_str()),
-                    ("le", le.as_str()),
-                ];
-                m.sample(
-                    &format!("{name}_bucket"),
-                    help,
-                    "histogram",
-                    &labels,
-                    h.counts[i] as f64,
-                );
-            }
-            let labels = [
-                ("verb", verb.as_str()),
-                ("resource", resource.as_str()),
-                ("le", "+Inf"),
-            ];
-            m.sample(
-                &format!("{name}_bucket"),
-                help,
-                "histogram",
-                &labels,
-                h.count as f64,
-            );
-            let labels = [("verb", verb.as_str()), ("resource", resource.as_str())];
-            m.sample(&format!("{name}_sum"), help, "histogram", &labels, h.sum);
-            m.sample(
-                &format!("{name}_count"),
-                help,
-                "histogram",
-                &labels,
-                h.count as f64,
-            );
-        }
+        self.latency.write(
+            m,
+            "skiff_apiserver_request_duration_seconds",
+            "Request latency, by verb and resource.",
+        );
         for (resource, n) in self.store_watches.lock().iter() {
             m.sample(
                 "skiff_apiserver_store_watches",
@@ -296,6 +244,7 @@ mod tests {
         let mut text = MetricsText::new();
         m.write(&mut text);
         let text = text.finish();
+        skiff_testkit::prometheus::parse(&text).expect("valid Prometheus text");
         assert!(text.contains(r#"skiff_apiserver_request_duration_seconds_bucket{verb="create",resource="pods",le="0.005"} 1"#), "{text}");
         assert!(text.contains(r#"skiff_apiserver_request_duration_seconds_bucket{verb="create",resource="pods",le="0.05"} 2"#), "{text}");
         assert!(text.contains(r#"skiff_apiserver_requests_total{verb="create",resource="pods",code="AlreadyExists"} 1"#), "{text}");

@@ -1,25 +1,18 @@
 //! The controller-manager's metrics: syncs and their latency per controller, queue depths, writes, and whether this process leads.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use skiff_common::http::Observe;
-use skiff_common::metrics::MetricsText;
-
-/// Upper bounds (seconds) of the sync latency histogram's buckets.
-const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+use skiff_common::metrics::{HistogramVec, MetricsText};
 
 #[derive(Default, Clone)]
 struct ControllerStats {
     syncs: u64,
     errors: u64,
-    latency_sum: f64,
-    /// Cumulative counts per bucket of [`BUCKETS`].
-    latency_buckets: [u64; BUCKETS.len()],
     /// Objects created and deleted, by kind (`pods`, `jobs`).
     creates: BTreeMap<&'static str, u64>,
     deletes: BTreeMap<&'static str, u64>,
@@ -28,18 +21,25 @@ struct ControllerStats {
 type DepthFn = Box<dyn Fn() -> usize + Send + Sync>;
 
 /// Shared by every controller of the process; lives across leadership terms.
-#[derive(Default)]
 pub struct Metrics {
     leader: AtomicBool,
     terms: AtomicU64,
     controllers: Mutex<BTreeMap<&'static str, ControllerStats>>,
+    /// Sync latency by controller.
+    sync_latency: HistogramVec,
     /// Queue depth readers of the current term.
     queues: Mutex<BTreeMap<&'static str, DepthFn>>,
 }
 
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
-        Arc::new(Metrics::default())
+        Arc::new(Metrics {
+            leader: AtomicBool::new(false),
+            terms: AtomicU64::new(0),
+            controllers: Mutex::default(),
+            sync_latency: HistogramVec::new(&["controller"]),
+            queues: Mutex::default(),
+        })
     }
 
     pub fn set_leader(&self, leading: bool) {
@@ -56,18 +56,12 @@ impl Metrics {
     }
 
     pub fn observe_sync(&self, controller: &'static str, took: Duration, ok: bool) {
-        let secs = took.as_secs_f64();
+        self.sync_latency.observe(&[controller], took);
         let mut all = self.controllers.lock();
         let stats = all.entry(controller).or_default();
         stats.syncs += 1;
         if !ok {
             stats.errors += 1;
-        }
-        stats.latency_sum += secs;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                stats.latency_buckets[i] += 1;
-            }
         }
     }
 
@@ -173,43 +167,12 @@ impl Metrics {
                 depth() as f64,
             );
         }
-        let mut out = m.finish();
-        write_histograms(&mut out, &stats);
-        out
-    }
-}
-
-/// The sync latency histogram, written by hand: the text helper writes one TYPE line per
-/// sample name, and a histogram's series share one.
-fn write_histograms(out: &mut String, stats: &[(&'static str, ControllerStats)]) {
-    if stats.is_empty() {
-        return;
-    }
-    let name = "skiff_controller_sync_duration_seconds";
-    let _ = writeln!(out, "# HELP {name} How long one sync took, per controller");
-    let _ = writeln!(out, "# TYPE {name} histogram");
-    for (controller, s) in stats {
-        for (bound, count) in BUCKETS.iter().zip(s.latency_buckets) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{controller=\"{controller}\",le=\"{bound}\"}} {count}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{controller=\"{controller}\",le=\"+Inf\"}} {}",
-            s.syncs
+        self.sync_latency.write(
+            &mut m,
+            "skiff_controller_sync_duration_seconds",
+            "How long one sync took, per controller",
         );
-        let _ = writeln!(
-            out,
-            "{name}_sum{{controller=\"{controller}\"}} {}",
-            s.latency_sum
-        );
-        let _ = writeln!(
-            out,
-            "{name}_count{{controller=\"{controller}\"}} {}",
-            s.syncs
-        );
+        m.finish()
     }
 }
 
@@ -237,6 +200,7 @@ mod tests {
         m.created("replicaset", "pods", 3);
         m.register_queue("replicaset", || 7);
         let text = m.render();
+        skiff_testkit::prometheus::parse(&text).expect("valid Prometheus text");
         assert!(
             text.contains("skiff_controller_manager_leader 1\n"),
             "{text}"

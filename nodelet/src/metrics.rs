@@ -3,65 +3,20 @@
 //! agent's own resident memory.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use skiff_common::http::Observe;
-use skiff_common::metrics::MetricsText;
+use skiff_common::metrics::{Histogram, MetricsText};
 
 use crate::probe::ProbeKind;
-
-/// Upper bounds (seconds) of the sync latency histogram's buckets.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
 
 /// What one pod contributes to the node's gauges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PodCounts {
     pub running_containers: u32,
     pub restarts: u32,
-}
-
-#[derive(Debug, Default)]
-struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    /// Microseconds.
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if secs <= *le {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
-    }
-
-    fn write(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        for (i, le) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{le}\"}} {}",
-                self.buckets[i].load(Ordering::Relaxed)
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {count}");
-    }
 }
 
 /// The agent's counters; shared by every task.
@@ -208,13 +163,13 @@ impl Observe for NodeMetrics {
                 rss as f64,
             );
         }
-        let mut out = m.finish();
-        self.sync.write(
-            &mut out,
+        m.histogram(
             "skiff_nodelet_pod_sync_duration_seconds",
             "How long one pod worker sync took.",
+            &[],
+            &self.sync,
         );
-        out
+        m.finish()
     }
 
     fn health(&self) -> Result<(), String> {
@@ -261,6 +216,7 @@ mod tests {
         m.sync_done(Duration::from_millis(3));
         m.probe_result(ProbeKind::Liveness, false);
         let text = m.metrics();
+        skiff_testkit::prometheus::parse(&text).expect("valid Prometheus text");
         assert!(
             text.contains("skiff_nodelet_pod_sync_duration_seconds_bucket{le=\"0.005\"} 1"),
             "{text}"

@@ -1,59 +1,12 @@
 //! The scheduler's Prometheus metrics: pods scheduled, unschedulable attempts, bind errors, latencies, queue sizes; served with /health by `skiff_common::http`.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use skiff_common::http::Observe;
-use skiff_common::metrics::MetricsText;
+use skiff_common::metrics::{Histogram, MetricsText};
 
 use crate::queue::QueueCounts;
-
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 15] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-];
-
-/// A latency histogram with fixed buckets, lock-free to observe.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    pub fn observe(&self, value: Duration) {
-        let secs = value.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(value.as_micros()).unwrap_or(u64::MAX);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-
-    /// Prometheus text: cumulative `_bucket` lines, `_sum`, `_count`.
-    fn write(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count();
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {count}");
-    }
-}
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -117,18 +70,19 @@ impl Metrics {
                 value as f64,
             );
         }
-        let mut out = m.finish();
-        self.scheduling_latency.write(
-            &mut out,
+        m.histogram(
             "skiff_scheduler_scheduling_duration_seconds",
             "From a pod first seen waiting to its binding written.",
+            &[],
+            &self.scheduling_latency,
         );
-        self.algorithm_latency.write(
-            &mut out,
+        m.histogram(
             "skiff_scheduler_algorithm_duration_seconds",
             "One scheduling decision (filters and scores over every node).",
+            &[],
+            &self.algorithm_latency,
         );
-        out
+        m.finish()
     }
 }
 
@@ -149,6 +103,7 @@ impl Observe for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn text_has_counters_and_a_cumulative_histogram() {
@@ -159,6 +114,7 @@ mod tests {
         m.scheduling_latency.observe(Duration::from_millis(200));
         m.scheduling_latency.observe(Duration::from_secs(100));
         let text = m.text();
+        skiff_testkit::prometheus::parse(&text).expect("valid Prometheus text");
         assert!(
             text.contains("skiff_scheduler_pods_scheduled_total 2\n"),
             "{text}"
