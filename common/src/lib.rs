@@ -1,7 +1,8 @@
 //! What every skiff server process shares.
 //!
 //! # Layout
-//! - [`duration`]: `10s`-style durations for flags.
+//! - [`duration`]: durations for flags, in Go's grammar (`500ms`, `1h30m`).
+//! - [`flags`]: the flags of apiserver clients and of leader election, shared by the binaries.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 //! - [`shutdown`]: one cancellation token, cancelled by SIGTERM or Ctrl-C.
 //! - [`metrics`]: Prometheus text written at scrape time.
@@ -9,6 +10,7 @@
 //! - [`ports`]: free loopback ports, chosen outside the kernel's ephemeral range.
 
 pub mod duration;
+pub mod flags;
 pub mod http;
 pub mod logging;
 pub mod metrics;

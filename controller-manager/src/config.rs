@@ -4,38 +4,28 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use skiff_api::leader::LeaderConfig;
 use skiff_common::duration::parse_duration;
+use skiff_common::flags::{ApiserverFlags, LeaderElectionFlags};
 
 use crate::error::Error;
 
 /// The flags of `skiff-controller-manager`, named as Kubernetes' kube-controller-manager names
 /// them where it has the same knob.
+/// A flag given twice takes its last value (as with Kubernetes' flags), so wrappers can
+/// append overrides.
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "skiff-controller-manager",
     version,
+    args_override_self = true,
     about = "Runs skiff's controllers: ReplicationController, ReplicaSet, DaemonSet, Job, CronJob, node lifecycle, garbage collector"
 )]
 pub struct Args {
-    /// The apiservers, `host:port[,host:port...]`; requests fail over between them.
-    #[arg(long, value_delimiter = ',', required = true)]
-    pub apiserver: Vec<String>,
-    /// Bearer token of an admin user.
-    #[arg(long, env = "SKIFF_TOKEN", hide_env_values = true)]
-    pub token: String,
-    /// Elect a leader among controller-managers through the Lease
-    /// `kube-system/skiff-controller-manager`; only the leader acts.
-    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub leader_elect: bool,
-    /// How long a standby waits after the lease last changed before taking it over.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-    /// How long the leader keeps acting without a successful renewal.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-    /// How often candidates try to acquire and the leader renews.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub leader_elect_retry_period: Duration,
+    #[command(flatten)]
+    pub api: ApiserverFlags,
+    #[command(flatten)]
+    pub leader: LeaderElectionFlags,
     /// A node whose Lease has not been renewed for this long is marked Ready=Unknown.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub node_monitor_grace_period: Duration,
@@ -54,9 +44,6 @@ pub struct Args {
     /// How often every controlled object is looked at again even without a change.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub resync_period: Duration,
-    /// The name this process campaigns under (default: host name plus a random suffix).
-    #[arg(long)]
-    pub identity: Option<String>,
     /// Serve /metrics and /health on this address.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -73,6 +60,21 @@ pub struct LeaderElection {
     pub lease_duration: Duration,
     pub renew_deadline: Duration,
     pub retry_period: Duration,
+}
+
+impl LeaderElection {
+    /// The Lease `kube-system/skiff-controller-manager` campaigned for with these settings.
+    pub fn lease_config(&self) -> LeaderConfig {
+        LeaderConfig {
+            namespace: crate::manager::LEASE_NAMESPACE.to_string(),
+            name: crate::manager::LEASE_NAME.to_string(),
+            identity: self.identity.clone(),
+            lease_duration: self.lease_duration,
+            renew_deadline: self.renew_deadline,
+            retry_period: self.retry_period,
+            release_on_cancel: true,
+        }
+    }
 }
 
 /// Everything the controllers need to know, independent of how it was given.
@@ -93,14 +95,11 @@ pub struct Config {
 impl Config {
     /// Checks the flags and fills in the identity.
     pub fn from_args(args: Args) -> Result<Config, Error> {
-        if args.apiserver.iter().all(|a| a.trim().is_empty()) {
-            return Err(Error::Config(
-                "--apiserver needs at least one address".into(),
-            ));
-        }
-        if args.token.trim().is_empty() {
-            return Err(Error::Config("--token must not be empty".into()));
-        }
+        let apiservers = args
+            .api
+            .apiservers()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let token = args.api.token().map_err(|e| Error::Config(e.to_string()))?;
         if args.node_monitor_grace_period.is_zero() {
             return Err(Error::Config(
                 "--node-monitor-grace-period must be greater than zero".into(),
@@ -111,22 +110,23 @@ impl Config {
                 "--job-backoff-base must be greater than zero and at most --job-backoff-max".into(),
             ));
         }
-        let identity = args.identity.unwrap_or_else(default_identity);
+        let leader = LeaderElection {
+            enabled: args.leader.leader_elect,
+            identity: args.leader.identity("skiff-controller-manager"),
+            lease_duration: args.leader.leader_elect_lease_duration,
+            renew_deadline: args.leader.leader_elect_renew_deadline,
+            retry_period: args.leader.leader_elect_retry_period,
+        };
+        if leader.enabled {
+            leader
+                .lease_config()
+                .validate()
+                .map_err(|e| Error::Config(e.to_string()))?;
+        }
         Ok(Config {
-            apiservers: args
-                .apiserver
-                .into_iter()
-                .map(|a| a.trim().to_string())
-                .filter(|a| !a.is_empty())
-                .collect(),
-            token: args.token,
-            leader: LeaderElection {
-                enabled: args.leader_elect,
-                identity,
-                lease_duration: args.leader_elect_lease_duration,
-                renew_deadline: args.leader_elect_renew_deadline,
-                retry_period: args.leader_elect_retry_period,
-            },
+            apiservers,
+            token,
+            leader,
             node_monitor_grace_period: args.node_monitor_grace_period,
             pod_eviction_timeout: args.pod_eviction_timeout,
             concurrent_syncs: usize::from(args.concurrent_syncs),
@@ -136,19 +136,6 @@ impl Config {
             metrics_listen: args.metrics_listen,
         })
     }
-}
-
-/// `<host name>_<random>`, like client-go's default identity: two processes on one host must
-/// never share an identity, or both would believe they hold the lease.
-fn default_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "skiff-controller-manager".to_string());
-    let suffix: u32 = rand::random();
-    format!("{host}_{suffix:08x}")
 }
 
 #[cfg(test)]
@@ -215,5 +202,15 @@ mod tests {
         assert!(parse(&["--node-monitor-grace-period", "10x"]).is_err());
         assert!(parse(&["--node-monitor-grace-period", "0s"]).is_err());
         assert!(parse(&["--job-backoff-base", "10m"]).is_err());
+        let err = parse(&["--leader-elect-renew-deadline", "20s"]).unwrap_err();
+        assert!(err.contains("renew deadline"), "{err}");
+        assert!(parse(&[
+            "--leader-elect=false",
+            "--leader-elect-renew-deadline",
+            "20s"
+        ])
+        .is_ok());
+        let err = parse(&["--token", " "]).unwrap_err();
+        assert!(err.contains("--token is required"), "{err}");
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use skiff_api::client::{Client, ClientConfig};
-use skiff_api::leader::{LeaderConfig, LeaderElector};
+use skiff_api::leader::LeaderElector;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -57,18 +57,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Erro
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if config.leader.enabled {
         let leader = &config.leader;
-        let elector = LeaderElector::new(
-            client.clone(),
-            LeaderConfig {
-                namespace: LEASE_NAMESPACE.to_string(),
-                name: LEASE_NAME.to_string(),
-                identity: leader.identity.clone(),
-                lease_duration: leader.lease_duration,
-                renew_deadline: leader.renew_deadline,
-                retry_period: leader.retry_period,
-                release_on_cancel: true,
-            },
-        )?;
+        let elector = LeaderElector::new(client.clone(), leader.lease_config())?;
         info!(identity = %leader.identity, "campaigning for leadership");
         elector
             .run(shutdown.clone(), move |leading| {

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Validated};
 use metrics::Metrics;
 use scheduler::{Options, Scheduler};
 
@@ -57,22 +57,19 @@ pub enum SchedulerError {
     },
 }
 
-/// A client for the apiservers named in `config`.
-pub fn client(config: &Config) -> Result<Client, SchedulerError> {
-    let mut client_config =
-        ClientConfig::new(config.apiserver.iter().map(|a| a.trim().to_string()))
-            .with_user_agent(config::COMPONENT);
-    if let Some(token) = &config.token {
-        client_config = client_config.with_token(token.trim());
-    }
+/// A client for the apiservers named in the checked flags.
+pub fn client(config: &Validated) -> Result<Client, SchedulerError> {
+    let client_config = ClientConfig::new(config.apiservers.clone())
+        .with_user_agent(config::COMPONENT)
+        .with_token(config.token.clone());
     Ok(Client::new(client_config)?)
 }
 
 /// Runs the scheduler until `shutdown` fires: informers always, the scheduling loop while
 /// this instance holds the lease (or always, without leader election).
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), SchedulerError> {
-    config.validate()?;
-    let client = client(&config)?;
+    let checked = config.validate()?;
+    let client = client(&checked)?;
     let metrics = Arc::new(Metrics::default());
     let tasks = TaskTracker::new();
     if let Some(addr) = config.metrics_listen {
@@ -103,8 +100,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Sche
         metrics,
         options: Options::default(),
     };
-    if config.leader_elect {
-        let elector = LeaderElector::new(client, config.leader_config())?;
+    if let Some(lease) = checked.leader {
+        let elector = LeaderElector::new(client, lease)?;
         info!(
             identity = elector.identity(),
             "campaigning for the scheduler lease"

@@ -9,7 +9,8 @@ use skiff_scheduler::Config;
     name = "skiff-scheduler",
     version,
     about = "The skiff scheduler",
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use skiff_api::labels::{validate_label_key, validate_label_value};
 use skiff_api::quantity::Quantity;
+use skiff_common::flags::{ApiserverFlags, MissingFlag};
 
 use crate::ipam::Ipv4Cidr;
 
@@ -16,12 +17,10 @@ use crate::ipam::Ipv4Cidr;
 /// so that the hidden subcommands of the same binary do not need them.
 #[derive(Args, Debug, Clone)]
 pub struct AgentArgs {
-    /// The apiservers, `host:port` comma-separated; requests fail over between them.
-    #[arg(long, value_delimiter = ',')]
-    pub apiserver: Vec<String>,
-    /// This node's bearer token (user `system:node:<node-name>`, group `system:nodes`).
-    #[arg(long)]
-    pub token: Option<String>,
+    /// `--apiserver` and `--token`: this node's own token (user `system:node:<node-name>`,
+    /// group `system:nodes`).
+    #[command(flatten)]
+    pub api: ApiserverFlags,
     /// The Node's name.
     #[arg(long)]
     pub node_name: Option<String>,
@@ -104,6 +103,8 @@ pub struct AgentConfig {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
+    #[error(transparent)]
+    MissingFlag(#[from] MissingFlag),
     #[error("--{0} is required")]
     Missing(&'static str),
     #[error("--{flag}: {message}")]
@@ -176,9 +177,8 @@ impl AgentArgs {
             })
             .transpose()
         };
-        if self.apiserver.iter().all(|a| a.trim().is_empty()) {
-            return Err(ConfigError::Missing("apiserver"));
-        }
+        let apiservers = self.api.apiservers()?;
+        let token = self.api.token()?;
         let node_name = self
             .node_name
             .filter(|n| !n.is_empty())
@@ -205,15 +205,8 @@ impl AgentArgs {
             return Err(invalid("max-pods", "must be greater than zero"));
         }
         Ok(AgentConfig {
-            apiservers: self
-                .apiserver
-                .into_iter()
-                .filter(|a| !a.trim().is_empty())
-                .collect(),
-            token: self
-                .token
-                .filter(|t| !t.is_empty())
-                .ok_or(ConfigError::Missing("token"))?,
+            apiservers,
+            token,
             labels: parse_labels(&self.labels).map_err(|e| invalid("labels", e))?,
             data_dir: self.data_dir.ok_or(ConfigError::Missing("data-dir"))?,
             listen: self.listen,
@@ -324,13 +317,14 @@ mod tests {
             let err = parse(&args).unwrap_err().to_string();
             assert!(err.starts_with(flag), "{extra:?}: {err}");
         }
+        let missing = |args: &[&str]| match parse(args) {
+            Err(ConfigError::MissingFlag(m)) => m.flag,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        assert_eq!(missing(&["--token", "t"]), "apiserver");
         assert_eq!(
-            parse(&["--token", "t"]).unwrap_err(),
-            ConfigError::Missing("apiserver")
-        );
-        assert_eq!(
-            parse(&["--apiserver", "a:1", "--node-name", "n", "--data-dir", "d"]).unwrap_err(),
-            ConfigError::Missing("token")
+            missing(&["--apiserver", "a:1", "--node-name", "n", "--data-dir", "d"]),
+            "token"
         );
     }
 
