@@ -34,6 +34,7 @@ use skiff_proto::skiffstore::raft_peer_server::RaftPeerServer;
 use skiff_proto::skiffstore::MemberAttributes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::{cluster_id, socket_addr, Config};
@@ -132,16 +133,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         max_request_bytes: config.max_request_bytes,
     });
 
-    tokio::spawn(lessor.run(shutdown.clone()));
+    // Background tasks are tracked, so shutdown waits for them before the final flush.
+    let tasks = TaskTracker::new();
+    tasks.spawn(lessor.run(shutdown.clone()));
     let attributes = MemberAttributes {
         member_id: me.id,
         name: config.name.clone(),
         client_urls: config.client_urls(),
     };
-    tokio::spawn(publish(member.clone(), attributes, shutdown.clone()));
+    tasks.spawn(publish(member.clone(), attributes, shutdown.clone()));
     for listener in metrics_listeners {
         let observer = Arc::new(observe::StoreObserver(member.clone()));
-        tokio::spawn(skiff_common::http::serve(
+        tasks.spawn(skiff_common::http::serve(
             listener,
             observer,
             shutdown.clone(),
@@ -185,6 +188,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         "skiff-store member started"
     );
 
+    let outcome = serve_until_stopped(raft_done, &mut servers, &shutdown).await;
+    shutdown.cancel();
+    tasks.close();
+    tasks.wait().await;
+    outcome?;
+    db.flush()?;
+    Ok(())
+}
+
+/// Waits until raft stops or a server ends (then stops everything), and for every server.
+async fn serve_until_stopped(
+    raft_done: tokio::sync::oneshot::Receiver<error::Result<()>>,
+    servers: &mut tokio::task::JoinSet<Result<(), tonic::transport::Error>>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
     tokio::select! {
         done = raft_done => {
             shutdown.cancel();
@@ -200,7 +218,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     while let Some(ended) = servers.join_next().await {
         ended?.context("server stopped")?;
     }
-    db.flush()?;
     Ok(())
 }
 
