@@ -6,12 +6,14 @@
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 //! - [`shutdown`]: one cancellation token, cancelled by SIGTERM or Ctrl-C.
 //! - [`metrics`]: Prometheus text written at scrape time.
+//! - [`launch`]: every component's command line and ports, for `skiff up`, tests and benchmarks.
 //! - [`http`]: the plain-HTTP `/metrics` (Prometheus) and `/health` endpoint.
 //! - [`ports`]: free loopback ports, chosen outside the kernel's ephemeral range.
 
 pub mod duration;
 pub mod flags;
 pub mod http;
+pub mod launch;
 pub mod logging;
 pub mod metrics;
 pub mod ports;

@@ -16,7 +16,7 @@ use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_over_the_size_limit_is_refused_with_etcds_message() {
-    let cluster = Cluster::start(1, &[]).await;
+    let cluster = start(1, &[]).await;
     let mut kv = cluster.kv(0).await;
     let big = vec![b'x'; 2 * 1024 * 1024];
     let err = kv
@@ -46,11 +46,11 @@ async fn a_request_over_the_size_limit_is_refused_with_etcds_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_peer_messages_do_not_crash_a_member() {
-    let cluster = Cluster::start(3, &[]).await;
+    let cluster = start(3, &[]).await;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let target = (leader + 1) % 3;
     let peers: Vec<Peer> = cluster
-        .members
+        .members()
         .iter()
         .map(|m| {
             let url = format!("http://127.0.0.1:{}", m.peer_port);
@@ -100,11 +100,37 @@ async fn garbage_peer_messages_do_not_crash_a_member() {
     let mut client = RaftPeerClient::new(
         channel(&format!(
             "http://127.0.0.1:{}",
-            cluster.members[target].peer_port
+            cluster.members()[target].peer_port
         ))
         .await,
     );
-    let _ = client.send(tokio_stream::iter(envelopes)).await;
+    let refused = client
+        .send(tokio_stream::iter(envelopes))
+        .await
+        .expect_err("the foreign cluster id ends the stream");
+    // The member reads a stream in order: refusing the last envelope proves it read and
+    // judged the three before it.
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    assert!(
+        refused.message().contains("cluster id mismatch"),
+        "{refused:?}"
+    );
+
+    step("each bad message was seen and dropped before raft-rs could trust it");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = cluster.log(target);
+        let undecodable = log.matches("undecodable raft message dropped").count();
+        let implausible = log.matches("implausible raft message dropped").count();
+        if undecodable >= 1 && implausible >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected 1 undecodable and 2 implausible messages dropped, saw {undecodable} and {implausible}:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     step("the member still serves and replicates");
     tokio::time::sleep(Duration::from_millis(500)).await;

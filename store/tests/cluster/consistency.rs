@@ -14,7 +14,7 @@ use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_member_applies_the_same_state() {
-    let cluster = Cluster::start(3, &["--snapshot-count", "200"]).await;
+    let cluster = start(3, &["--snapshot-count", "200"]).await;
     step("9 writers, 3 per member, mixing puts, deletes and txns on shared keys");
     let mut tasks = Vec::new();
     for w in 0..9usize {

@@ -29,10 +29,10 @@ fn ok(endpoints: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcdctl_works_against_skiff_store() {
-    let cluster = Cluster::start(3, &[]).await;
-    let ep = cluster.members[1].endpoint();
+    let cluster = start(3, &[]).await;
+    let ep = cluster.members()[1].endpoint();
     let all = cluster
-        .members
+        .members()
         .iter()
         .map(|m| m.endpoint())
         .collect::<Vec<_>>()
@@ -89,7 +89,10 @@ async fn etcdctl_works_against_skiff_store() {
         .expect("etcdctl watch");
     let watcher = KillOnDrop(watcher);
     tokio::time::sleep(Duration::from_millis(700)).await;
-    ok(&cluster.members[2].endpoint(), &["put", "/app/w", "hello"]);
+    ok(
+        &cluster.members()[2].endpoint(),
+        &["put", "/app/w", "hello"],
+    );
     let out = read_some(watcher, 3, Duration::from_secs(5));
     assert_eq!(out, "PUT\n/app/w\nhello\n");
 
@@ -106,7 +109,7 @@ async fn etcdctl_works_against_skiff_store() {
         "OK\n"
     );
     let kept = ok(
-        &cluster.members[0].endpoint(),
+        &cluster.members()[0].endpoint(),
         &["lease", "keep-alive", "--once", &id],
     );
     assert_eq!(kept, format!("lease {id} keepalived with TTL(30)\n"));
@@ -124,7 +127,7 @@ async fn etcdctl_works_against_skiff_store() {
 
     step("member list and endpoint status");
     let members = ok(&ep, &["member", "list"]);
-    for m in &cluster.members {
+    for m in cluster.members() {
         assert!(
             members.contains(&format!(
                 ", started, {}, http://127.0.0.1:{}, {},",
@@ -152,8 +155,8 @@ async fn etcdctl_works_against_skiff_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_deletes_its_keys() {
-    let cluster = Cluster::start(3, &[]).await;
-    let ep = cluster.members[0].endpoint();
+    let cluster = start(3, &[]).await;
+    let ep = cluster.members()[0].endpoint();
     let granted = ok(&ep, &["lease", "grant", "2"]);
     let id = granted
         .split_whitespace()

@@ -11,7 +11,7 @@ use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_writes_survive_leader_sigkill() {
-    let mut cluster = Cluster::start(3, &[]).await;
+    let mut cluster = start(3, &[]).await;
     let old_leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     step(&format!(
         "leader is s{}; starting 6 writers",
@@ -22,7 +22,7 @@ async fn acknowledged_writes_survive_leader_sigkill() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..6 {
-        let urls: Vec<String> = cluster.members.iter().map(|m| m.client_url()).collect();
+        let urls: Vec<String> = cluster.members().iter().map(|m| m.client_url()).collect();
         let (acked, stop) = (acked.clone(), stop.clone());
         writers.push(tokio::spawn(async move {
             let mut target = w % urls.len();
@@ -134,7 +134,7 @@ async fn acknowledged_writes_survive_leader_sigkill() {
 /// and a successful write within 2.5 s of the kill can only come from that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_leader_is_replaced_before_the_election_timeout() {
-    let mut cluster = Cluster::start(3, &["--election-timeout", "4000"]).await;
+    let mut cluster = start(3, &["--election-timeout", "4000"]).await;
     let old_leader = cluster.wait_for_leader(Duration::from_secs(30)).await;
     let survivor = (old_leader + 1) % 3;
     let mut kv = cluster.kv(survivor).await;

@@ -9,7 +9,7 @@ use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restarted_member_catches_up_from_a_snapshot() {
-    let mut cluster = Cluster::start(3, &["--snapshot-count", "100"]).await;
+    let mut cluster = start(3, &["--snapshot-count", "100"]).await;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let lagger = (leader + 1) % 3;
     step(&format!("SIGKILL follower s{}", lagger + 1));

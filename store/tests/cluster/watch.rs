@@ -43,7 +43,7 @@ async fn next(stream: &mut Streaming<WatchResponse>) -> WatchResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn watch_replays_history_once_in_order_then_streams_live_events() {
-    let cluster = Cluster::start(3, &[]).await;
+    let cluster = start(3, &[]).await;
     let mut kv = cluster.kv(0).await;
     let start = put(&mut kv, "/watch/a", "0").await.unwrap();
     let mut expected = vec![(EventType::Put, "/watch/a".to_string(), start)];
@@ -67,7 +67,7 @@ async fn watch_replays_history_once_in_order_then_streams_live_events() {
 
     step("watch the prefix from the first revision through another member");
     let (_tx, mut stream) = open_watch(
-        &cluster.members[1].client_url(),
+        &cluster.members()[1].client_url(),
         WatchCreateRequest {
             key: b"/watch/".to_vec(),
             range_end: prefix_end(b"/watch/"),
@@ -122,7 +122,7 @@ async fn watch_replays_history_once_in_order_then_streams_live_events() {
         .wait_applied(2, commit, Duration::from_secs(10))
         .await;
     let (_tx2, mut old) = open_watch(
-        &cluster.members[2].client_url(),
+        &cluster.members()[2].client_url(),
         WatchCreateRequest {
             key: b"/watch/".to_vec(),
             range_end: prefix_end(b"/watch/"),

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use skiff_api::client::ListOptions;
 use skiff_api::types::{Pod, ReplicaSet};
-use skiff_e2e::{step, wait_for, NodeletSpec};
+use skiff_testkit::{step, wait_for, NodeletSpec};
 
 use crate::util::{cluster, fixture, live, running, tally_pods, Runtime, Setup};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use skiff_api::client::DeleteOptions;
 use skiff_api::types::{DaemonSet, Node, Pod};
-use skiff_e2e::{step, wait_for, NodeletSpec};
+use skiff_testkit::{step, wait_for, NodeletSpec};
 
 use crate::util::{cluster, live, pods, running, Runtime, Setup};
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use skiff_api::client::{DeleteOptions, Propagation};
 use skiff_api::types::{Container, Pod, ReplicaSet, Resource};
-use skiff_e2e::{step, wait_for};
+use skiff_testkit::{step, wait_for};
 
 use crate::util::{
     cluster, controller_uid, fixture, live, nodes, pods, wait_running, Runtime, Setup,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use skiff_api::meta::find_condition;
 use skiff_api::types::{Container, Job, Resource};
-use skiff_e2e::{step, wait_for};
+use skiff_testkit::{step, wait_for};
 
 use crate::util::{
     batch_seconds, cluster, events, fixture, nodes, pods, wait_event, Runtime, Setup,

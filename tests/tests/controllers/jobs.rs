@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use skiff_api::meta::condition_is_true;
 use skiff_api::types::{Job, Pod};
-use skiff_e2e::{step, wait_for};
+use skiff_testkit::{step, wait_for};
 
 use crate::util::{batch_seconds, cluster, fixture, live, nodes, pods, wait_event, Runtime, Setup};
 

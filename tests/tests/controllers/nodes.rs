@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use skiff_api::meta::find_condition;
 use skiff_api::types::{Container, Node, Pod, ReplicationController, Resource};
-use skiff_e2e::{step, wait_for};
+use skiff_testkit::{step, wait_for};
 
 use crate::util::{
     cluster, fixture, live, nodes, pods, running, wait_event, wait_running, Runtime, Setup,

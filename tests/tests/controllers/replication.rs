@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use skiff_api::client::{DeleteOptions, Propagation};
 use skiff_api::types::{Pod, ReplicaSet, ReplicationController, Resource};
-use skiff_e2e::{step, wait_for};
+use skiff_testkit::{step, wait_for};
 
 use crate::util::{
     cluster, controller_uid, fixture, live, nodes, pods, wait_event, wait_running, Runtime, Setup,

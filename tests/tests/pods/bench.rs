@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use skiff_api::client::{WatchEvent, WatchOptions};
 use skiff_api::types::Pod;
-use skiff_e2e::{step, NodeletSpec};
+use skiff_testkit::{step, NodeletSpec};
 use tokio::sync::Semaphore;
 use tonic::codegen::tokio_stream::StreamExt;
 

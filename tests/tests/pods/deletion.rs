@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use skiff_api::client::{DeleteOptions, WatchEvent, WatchOptions};
 use skiff_api::types::Pod;
-use skiff_e2e::step;
+use skiff_testkit::step;
 use tonic::codegen::tokio_stream::StreamExt;
 
 use crate::util::{alive, busybox, main_status, pod, Cluster};
@@ -81,7 +81,7 @@ async fn a_container_ignoring_sigterm_is_killed_after_the_grace_period() {
     c.wait_event("stubborn", "Killing", "Stopping container main", 5)
         .await;
     let dir = c.instance_dir("n1", &created, "main", 0);
-    skiff_e2e::wait_for(
+    skiff_testkit::wait_for(
         "its state to be removed",
         Duration::from_secs(5),
         || async { (!dir.exists()).then_some(()) },

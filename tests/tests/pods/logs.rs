@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use skiff_api::client::LogOptions;
-use skiff_e2e::step;
+use skiff_testkit::step;
 use tonic::codegen::tokio_stream::StreamExt;
 
 use crate::util::{pod, Cluster};
@@ -40,7 +40,7 @@ async fn logs_of_a_multi_container_pod() {
     );
 
     step("whole log, tail, previous");
-    let all = skiff_e2e::wait_for("a's three lines", Duration::from_secs(5), || async {
+    let all = skiff_testkit::wait_for("a's three lines", Duration::from_secs(5), || async {
         let log = c
             .logs(
                 "multi",

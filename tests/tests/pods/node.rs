@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use serde_json::json;
 use skiff_api::types::{Lease, Node};
-use skiff_e2e::{step, NodeletSpec};
+use skiff_testkit::{step, NodeletSpec};
 
 use crate::util::{main_status, pod, restart_count, Cluster};
 
 #[tokio::test]
 async fn nodes_register_heartbeat_and_hollow_nodes_run_pods() {
-    let metrics_port = skiff_e2e::cluster::free_port();
+    let metrics_port = skiff_testkit::cluster::free_port();
     let c = Cluster::start(vec![
         NodeletSpec::new("n1")
             .label("disk", "ssd")
@@ -87,10 +87,11 @@ async fn nodes_register_heartbeat_and_hollow_nodes_run_pods() {
     );
 
     step("the Lease is renewed every heartbeat");
-    let first: Lease = skiff_e2e::wait_for("the node's Lease", Duration::from_secs(10), || async {
-        c.admin.get("kube-node-lease", "n1").await.ok()
-    })
-    .await;
+    let first: Lease =
+        skiff_testkit::wait_for("the node's Lease", Duration::from_secs(10), || async {
+            c.admin.get("kube-node-lease", "n1").await.ok()
+        })
+        .await;
     assert_eq!(first.spec.holder_identity.as_deref(), Some("n1"));
     assert_eq!(first.spec.lease_duration_seconds, Some(40));
     tokio::time::sleep(Duration::from_millis(2500)).await;

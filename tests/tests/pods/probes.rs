@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use skiff_api::client::LogOptions;
 use skiff_api::types::Pod;
-use skiff_e2e::step;
+use skiff_testkit::step;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::util::{condition, main_status, pod, restart_count, Cluster};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use skiff_api::client::{DeleteOptions, LogOptions};
 use skiff_api::types::Pod;
-use skiff_e2e::step;
+use skiff_testkit::step;
 
 use crate::util::{alive, busybox, main_status, pod, restart_count, Cluster};
 
@@ -97,13 +97,13 @@ async fn a_killed_nodelet_readopts_its_containers() {
     assert_eq!(c.container_pid("n1", &job, "main", 0).map(|_| ()), Some(()));
 
     step("the force-deleted pod's container is stopped and its state removed");
-    skiff_e2e::wait_for(
+    skiff_testkit::wait_for(
         "the orphan to be stopped",
         Duration::from_secs(15),
         || async { (!alive(doomed_pid)).then_some(()) },
     )
     .await;
-    skiff_e2e::wait_for(
+    skiff_testkit::wait_for(
         "the orphan's state to be removed",
         Duration::from_secs(15),
         || async { (!c.instance_dir("n1", &doomed, "main", 0).exists()).then_some(()) },

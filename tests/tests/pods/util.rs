@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use skiff_api::client::{Client, ListOptions, LogOptions};
 use skiff_api::error::ApiError;
 use skiff_api::types::{ContainerStatus, Event, Pod};
-use skiff_e2e::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
+use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
 use tonic::codegen::tokio_stream::StreamExt;
 
 /// Flags every nodelet of these scenarios gets: fast back-off and heartbeats.

@@ -9,7 +9,7 @@ use skiff_api::meta::condition_is_true;
 use skiff_api::types::{
     Pod, PodTemplateSpec, ReplicationController, ReplicationControllerSpec, Resource,
 };
-use skiff_e2e::step;
+use skiff_testkit::step;
 
 use crate::util::{cluster, owned_by, pod, wait_bound, wait_event};
 

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use skiff_e2e::cluster::ADMIN_TOKEN;
-use skiff_e2e::{step, ClusterSpec, TestCluster};
+use skiff_testkit::cluster::ADMIN_TOKEN;
+use skiff_testkit::{step, ClusterSpec, TestCluster};
 
 fn size(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -26,7 +26,7 @@ async fn every_pod_is_bound_and_the_rate_is_reported() {
     step(&format!(
         "skiff-scheduler bench: {nodes} hollow nodes, {pods} pods"
     ));
-    let mut bench = tokio::process::Command::new(skiff_e2e::process::binary("skiff-scheduler"));
+    let mut bench = tokio::process::Command::new(skiff_testkit::binary::binary("skiff-scheduler"));
     bench
         .args([
             "bench",

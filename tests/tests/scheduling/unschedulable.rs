@@ -10,7 +10,7 @@ use skiff_api::client::DeleteOptions;
 use skiff_api::meta::find_condition;
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Node, Pod};
-use skiff_e2e::{step, wait_for};
+use skiff_testkit::{step, wait_for};
 
 use crate::util::{cluster, node_object, pod, wait_bound, wait_event};
 

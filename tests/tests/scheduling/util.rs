@@ -8,7 +8,7 @@ use skiff_api::client::{Client, ListOptions};
 use skiff_api::meta::{Condition, OwnerReference};
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Container, Event, Node, NodeAddress, Pod, Resource};
-use skiff_e2e::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
+use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
 
 /// Fast leader election, so failover takes seconds: a standby takes over 4 s after the
 /// leader's last renewal.
@@ -65,7 +65,7 @@ pub async fn cluster(schedulers: usize) -> (TestCluster, Client) {
 
 /// True when `skiff-nodelet` runs the node agent (not only its internal subcommands).
 fn nodelet_runs_agents() -> bool {
-    let output = Command::new(skiff_e2e::process::binary("skiff-nodelet"))
+    let output = Command::new(skiff_testkit::binary::binary("skiff-nodelet"))
         .arg("--help")
         .output();
     output.is_ok_and(|o| {

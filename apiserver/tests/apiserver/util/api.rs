@@ -42,29 +42,6 @@ pub async fn client(url: &str, token: &str) -> Client {
         .max_decoding_message_size(64 * 1024 * 1024)
 }
 
-/// A plain HTTP/1.0 GET: (status, body).
-pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut text))
-        .await
-        .ok()?
-        .ok()?;
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
-}
-
 pub fn reason(s: &tonic::Status) -> Reason {
     ApiError::from_status(s).reason
 }

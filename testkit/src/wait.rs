@@ -1,5 +1,5 @@
-//! Bounded waits: every condition a test waits for has a deadline and a
-//! message saying what did not happen.
+//! Bounded waits: every condition a test waits for has a deadline and a message saying
+//! what did not happen.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -9,8 +9,8 @@ pub fn step(what: &str) {
     eprintln!("=== {what}");
 }
 
-/// Polls `check` every 100 ms until it returns Some, or panics after `within`
-/// with `what` in the message.
+/// Polls `check` every 100 ms until it returns Some, or panics after `within` with `what`
+/// in the message.
 pub async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
@@ -26,5 +26,13 @@ where
             "timed out after {within:?} waiting for: {what}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `f`, or a panic naming `what` after `within`.
+pub async fn within<T>(within: Duration, what: &str, f: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(within, f).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what} did not finish within {within:?}"),
     }
 }

@@ -1,0 +1,378 @@
+//! How each component of a cluster is started: its ports and its command line, as pure
+//! functions of the ports handed in. `skiff up` (production), the test kit
+//! (`skiff-testkit`) and the benchmarks all plan their processes here, so a flag is
+//! renamed or added in one place.
+//!
+//! Store members get etcd's flag names, which `skiff-store` shares, so one plan starts
+//! either binary.
+
+use std::path::{Path, PathBuf};
+
+/// One store member: its name, where it listens, where it keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreMember {
+    pub name: String,
+    pub client_port: u16,
+    pub peer_port: u16,
+    /// Plain-HTTP `/metrics` and `/health`; none when `None`.
+    pub metrics_port: Option<u16>,
+    pub data_dir: PathBuf,
+}
+
+impl StoreMember {
+    pub fn client_url(&self) -> String {
+        loopback_url(self.client_port)
+    }
+
+    pub fn peer_url(&self) -> String {
+        loopback_url(self.peer_port)
+    }
+
+    /// `127.0.0.1:PORT` of the client port, as etcdctl's `--endpoints` takes it.
+    pub fn endpoint(&self) -> String {
+        loopback(self.client_port)
+    }
+}
+
+/// How a store cluster is formed: every member's entry in `--initial-cluster`, the cluster
+/// token (the store's default when `None`), and flags added to every member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorePlan {
+    pub members: Vec<StoreMember>,
+    pub cluster_token: Option<String>,
+    pub extra_args: Vec<String>,
+}
+
+impl StorePlan {
+    /// `count` members named `s1`, `s2`, ..., with data dirs `data_root/<dir>(i)`;
+    /// `port` hands out free ports, `metrics` says whether members serve `/metrics`.
+    pub fn new(
+        count: usize,
+        data_root: &Path,
+        dir: impl Fn(usize) -> String,
+        metrics: bool,
+        mut port: impl FnMut() -> u16,
+    ) -> StorePlan {
+        let members = (1..=count)
+            .map(|i| StoreMember {
+                name: format!("s{i}"),
+                client_port: port(),
+                peer_port: port(),
+                metrics_port: metrics.then(&mut port),
+                data_dir: data_root.join(dir(i)),
+            })
+            .collect();
+        StorePlan {
+            members,
+            ..StorePlan::default()
+        }
+    }
+
+    /// The `--initial-cluster` value: `name=peer-url` for every member.
+    pub fn initial_cluster(&self) -> String {
+        self.members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Every member's client URL, in member order (the apiserver's `--store-endpoints`).
+    pub fn client_urls(&self) -> Vec<String> {
+        self.members.iter().map(StoreMember::client_url).collect()
+    }
+
+    /// The command line of member `i` (without the program).
+    pub fn args(&self, i: usize) -> Vec<String> {
+        let m = &self.members[i];
+        let mut args = vec![
+            s("--name"),
+            m.name.clone(),
+            s("--data-dir"),
+            m.data_dir.display().to_string(),
+            s("--listen-client-urls"),
+            m.client_url(),
+            s("--advertise-client-urls"),
+            m.client_url(),
+            s("--listen-peer-urls"),
+            m.peer_url(),
+            s("--initial-advertise-peer-urls"),
+            m.peer_url(),
+            s("--initial-cluster"),
+            self.initial_cluster(),
+            s("--initial-cluster-state"),
+            s("new"),
+        ];
+        if let Some(token) = &self.cluster_token {
+            args.extend([s("--initial-cluster-token"), token.clone()]);
+        }
+        if let Some(port) = m.metrics_port {
+            args.extend([s("--listen-metrics-urls"), loopback_url(port)]);
+        }
+        args.extend(self.extra_args.iter().cloned());
+        args
+    }
+}
+
+/// One apiserver over the store members at `store_endpoints`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiserverPlan {
+    pub port: u16,
+    pub metrics_port: u16,
+    pub store_endpoints: Vec<String>,
+    pub token_file: PathBuf,
+}
+
+impl ApiserverPlan {
+    /// `127.0.0.1:PORT`, what clients' `--apiserver` takes.
+    pub fn address(&self) -> String {
+        loopback(self.port)
+    }
+
+    pub fn args(&self) -> Vec<String> {
+        vec![
+            s("--listen"),
+            self.address(),
+            s("--store-endpoints"),
+            self.store_endpoints.join(","),
+            s("--token-file"),
+            self.token_file.display().to_string(),
+            s("--metrics-listen"),
+            loopback(self.metrics_port),
+        ]
+    }
+}
+
+/// A client of the apiservers: the controller-manager, the scheduler (leader-elected under
+/// `identity`) or, with [`NodeletPlan`], a nodelet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientPlan {
+    pub apiservers: Vec<String>,
+    pub token: String,
+    pub metrics_port: u16,
+}
+
+impl ClientPlan {
+    fn args(&self) -> Vec<String> {
+        vec![
+            s("--apiserver"),
+            self.apiservers.join(","),
+            s("--token"),
+            self.token.clone(),
+            s("--metrics-listen"),
+            loopback(self.metrics_port),
+        ]
+    }
+
+    /// The controller-manager's or the scheduler's command line.
+    pub fn control_plane_args(&self, identity: &str) -> Vec<String> {
+        let mut args = self.args();
+        args.extend([s("--identity"), identity.to_string()]);
+        args
+    }
+}
+
+/// One nodelet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeletPlan {
+    pub client: ClientPlan,
+    pub node_name: String,
+    pub data_dir: PathBuf,
+    /// The NodeLogs service the apiserver's log proxy calls.
+    pub listen_port: u16,
+    pub pod_cidr: String,
+    /// `key=value` labels of the Node.
+    pub labels: Vec<(String, String)>,
+}
+
+impl NodeletPlan {
+    pub fn args(&self) -> Vec<String> {
+        let mut args = self.client.args();
+        args.extend([
+            s("--node-name"),
+            self.node_name.clone(),
+            s("--data-dir"),
+            self.data_dir.display().to_string(),
+            s("--listen"),
+            loopback(self.listen_port),
+            s("--pod-cidr"),
+            self.pod_cidr.clone(),
+        ]);
+        if !self.labels.is_empty() {
+            let labels: Vec<String> = self
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            args.extend([s("--labels"), labels.join(",")]);
+        }
+        args
+    }
+}
+
+/// One line of the apiserver's token file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenEntry {
+    pub token: String,
+    pub user: String,
+    pub uid: String,
+    pub groups: Vec<String>,
+}
+
+impl TokenEntry {
+    /// An admin (group `system:masters`).
+    pub fn admin(token: &str, user: &str) -> TokenEntry {
+        TokenEntry::new(token, user, &format!("uid-{user}"), &["system:masters"])
+    }
+
+    /// A node agent: user `system:node:<node>`, group `system:nodes`.
+    pub fn node(token: &str, node: &str) -> TokenEntry {
+        TokenEntry::new(
+            token,
+            &format!("system:node:{node}"),
+            &format!("uid-node-{node}"),
+            &["system:nodes"],
+        )
+    }
+
+    pub fn new(token: &str, user: &str, uid: &str, groups: &[&str]) -> TokenEntry {
+        TokenEntry {
+            token: token.to_string(),
+            user: user.to_string(),
+            uid: uid.to_string(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+}
+
+/// Kubernetes' static token file: `token,user,uid,"group1,group2"` per line.
+pub fn token_file(entries: &[TokenEntry]) -> String {
+    entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{},{},{},\"{}\"\n",
+                e.token,
+                e.user,
+                e.uid,
+                e.groups.join(",")
+            )
+        })
+        .collect()
+}
+
+fn loopback(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+fn loopback_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports() -> impl FnMut() -> u16 {
+        let mut next = 40000;
+        move || {
+            next += 1;
+            next
+        }
+    }
+
+    #[test]
+    fn store_members_use_etcds_flags() {
+        let mut plan = StorePlan::new(3, Path::new("/d"), |i| format!("store-{i}"), true, ports());
+        assert_eq!(
+            plan.initial_cluster(),
+            "s1=http://127.0.0.1:40002,s2=http://127.0.0.1:40005,s3=http://127.0.0.1:40008"
+        );
+        assert_eq!(plan.members[1].endpoint(), "127.0.0.1:40004");
+        plan.cluster_token = Some("t".into());
+        plan.extra_args = vec!["--snapshot-count".into(), "10".into()];
+        assert_eq!(
+            plan.args(1),
+            [
+                "--name",
+                "s2",
+                "--data-dir",
+                "/d/store-2",
+                "--listen-client-urls",
+                "http://127.0.0.1:40004",
+                "--advertise-client-urls",
+                "http://127.0.0.1:40004",
+                "--listen-peer-urls",
+                "http://127.0.0.1:40005",
+                "--initial-advertise-peer-urls",
+                "http://127.0.0.1:40005",
+                "--initial-cluster",
+                "s1=http://127.0.0.1:40002,s2=http://127.0.0.1:40005,s3=http://127.0.0.1:40008",
+                "--initial-cluster-state",
+                "new",
+                "--initial-cluster-token",
+                "t",
+                "--listen-metrics-urls",
+                "http://127.0.0.1:40006",
+                "--snapshot-count",
+                "10",
+            ]
+        );
+        let bare = StorePlan::new(1, Path::new("/d"), |i| format!("s{i}"), false, ports());
+        assert!(!bare
+            .args(0)
+            .iter()
+            .any(|a| a.contains("metrics") || a.contains("token")));
+    }
+
+    #[test]
+    fn components_and_tokens() {
+        let api = ApiserverPlan {
+            port: 6443,
+            metrics_port: 6444,
+            store_endpoints: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
+            token_file: "/d/tokens.csv".into(),
+        };
+        assert_eq!(
+            api.args().join(" "),
+            "--listen 127.0.0.1:6443 --store-endpoints http://127.0.0.1:1,http://127.0.0.1:2 \
+             --token-file /d/tokens.csv --metrics-listen 127.0.0.1:6444"
+        );
+        let client = ClientPlan {
+            apiservers: vec![api.address(), "127.0.0.1:7443".into()],
+            token: "tok".into(),
+            metrics_port: 10257,
+        };
+        assert_eq!(
+            client.control_plane_args("cm-1").join(" "),
+            "--apiserver 127.0.0.1:6443,127.0.0.1:7443 --token tok \
+             --metrics-listen 127.0.0.1:10257 --identity cm-1"
+        );
+        let node = NodeletPlan {
+            client,
+            node_name: "n1".into(),
+            data_dir: "/d/n1".into(),
+            listen_port: 10250,
+            pod_cidr: "127.9.0.0/16".into(),
+            labels: vec![("disk".into(), "ssd".into()), ("zone".into(), "a".into())],
+        };
+        assert!(node.args().join(" ").ends_with(
+            "--node-name n1 --data-dir /d/n1 --listen 127.0.0.1:10250 \
+             --pod-cidr 127.9.0.0/16 --labels disk=ssd,zone=a"
+        ));
+        assert_eq!(
+            token_file(&[
+                TokenEntry::admin("a", "admin"),
+                TokenEntry::node("n", "node-1"),
+                TokenEntry::new("v", "vera", "u-v", &["skiff:viewers", "devs"]),
+            ]),
+            "a,admin,uid-admin,\"system:masters\"\n\
+             n,system:node:node-1,uid-node-node-1,\"system:nodes\"\n\
+             v,vera,u-v,\"skiff:viewers,devs\"\n"
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! A whole skiff cluster for one test: what to run ([`ClusterSpec`]) and the running
+//! processes ([`TestCluster`]), planned by `skiff_common::launch` like `skiff up`'s.
+//! Components are named `store-1`.., `apiserver-1`.., `scheduler-1`..,
+//! `controller-manager-1`.., `nodelet-<node>`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use skiff_api::client::{Client, ClientConfig};
+use skiff_api::types::Node;
+use skiff_common::launch::{token_file, ApiserverPlan, ClientPlan, NodeletPlan, TokenEntry};
+
+use crate::binary::binary;
+use crate::process::Process;
+use crate::store::{StoreCluster, StoreSpec};
+use crate::wait::wait_for;
+
+pub const ADMIN_TOKEN: &str = "admin-token";
+pub const VIEWER_TOKEN: &str = "viewer-token";
+
+/// A free loopback port outside the kernel's ephemeral range (see `skiff_common::ports`).
+pub fn free_port() -> u16 {
+    skiff_common::ports::free_loopback_port().expect("a free loopback port")
+}
+
+/// A /24 of loopback addresses no other nodelet of any test process uses, so pods of
+/// clusters running side by side never share an IP (and a port).
+fn unique_pod_cidr() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n =
+        std::process::id() as usize * 16 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.{}.{}.0/24", 2 + (n >> 8) % 250, n & 255)
+}
+
+pub fn node_token(node: &str) -> String {
+    format!("node-{node}-token")
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NodeletSpec {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub args: Vec<String>,
+    /// Registered (its token is in the token file) but not started with the cluster: the
+    /// test starts it with `start_component("nodelet-<name>")`, as a node that joins later.
+    pub later: bool,
+}
+
+impl NodeletSpec {
+    pub fn new(name: &str) -> NodeletSpec {
+        NodeletSpec {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> NodeletSpec {
+        self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> NodeletSpec {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Joins later (see [`NodeletSpec::later`]).
+    pub fn later(mut self) -> NodeletSpec {
+        self.later = true;
+        self
+    }
+}
+
+/// What to run. `ClusterSpec::default()` is 3 store members and 1 apiserver.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    pub store_members: usize,
+    pub apiservers: usize,
+    pub schedulers: usize,
+    pub controller_managers: usize,
+    pub nodelets: Vec<NodeletSpec>,
+    pub store_args: Vec<String>,
+    pub apiserver_args: Vec<String>,
+    pub scheduler_args: Vec<String>,
+    pub controller_manager_args: Vec<String>,
+    /// Added to every nodelet's flags (before its own).
+    pub nodelet_args: Vec<String>,
+    /// Environment for every nodelet (e.g. SKIFF_BATCH_JOB_SECONDS).
+    pub nodelet_env: Vec<(String, String)>,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> ClusterSpec {
+        ClusterSpec {
+            store_members: 3,
+            apiservers: 1,
+            schedulers: 0,
+            controller_managers: 0,
+            nodelets: Vec::new(),
+            store_args: Vec::new(),
+            apiserver_args: Vec::new(),
+            scheduler_args: Vec::new(),
+            controller_manager_args: Vec::new(),
+            nodelet_args: Vec::new(),
+            nodelet_env: Vec::new(),
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// Store, apiserver, scheduler, controller-manager and the given nodelets.
+    pub fn full(nodelets: Vec<NodeletSpec>) -> ClusterSpec {
+        ClusterSpec {
+            schedulers: 1,
+            controller_managers: 1,
+            nodelets,
+            ..ClusterSpec::default()
+        }
+    }
+}
+
+/// The running cluster. Its processes are killed by PID when it is dropped, and a failing
+/// test's output gets the end of every component's log.
+pub struct TestCluster {
+    pub dir: tempfile::TempDir,
+    pub spec: ClusterSpec,
+    store: StoreCluster,
+    procs: BTreeMap<String, Process>,
+    apiserver_addrs: Vec<String>,
+    metrics_ports: BTreeMap<String, u16>,
+    nodelet_data: BTreeMap<String, PathBuf>,
+}
+
+impl TestCluster {
+    /// Starts everything and waits until the store has a leader, every apiserver answers,
+    /// and every nodelet's Node is Ready.
+    pub async fn start(spec: ClusterSpec) -> TestCluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store_spec = StoreSpec::skiff(spec.store_members);
+        store_spec.extra_args = spec.store_args.clone();
+        let store = StoreCluster::launch(&store_spec).expect("start the store members");
+        let mut cluster = TestCluster {
+            dir,
+            spec: spec.clone(),
+            store,
+            procs: BTreeMap::new(),
+            apiserver_addrs: Vec::new(),
+            metrics_ports: BTreeMap::new(),
+            nodelet_data: BTreeMap::new(),
+        };
+        cluster.write_tokens();
+        cluster.add_apiservers();
+        let admin = cluster.admin_client();
+        wait_for(
+            "the apiserver to answer (store leader elected)",
+            Duration::from_secs(30),
+            || {
+                let admin = admin.clone();
+                async move { admin.who_am_i().await.ok() }
+            },
+        )
+        .await;
+        cluster.add_controllers();
+        for nodelet in &spec.nodelets {
+            cluster.add_nodelet(nodelet);
+            if !nodelet.later {
+                cluster.start_component(&format!("nodelet-{}", nodelet.name));
+            }
+        }
+        for nodelet in spec.nodelets.iter().filter(|n| !n.later) {
+            cluster
+                .wait_node_ready(&nodelet.name, Duration::from_secs(30))
+                .await;
+        }
+        cluster
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write_tokens(&self) {
+        let mut entries = vec![
+            TokenEntry::admin(ADMIN_TOKEN, "admin"),
+            TokenEntry::new(VIEWER_TOKEN, "viewer", "uid-viewer", &["skiff:viewers"]),
+        ];
+        for n in &self.spec.nodelets {
+            entries.push(TokenEntry::node(&node_token(&n.name), &n.name));
+        }
+        std::fs::write(self.path("tokens.csv"), token_file(&entries)).expect("token file");
+    }
+
+    /// Adds the component and starts it.
+    fn run(&mut self, name: &str, program: &str, args: Vec<String>) {
+        let log = self.path(&format!("{name}.log"));
+        let mut proc = Process::new(name, &binary(program), args, log);
+        proc.start();
+        self.procs.insert(name.to_string(), proc);
+    }
+
+    fn add_apiservers(&mut self) {
+        for i in 1..=self.spec.apiservers {
+            let plan = ApiserverPlan {
+                port: free_port(),
+                metrics_port: free_port(),
+                store_endpoints: self.store.client_urls(),
+                token_file: self.path("tokens.csv"),
+            };
+            let mut args = plan.args();
+            args.extend(self.spec.apiserver_args.iter().cloned());
+            self.apiserver_addrs.push(plan.address());
+            let name = format!("apiserver-{i}");
+            self.metrics_ports.insert(name.clone(), plan.metrics_port);
+            self.run(&name, "skiff-apiserver", args);
+        }
+    }
+
+    fn client_plan(&self, token: &str) -> ClientPlan {
+        ClientPlan {
+            apiservers: self.apiserver_addrs.clone(),
+            token: token.to_string(),
+            metrics_port: free_port(),
+        }
+    }
+
+    fn add_controllers(&mut self) {
+        let kinds = [
+            ("scheduler", "skiff-scheduler", self.spec.schedulers),
+            (
+                "controller-manager",
+                "skiff-controller-manager",
+                self.spec.controller_managers,
+            ),
+        ];
+        for (kind, program, count) in kinds {
+            for i in 1..=count {
+                let name = format!("{kind}-{i}");
+                let plan = self.client_plan(ADMIN_TOKEN);
+                let mut args = plan.control_plane_args(&name);
+                args.extend(match kind {
+                    "scheduler" => self.spec.scheduler_args.iter().cloned(),
+                    _ => self.spec.controller_manager_args.iter().cloned(),
+                });
+                self.metrics_ports.insert(name.clone(), plan.metrics_port);
+                self.run(&name, program, args);
+            }
+        }
+    }
+
+    /// Registers a nodelet (started with `start_component("nodelet-<name>")`); its token
+    /// must be in the token file, that is, it must be one of the spec's nodelets.
+    pub fn add_nodelet(&mut self, nodelet: &NodeletSpec) {
+        let name = format!("nodelet-{}", nodelet.name);
+        let data_dir = self.path(&name);
+        let plan = NodeletPlan {
+            client: self.client_plan(&node_token(&nodelet.name)),
+            node_name: nodelet.name.clone(),
+            data_dir: data_dir.clone(),
+            listen_port: free_port(),
+            pod_cidr: unique_pod_cidr(),
+            labels: nodelet.labels.clone(),
+        };
+        let mut args = plan.args();
+        args.extend(self.spec.nodelet_args.iter().cloned());
+        args.extend(nodelet.args.iter().cloned());
+        let log = self.path(&format!("{name}.log"));
+        let mut proc = Process::new(&name, &binary("skiff-nodelet"), args, log);
+        proc.envs = self.spec.nodelet_env.clone();
+        self.metrics_ports
+            .insert(name.clone(), plan.client.metrics_port);
+        self.procs.insert(name, proc);
+        self.nodelet_data.insert(nodelet.name.clone(), data_dir);
+    }
+
+    /// `store-N` is the store's member N-1.
+    fn store_member(name: &str) -> Option<usize> {
+        name.strip_prefix("store-")?
+            .parse::<usize>()
+            .ok()?
+            .checked_sub(1)
+    }
+
+    fn proc(&mut self, name: &str) -> &mut Process {
+        match TestCluster::store_member(name) {
+            Some(i) => self.store.process(i),
+            None => self
+                .procs
+                .get_mut(name)
+                .unwrap_or_else(|| panic!("no component {name}")),
+        }
+    }
+
+    fn proc_ref(&self, name: &str) -> &Process {
+        match TestCluster::store_member(name) {
+            Some(i) => self.store.process_ref(i),
+            None => self
+                .procs
+                .get(name)
+                .unwrap_or_else(|| panic!("no component {name}")),
+        }
+    }
+
+    pub fn start_component(&mut self, name: &str) {
+        self.proc(name).start();
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self, name: &str) {
+        self.proc(name).kill();
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub fn stop(&mut self, name: &str, grace: Duration) {
+        self.proc(name).stop(grace);
+    }
+
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.proc_ref(name).pid()
+    }
+
+    pub fn is_running(&mut self, name: &str) -> bool {
+        self.proc(name).is_running()
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        self.proc_ref(name).log_text()
+    }
+
+    /// Every component's name, store members first.
+    pub fn components(&self) -> Vec<String> {
+        (1..=self.store.len())
+            .map(|i| format!("store-{i}"))
+            .chain(self.procs.keys().cloned())
+            .collect()
+    }
+
+    /// The port a component serves `/metrics` and `/health` on.
+    pub fn metrics_port(&self, name: &str) -> Option<u16> {
+        match TestCluster::store_member(name) {
+            Some(i) => self.store.members().get(i)?.metrics_port,
+            None => self.metrics_ports.get(name).copied(),
+        }
+    }
+
+    pub fn apiserver_endpoints(&self) -> Vec<String> {
+        self.apiserver_addrs.clone()
+    }
+
+    pub fn store_endpoints(&self) -> Vec<String> {
+        self.store.client_urls()
+    }
+
+    pub fn client(&self, token: &str) -> Client {
+        let config = ClientConfig::new(self.apiserver_addrs.clone())
+            .with_token(token)
+            .with_timeout(Duration::from_secs(10));
+        Client::new(config).expect("client")
+    }
+
+    pub fn admin_client(&self) -> Client {
+        self.client(ADMIN_TOKEN)
+    }
+
+    pub async fn wait_node_ready(&self, node: &str, within: Duration) {
+        let admin = self.admin_client();
+        wait_for(&format!("node {node} to be Ready"), within, || {
+            let admin = admin.clone();
+            async move {
+                let n: Node = admin.get("", node).await.ok()?;
+                let ready = n
+                    .status
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True");
+                ready.then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// The end of every component's log (`lines` lines each, all of it for `None`), for a
+    /// failing test's output.
+    pub fn dump_logs(&self, lines: Option<usize>) {
+        for name in self.components() {
+            let text = self.proc_ref(&name).log_text();
+            let all: Vec<&str> = text.lines().collect();
+            let from = lines.map_or(0, |n| all.len().saturating_sub(n));
+            eprintln!(
+                "----- {name} (lines {}..{} of its log) -----\n{}",
+                from + 1,
+                all.len(),
+                all[from..].join("\n")
+            );
+        }
+    }
+}
+
+/// Lines of each component's log a failing test prints (all of them with `SKIFF_E2E_LOGS`).
+const FAILURE_LOG_LINES: usize = 40;
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let whole = std::env::var_os("SKIFF_E2E_LOGS").is_some();
+            self.dump_logs((!whole).then_some(FAILURE_LOG_LINES));
+        }
+        for proc in self.procs.values_mut() {
+            proc.kill();
+        }
+        // Containers outlive their nodelet (their supervisors run in sessions of their own).
+        for data_dir in self.nodelet_data.values() {
+            crate::containers::kill_all(data_dir);
+        }
+    }
+}
