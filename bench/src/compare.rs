@@ -418,7 +418,7 @@ pub fn render(
     ));
     for c in [a, b] {
         if let Some(l) = &c.launch {
-            out.push_str(&format!("# {} member m1 (m2, m3 alike):\n{l}\n", c.label));
+            out.push_str(&format!("# {} member s1 (s2, s3 alike):\n{l}\n", c.label));
         }
     }
     out.push_str("```\n");

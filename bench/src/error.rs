@@ -66,3 +66,31 @@ impl BenchError {
         }
     }
 }
+
+impl From<skiff_testkit::LaunchError> for BenchError {
+    fn from(e: skiff_testkit::LaunchError) -> Self {
+        use skiff_testkit::LaunchError as L;
+        match e {
+            L::Spawn { program, source } => BenchError::Spawn {
+                binary: program,
+                source,
+            },
+            L::Io { what, source } => BenchError::Io {
+                context: what,
+                source,
+            },
+            L::NoFreePort => BenchError::NoFreePort,
+            L::Exited {
+                name,
+                status,
+                log_tail,
+            } => BenchError::MemberExited {
+                name,
+                status,
+                log_tail,
+            },
+            L::Timeout { what, within } => BenchError::timeout(what, within),
+            L::Invalid(why) => BenchError::Invalid(why),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! End-to-end: skiff-bench drives a real 3-member etcd cluster it started itself.
-//! Runs when an etcd binary is installed (/usr/bin/etcd, or $SKIFF_BENCH_ETCD).
+//! Needs an etcd binary (/usr/bin/etcd from Debian's etcd-server, or $SKIFF_ETCD); without
+//! one it fails rather than passing without having run.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,18 +11,14 @@ use skiff_bench::load::{self, LoadSpec, Op};
 use skiff_bench::rss::RssReport;
 use skiff_bench::{failover, BenchError};
 
-fn etcd() -> Option<PathBuf> {
-    let path = std::env::var_os("SKIFF_BENCH_ETCD")
-        .map_or_else(|| PathBuf::from("/usr/bin/etcd"), PathBuf::from);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "=== skipped: no etcd binary at {} (set SKIFF_BENCH_ETCD)",
-            path.display()
-        );
-        None
-    }
+/// The etcd binary; a missing one fails the test (CI installs Debian's etcd-server).
+fn etcd() -> PathBuf {
+    skiff_testkit::binary::etcd().unwrap_or_else(|| {
+        panic!(
+            "no etcd binary at /usr/bin/etcd or $SKIFF_ETCD: install etcd-server \
+             (`apt-get install etcd-server`, as .ci/run does)"
+        )
+    })
 }
 
 async fn within<T>(what: &str, secs: u64, f: impl std::future::Future<Output = T>) -> T {
@@ -33,7 +30,7 @@ async fn within<T>(what: &str, secs: u64, f: impl std::future::Future<Output = T
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_failover_and_rss_against_a_real_etcd_cluster() {
-    let Some(etcd) = etcd() else { return };
+    let etcd = etcd();
     eprintln!("=== start a 3-member etcd cluster");
     let mut cluster = within(
         "cluster start",
@@ -130,7 +127,7 @@ async fn load_failover_and_rss_against_a_real_etcd_cluster() {
 
 #[tokio::test]
 async fn a_dead_endpoint_is_a_connect_error() {
-    let port = skiff_bench::cluster::free_ports(1).unwrap()[0];
+    let port = skiff_testkit::free_port().unwrap();
     let spec = LoadSpec {
         endpoints: vec![format!("http://127.0.0.1:{port}")],
         clients: 1,
