@@ -8,6 +8,8 @@
 
 use std::path::Path;
 
+use skiff_common::launch::{self, ApiserverPlan, ClientPlan, NodeletPlan, StorePlan, TokenEntry};
+
 use super::state::{ClusterState, Component, Health};
 
 /// Store member names and the number of members.
@@ -35,16 +37,11 @@ pub fn node_names(count: usize) -> Vec<String> {
 
 /// Kubernetes' token file: `token,user,uid,"groups"`.
 pub fn token_file(nodes: &[String], secrets: &Secrets) -> String {
-    let mut text = format!(
-        "{},admin,uid-admin,\"system:masters\"\n",
-        secrets.admin_token
-    );
+    let mut entries = vec![TokenEntry::admin(&secrets.admin_token, "admin")];
     for (node, token) in nodes.iter().zip(&secrets.node_tokens) {
-        text.push_str(&format!(
-            "{token},system:node:{node},uid-node-{node},\"system:nodes\"\n"
-        ));
+        entries.push(TokenEntry::node(token, node));
     }
-    text
+    launch::token_file(&entries)
 }
 
 fn s(v: &str) -> String {
@@ -72,6 +69,7 @@ fn component(
 }
 
 /// The whole cluster in `dir` with `nodes` nodelets; `port` hands out free loopback ports.
+/// Command lines come from `skiff_common::launch`, as the tests' clusters do.
 pub fn plan(
     dir: &Path,
     nodes: usize,
@@ -79,61 +77,43 @@ pub fn plan(
     mut port: impl FnMut() -> u16,
 ) -> ClusterState {
     let data = dir.join("data");
-    let loopback = |p: u16| format!("127.0.0.1:{p}");
-    let members: Vec<(String, u16, u16)> = (1..=STORE_MEMBERS)
-        .map(|i| (format!("s{i}"), port(), port()))
-        .collect();
-    let initial_cluster = members
-        .iter()
-        .map(|(name, _, peer)| format!("{name}=http://127.0.0.1:{peer}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let stores: Vec<String> = members
-        .iter()
-        .map(|(_, client, _)| format!("http://127.0.0.1:{client}"))
-        .collect();
+    let store = StorePlan::new(
+        STORE_MEMBERS,
+        &data,
+        |i| format!("store-{i}"),
+        true,
+        &mut port,
+    );
+    let stores = store.client_urls();
     let mut components = Vec::new();
-    for (i, (name, client, peer)) in members.iter().enumerate() {
-        let args = vec![
-            s("--name"),
-            name.clone(),
-            s("--data-dir"),
-            data.join(format!("store-{}", i + 1)).display().to_string(),
-            s("--listen-client-urls"),
-            format!("http://127.0.0.1:{client}"),
-            s("--listen-peer-urls"),
-            format!("http://127.0.0.1:{peer}"),
-            s("--initial-cluster"),
-            initial_cluster.clone(),
-            s("--listen-metrics-urls"),
-            format!("http://127.0.0.1:{}", port()),
-        ];
+    for (i, client_url) in stores.iter().enumerate() {
         let health = Health::Store {
-            client_url: stores[i].clone(),
+            client_url: client_url.clone(),
         };
         components.push(component(
             &format!("store-{}", i + 1),
             "skiff-store",
-            args,
+            store.args(i),
             dir,
             health,
         ));
     }
-    let apiserver = loopback(port());
-    let args = vec![
-        s("--listen"),
-        apiserver.clone(),
-        s("--store-endpoints"),
-        stores.join(","),
-        s("--token-file"),
-        dir.join("tokens.csv").display().to_string(),
-        s("--metrics-listen"),
-        loopback(port()),
-    ];
-    let health = Health::Apiserver {
-        address: apiserver.clone(),
+    let apiserver = ApiserverPlan {
+        port: port(),
+        metrics_port: port(),
+        store_endpoints: stores.clone(),
+        token_file: dir.join("tokens.csv"),
     };
-    components.push(component("apiserver", "skiff-apiserver", args, dir, health));
+    let health = Health::Apiserver {
+        address: apiserver.address(),
+    };
+    components.push(component(
+        "apiserver",
+        "skiff-apiserver",
+        apiserver.args(),
+        dir,
+        health,
+    ));
     let lease = [
         s("--leader-elect=true"),
         s("--leader-elect-lease-duration"),
@@ -156,50 +136,42 @@ pub fn plan(
         ),
         ("scheduler", "skiff-scheduler", vec![]),
     ] {
-        let metrics = loopback(port());
-        let mut args = vec![
-            s("--apiserver"),
-            apiserver.clone(),
-            s("--token"),
-            secrets.admin_token.clone(),
-            s("--identity"),
-            format!("{name}-1"),
-            s("--metrics-listen"),
-            metrics.clone(),
-        ];
+        let client = ClientPlan {
+            apiservers: vec![apiserver.address()],
+            token: secrets.admin_token.clone(),
+            metrics_port: port(),
+        };
+        let mut args = client.control_plane_args(&format!("{name}-1"));
         args.extend(lease.iter().cloned());
         args.extend(extra);
         let health = Health::Http {
-            url: format!("http://{metrics}/health"),
+            url: format!("http://127.0.0.1:{}/health", client.metrics_port),
         };
         components.push(component(name, program, args, dir, health));
     }
     let names = node_names(nodes);
     for (i, node) in names.iter().enumerate() {
-        let mut args = vec![
-            s("--apiserver"),
-            apiserver.clone(),
-            s("--token"),
-            secrets.node_tokens.get(i).cloned().unwrap_or_default(),
-            s("--node-name"),
-            node.clone(),
-            s("--data-dir"),
-            data.join(format!("nodelet-{node}")).display().to_string(),
-            s("--listen"),
-            loopback(port()),
-            s("--pod-cidr"),
-            format!(
+        let nodelet = NodeletPlan {
+            client: ClientPlan {
+                apiservers: vec![apiserver.address()],
+                token: secrets.node_tokens.get(i).cloned().unwrap_or_default(),
+                metrics_port: port(),
+            },
+            node_name: node.clone(),
+            data_dir: data.join(format!("nodelet-{node}")),
+            listen_port: port(),
+            pod_cidr: format!(
                 "127.{}.0.0/16",
                 secrets.pod_net_base.saturating_add(i as u8)
             ),
-            s("--heartbeat-interval"),
-            s(NODE_HEARTBEAT),
-            s("--metrics-listen"),
-            loopback(port()),
-        ];
-        if i == 0 {
-            args.extend([s("--labels"), s("disk=ssd")]);
-        }
+            labels: if i == 0 {
+                vec![(s("disk"), s("ssd"))]
+            } else {
+                Vec::new()
+            },
+        };
+        let mut args = nodelet.args();
+        args.extend([s("--heartbeat-interval"), s(NODE_HEARTBEAT)]);
         let health = Health::Node { name: node.clone() };
         components.push(component(
             &format!("nodelet-{node}"),
@@ -211,7 +183,7 @@ pub fn plan(
     }
     ClusterState {
         dir: dir.to_path_buf(),
-        apiservers: vec![apiserver],
+        apiservers: vec![apiserver.address()],
         stores,
         admin_token: secrets.admin_token.clone(),
         nodes: names,
@@ -257,31 +229,29 @@ mod tests {
             state.stores,
             [
                 "http://127.0.0.1:40001",
-                "http://127.0.0.1:40003",
-                "http://127.0.0.1:40005"
+                "http://127.0.0.1:40004",
+                "http://127.0.0.1:40007"
             ]
         );
         let store = &state.components[1];
-        assert_eq!(
-            store.args[..10],
+        for pair in [
+            ["--name", "s2"],
+            ["--data-dir", "/c/data/store-2"],
+            ["--listen-client-urls", "http://127.0.0.1:40004"],
+            ["--listen-peer-urls", "http://127.0.0.1:40005"],
+            ["--listen-metrics-urls", "http://127.0.0.1:40006"],
             [
-                "--name",
-                "s2",
-                "--data-dir",
-                "/c/data/store-2",
-                "--listen-client-urls",
-                "http://127.0.0.1:40003",
-                "--listen-peer-urls",
-                "http://127.0.0.1:40004",
                 "--initial-cluster",
-                "s1=http://127.0.0.1:40002,s2=http://127.0.0.1:40004,s3=http://127.0.0.1:40006"
-            ]
-        );
+                "s1=http://127.0.0.1:40002,s2=http://127.0.0.1:40005,s3=http://127.0.0.1:40008",
+            ],
+        ] {
+            assert!(store.args.windows(2).any(|w| w == pair), "{pair:?}");
+        }
         let apiserver = &state.components[3];
         assert!(apiserver.args.windows(2).any(|w| w
             == [
                 "--store-endpoints",
-                "http://127.0.0.1:40001,http://127.0.0.1:40003,http://127.0.0.1:40005"
+                "http://127.0.0.1:40001,http://127.0.0.1:40004,http://127.0.0.1:40007"
             ]));
         assert!(apiserver
             .args
