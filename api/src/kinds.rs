@@ -248,7 +248,12 @@ fn unknown_type_message(api_version: &str, kind: &str) -> String {
     if !versions.contains(&api_version) {
         let mut m = format!("no matches for kind {kind:?} in version {api_version:?}: apiVersion {api_version:?} is not known");
         match same_kind {
-            Some(info) => m.push_str(&format!("; {} is served as {}", info.kind, served_as(info))),
+            Some(info) => {
+                m.push_str(&format!("; {} is served as {}", info.kind, served_as(info)));
+                if let Some(near) = did_you_mean(api_version, info.versions.iter().copied()) {
+                    m.push_str(&format!("; did you mean {near:?}?"));
+                }
+            }
             None => {
                 if let Some(near) = did_you_mean(api_version, versions.iter().copied()) {
                     m.push_str(&format!("; did you mean {near:?}?"));

@@ -2,9 +2,11 @@
 //! controller-manager(s), nodelets), following the notes: ReplicationController and ReplicaSet
 //! (replacement, relabelling, moving pods between controllers, scaling, template changes,
 //! adoption after an orphaning delete, matchExpressions), garbage collection (Background,
-//! Foreground, Orphan), DaemonSet placement by node labels, Jobs (completions, parallelism,
-//! scaling, deadlines, backoff limits under both restart policies), an every-minute CronJob,
-//! a dead node's pods replaced elsewhere, and a controller-manager leader killed mid-scale.
+//! Foreground, Orphan), DaemonSet placement by node labels (without the scheduler, and on a
+//! node that joins later), Jobs (completions, parallelism, scaling, deadlines, backoff limits
+//! under both restart policies), an every-minute CronJob and its starting deadline, a dead
+//! node's pods replaced elsewhere, a controller-manager leader killed mid-scale, and every
+//! component's /metrics read by a strict Prometheus parser.
 
 #[path = "controllers/util.rs"]
 mod util;
@@ -35,3 +37,6 @@ mod leader;
 
 #[path = "controllers/bench.rs"]
 mod bench;
+
+#[path = "controllers/metrics.rs"]
+mod metrics;

@@ -340,11 +340,10 @@ pub fn validate_label_selector(ls: &LabelSelector) -> Vec<FieldProblem> {
     out
 }
 
-/// Operators are case-sensitive; a user who wrote `in` or `exists` gets the exact spelling.
+/// The operator meant by a misspelt one: `in` -> `In` (operators are case-sensitive),
+/// `DoesNotExists` -> `DoesNotExist`.
 fn case_hint(op: &str) -> String {
-    ["In", "NotIn", "Exists", "DoesNotExist"]
-        .iter()
-        .find(|known| known.eq_ignore_ascii_case(op))
+    crate::decode::did_you_mean(op, ["In", "NotIn", "Exists", "DoesNotExist"])
         .map(|known| format!(" (did you mean {known:?}?)"))
         .unwrap_or_default()
 }

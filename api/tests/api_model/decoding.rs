@@ -140,6 +140,26 @@ fn null_means_unset() {
     assert_eq!(stored["metadata"]["namespace"], "default");
 }
 
+/// `batch/vbeta1` (for `batch/v1beta1`) is refused naming the versions that are known.
+#[test]
+fn a_misspelt_api_version_names_the_known_ones() {
+    let m = message("apiVersion: batch/vbeta1\nkind: CronJob\nmetadata: {name: c}\n");
+    assert!(
+        m.contains(r#"apiVersion "batch/vbeta1" is not known"#),
+        "{m}"
+    );
+    assert!(
+        m.contains("CronJob is served as apiVersion: batch/v1 (or batch/v1beta1)"),
+        "{m}"
+    );
+    assert!(m.contains(r#"did you mean "batch/v1beta1"?"#), "{m}");
+    let m = message("apiVersion: batch/vbeta1\nkind: Widget\nmetadata: {name: c}\n");
+    assert!(
+        m.contains(r#"did you mean "batch/v1beta1"? (known apiVersions: v1, apps/v1"#),
+        "{m}"
+    );
+}
+
 #[test]
 fn kinds_and_api_versions_are_checked_first() {
     let table = [

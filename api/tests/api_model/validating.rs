@@ -170,6 +170,15 @@ fn match_expression_rules() {
     );
 }
 
+/// The notes' typo, `DoesNotExists`, is refused with the nearest operator.
+#[test]
+fn a_misspelt_operator_gets_a_did_you_mean() {
+    assert_invalid(
+        &rs("{matchExpressions: [{key: app, operator: DoesNotExists}]}", "{app: crane}"),
+        "spec.selector.matchExpressions[0].operator: Unsupported value: \"DoesNotExists\": supported values: \"DoesNotExist\", \"Exists\", \"In\", \"NotIn\" (did you mean \"DoesNotExist\"?)",
+    );
+}
+
 #[test]
 fn controllers_run_forever() {
     assert_invalid(

@@ -183,6 +183,26 @@ async fn server_set_fields_namespaces_and_versions() {
         assert!(message(&e).contains(r#"did you mean "DaemonSet"?"#), "{}", message(&e));
         assert!(get(&mut c, "pods", "default", "bad").await.is_err(), "nothing invalid is stored");
 
+        step("the notes' typos: batch/vbeta1 names the known versions, DoesNotExists gets DoesNotExist");
+        let cj = json!({"apiVersion": "batch/vbeta1", "kind": "CronJob", "metadata": {"name": "typo"},
+            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "OnFailure", "containers": [container()]}}}}}});
+        let e = create(&mut c, "cronjobs", "default", &cj).await.unwrap_err();
+        assert_eq!(reason(&e), Reason::BadRequest);
+        assert!(message(&e).contains("served as apiVersion: batch/v1 (or batch/v1beta1)"), "{}", message(&e));
+        assert!(message(&e).contains(r#"did you mean "batch/v1beta1"?"#), "{}", message(&e));
+        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "typo"},
+            "spec": {"replicas": 1,
+                     "selector": {"matchLabels": {"app": "t"}, "matchExpressions": [{"key": "gpu", "operator": "DoesNotExists"}]},
+                     "template": {"metadata": {"labels": {"app": "t"}}, "spec": {"containers": [container()]}}}});
+        let e = create(&mut c, "replicasets", "default", &rs).await.unwrap_err();
+        assert_eq!(reason(&e), Reason::Invalid);
+        assert!(message(&e).contains("spec.selector.matchExpressions[0].operator"), "{}", message(&e));
+        assert!(message(&e).contains(r#"did you mean "DoesNotExist"?"#), "{}", message(&e));
+        for (plural, name) in [("cronjobs", "typo"), ("replicasets", "typo")] {
+            assert!(get(&mut c, plural, "default", name).await.is_err(), "{plural}/{name} was stored");
+        }
+
         step("built-in namespaces cannot be deleted");
         let e = delete(&mut c, "namespaces", "", "kube-system", -1, "").await.unwrap_err();
         assert_eq!(reason(&e), Reason::Forbidden);

@@ -1,4 +1,4 @@
-//! The CronJob chapter of the notes, on an every-minute schedule: one Job per minute, named by its minute, started right at it; completed Jobs noticed; history pruned.
+//! The CronJob chapter of the notes, on an every-minute schedule: one Job per minute, named by its minute, started right at it; completed Jobs noticed; history pruned. And `startingDeadlineSeconds`: a run the controller-manager missed starts late within the deadline and is skipped (MissSchedule) beyond it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,18 +10,111 @@ use skiff_testkit::{step, wait_for};
 
 use crate::util::{cluster, events, fixture, nodes, wait_event, Runtime, Setup};
 
+/// An every-minute CronJob whose Jobs' pods pretend to run 3 s on a hollow node.
+fn every_minute(name: &str) -> CronJob {
+    let mut cj = fixture::<CronJob>("cronjob-every-fifteen-minutes.yaml");
+    cj.metadata.name = name.into();
+    cj.spec.schedule = "*/1 * * * *".into();
+    let annotations = &mut cj.spec.job_template.spec.template.metadata.annotations;
+    annotations.insert("skiff.io/fake-exit-code".into(), "0".into());
+    annotations.insert("skiff.io/fake-run-seconds".into(), "3".into());
+    cj
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// The controller-manager is down across one minute boundary and comes back 20 s after it:
+/// the CronJob whose deadline (300 s) still covers the missed run starts it late; the one
+/// whose deadline (10 s) has passed skips it with a MissSchedule warning. One real minute
+/// boundary, so the test takes about a minute.
+#[tokio::test]
+async fn starting_deadline_seconds_decides_whether_a_missed_run_starts_late() {
+    let (mut cluster, admin) = cluster(Setup::new(nodes(&["n1"]), Runtime::Fake)).await;
+
+    step("stop the controller-manager; create CronJobs 'lenient' (deadline 300 s) and 'strict' (10 s)");
+    cluster.stop("controller-manager-1", Duration::from_secs(10));
+    let mut created = 0;
+    for (name, deadline) in [("lenient", 300), ("strict", 10)] {
+        let mut cj = every_minute(name);
+        cj.spec.starting_deadline_seconds = Some(deadline);
+        let cj = admin.create(&cj).await.expect("create cronjob");
+        let at = cj
+            .metadata
+            .creation_timestamp
+            .expect("creation time")
+            .0
+            .timestamp();
+        created = created.max(at);
+    }
+    // The first scheduled time after both exist: nobody runs it on time.
+    let missed_minute = created / 60 + 1;
+    let back_at = missed_minute * 60 + 20;
+    step(&format!(
+        "wait {} s, past the missed minute {missed_minute} by 20 s",
+        back_at - unix_now()
+    ));
+    tokio::time::sleep(Duration::from_secs((back_at - unix_now()).max(0) as u64)).await;
+
+    step("start the controller-manager again");
+    cluster.start_component("controller-manager-1");
+    let late = format!("lenient-{missed_minute}");
+    let job: Job = wait_for(
+        &format!("the missed run of 'lenient' ({late}) to start late"),
+        Duration::from_secs(45),
+        || async { admin.get_opt::<Job>("default", &late).await.ok()? },
+    )
+    .await;
+    let started = job
+        .metadata
+        .creation_timestamp
+        .expect("creation time")
+        .0
+        .timestamp();
+    assert!(
+        started >= back_at,
+        "{late} was created at {started}, before the controller-manager came back at {back_at}"
+    );
+    let miss = wait_event(&admin, "MissSchedule", "strict", Duration::from_secs(45)).await;
+    assert!(
+        miss.message
+            .starts_with("Missed scheduled time to start a job"),
+        "{}",
+        miss.message
+    );
+    assert_eq!(miss.type_, "Warning");
+    let skipped = format!("strict-{missed_minute}");
+    assert!(
+        admin
+            .get_opt::<Job>("default", &skipped)
+            .await
+            .expect("get job")
+            .is_none(),
+        "{skipped} ran although its starting deadline had passed"
+    );
+    let strict: CronJob = admin.get("default", "strict").await.expect("cronjob");
+    assert!(
+        strict
+            .status
+            .last_schedule_time
+            .is_none_or(|t| t.0.timestamp() / 60 > missed_minute),
+        "strict's missed run was recorded as scheduled: {:?}",
+        strict.status
+    );
+    drop(cluster);
+}
+
 #[tokio::test]
 async fn cron_job_creates_one_job_per_minute() {
     let (cluster, admin) = cluster(Setup::new(nodes(&["n1"]), Runtime::Fake)).await;
 
     step("create the batch-job CronJob with schedule */1 (jobs run 3 s on the hollow node), history limit 2");
-    let mut cj = fixture::<CronJob>("cronjob-every-fifteen-minutes.yaml");
-    cj.metadata.name = "every-minute".into();
-    cj.spec.schedule = "*/1 * * * *".into();
+    let mut cj = every_minute("every-minute");
     cj.spec.successful_jobs_history_limit = Some(2);
-    let annotations = &mut cj.spec.job_template.spec.template.metadata.annotations;
-    annotations.insert("skiff.io/fake-exit-code".into(), "0".into());
-    annotations.insert("skiff.io/fake-run-seconds".into(), "3".into());
     admin.create(&cj).await.expect("create cronjob");
 
     step("wait for three scheduled runs");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use skiff_api::client::DeleteOptions;
-use skiff_api::types::{DaemonSet, Node, Pod};
+use skiff_api::types::{Container, DaemonSet, Node, Pod, Resource};
 use skiff_testkit::{step, wait_for, NodeletSpec};
 
 use crate::util::{cluster, live, pods, running, Runtime, Setup};
@@ -50,11 +50,30 @@ async fn daemon_set_follows_node_labels() {
         NodeletSpec::new("n2"),
         NodeletSpec::new("n3"),
     ];
-    let (cluster, admin) = cluster(Setup::new(nodes, Runtime::Fake)).await;
+    let (mut cluster, admin) = cluster(Setup::new(nodes, Runtime::Fake)).await;
+
+    step("stop the scheduler; a plain pod now stays Pending, unbound");
+    cluster.stop("scheduler-1", Duration::from_secs(10));
+    let mut plain = Pod::named("default", "needs-a-scheduler");
+    plain.spec.containers.push(Container {
+        name: "crane".into(),
+        image: "heejeong/crane".into(),
+        ..Container::default()
+    });
+    admin.create(&plain).await.expect("create the plain pod");
 
     step("create ds ssd-monitor: one pod, on the disk=ssd node only, placed without the scheduler");
     admin.create(&fixture_ds()).await.expect("create ds");
     let placed = wait_on_nodes(&admin, &["n1"]).await;
+    let plain: Pod = admin
+        .get("default", "needs-a-scheduler")
+        .await
+        .expect("the plain pod");
+    assert_eq!(
+        (plain.spec.node_name.as_str(), plain.status.phase.as_str()),
+        ("", "Pending"),
+        "with the scheduler stopped, nothing but the DaemonSet controller places pods"
+    );
     wait_for("ds status", WITHIN, || async {
         let ds: DaemonSet = admin.get("default", "ssd-monitor").await.ok()?;
         let s = &ds.status;
@@ -104,6 +123,35 @@ async fn daemon_set_follows_node_labels() {
             .await
             .is_empty()
             .then_some(())
+    })
+    .await;
+    drop(cluster);
+}
+
+#[tokio::test]
+async fn a_node_that_joins_gets_its_daemon_pod() {
+    let nodes = vec![
+        NodeletSpec::new("n1").label("disk", "ssd"),
+        NodeletSpec::new("n2").label("disk", "ssd").later(),
+        NodeletSpec::new("n3").later(),
+    ];
+    let (mut cluster, admin) = cluster(Setup::new(nodes, Runtime::Fake)).await;
+
+    step("create ds ssd-monitor: a pod on n1, the only node so far");
+    admin.create(&fixture_ds()).await.expect("create ds");
+    let before = wait_on_nodes(&admin, &["n1"]).await;
+
+    step("n2 (disk=ssd) and n3 (no label) join: n2 gets a pod, n3 none");
+    cluster.start_component("nodelet-n2");
+    cluster.start_component("nodelet-n3");
+    cluster.wait_node_ready("n2", WITHIN).await;
+    cluster.wait_node_ready("n3", WITHIN).await;
+    let after = wait_on_nodes(&admin, &["n1", "n2"]).await;
+    assert_eq!(after["n1"], before["n1"], "n1's pod is kept");
+    wait_for("ds status counts the new node", WITHIN, || async {
+        let ds: DaemonSet = admin.get("default", "ssd-monitor").await.ok()?;
+        let s = &ds.status;
+        (s.desired_number_scheduled == 2 && s.number_ready == 2).then_some(())
     })
     .await;
     drop(cluster);

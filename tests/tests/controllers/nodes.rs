@@ -21,6 +21,16 @@ async fn pods_of_a_dead_node_are_replaced_elsewhere() {
     let before = wait_running(&admin, "app=crane", 6, Duration::from_secs(30)).await;
     let victim = before[0].spec.node_name.clone();
     let on_victim = before.iter().filter(|p| p.spec.node_name == victim).count();
+    let victims_pods: Vec<String> = before
+        .iter()
+        .filter(|p| p.spec.node_name == victim)
+        .map(|p| p.metadata.uid.clone())
+        .collect();
+    let elsewhere: Vec<String> = before
+        .iter()
+        .filter(|p| p.spec.node_name != victim)
+        .map(|p| p.metadata.uid.clone())
+        .collect();
     let mut by_hand = Pod::named("default", "by-hand");
     by_hand
         .metadata
@@ -93,6 +103,24 @@ async fn pods_of_a_dead_node_are_replaced_elsewhere() {
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(pods(&admin, "app=by-hand").await.is_empty());
-    assert!(node.name() == victim);
+
+    step("exactly the dead node's pods were replaced; the others kept running untouched");
+    let uids: Vec<String> = after.iter().map(|p| p.metadata.uid.clone()).collect();
+    assert!(
+        victims_pods.iter().all(|uid| !uids.contains(uid)),
+        "a pod of the dead node is still counted: {victims_pods:?} in {uids:?}"
+    );
+    assert!(
+        elsewhere.iter().all(|uid| uids.contains(uid)),
+        "a pod on a live node was replaced: {elsewhere:?} not all in {uids:?}"
+    );
+    assert_eq!(
+        uids.iter().filter(|u| !elsewhere.contains(u)).count(),
+        on_victim,
+        "one replacement per pod of the dead node"
+    );
+    let node: Node = admin.get("", &victim).await.expect("the dead Node is kept");
+    let ready = find_condition(&node.status.conditions, "Ready").expect("Ready condition");
+    assert_eq!(ready.status, "Unknown", "the dead node stays NotReady");
     drop(cluster);
 }
