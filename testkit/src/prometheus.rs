@@ -247,6 +247,9 @@ fn parse_value(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A series' labels, sorted, `le` left out.
+type Labels = Vec<(String, String)>;
+
 /// Every histogram's series: buckets ascending and cumulative, `+Inf` equal to `_count`,
 /// a `_sum`.
 fn check_histograms(out: &Exposition) -> Result<(), String> {
@@ -255,9 +258,9 @@ fn check_histograms(out: &Exposition) -> Result<(), String> {
             continue;
         }
         // Labels without `le` -> [(le, count)]
-        let mut buckets: HashMap<Vec<(String, String)>, Vec<(f64, f64)>> = HashMap::new();
-        let mut counts: HashMap<Vec<(String, String)>, f64> = HashMap::new();
-        let mut sums: HashSet<Vec<(String, String)>> = HashSet::new();
+        let mut buckets: HashMap<Labels, Vec<(f64, f64)>> = HashMap::new();
+        let mut counts: HashMap<Labels, f64> = HashMap::new();
+        let mut sums: HashSet<Labels> = HashSet::new();
         for s in &out.samples {
             let others: Vec<(String, String)> = sorted(&s.labels)
                 .into_iter()
