@@ -8,18 +8,13 @@ use skiff_api::client::{Client, ListOptions};
 use skiff_api::informer::{Event as InformerEvent, Informer, InformerConfig};
 use skiff_api::manifest::parse_manifests;
 use skiff_api::types::{EnvVar, Event, Pod, PodTemplateSpec, Resource};
+use skiff_testkit::cluster::FAST_LEADER_ELECTION;
 use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
 use tokio_util::sync::CancellationToken;
 
-/// Fast failover and node failure detection: a standby takes over 4 s after the leader's last
-/// renewal; a node is Unknown 4 s after its last heartbeat and loses its pods 2 s later.
-pub const CONTROLLER_MANAGER_ARGS: [&str; 14] = [
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
+/// Fast failover ([`FAST_LEADER_ELECTION`]) and node failure detection: a node is Unknown
+/// 4 s after its last heartbeat and loses its pods 2 s later.
+pub const CONTROLLER_MANAGER_ARGS: [&str; 8] = [
     "--node-monitor-grace-period",
     "4s",
     "--pod-eviction-timeout",
@@ -28,15 +23,6 @@ pub const CONTROLLER_MANAGER_ARGS: [&str; 14] = [
     "1s",
     "--resync-period",
     "10s",
-];
-
-const SCHEDULER_ARGS: [&str; 6] = [
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
 ];
 
 /// How the nodes run containers.
@@ -89,9 +75,10 @@ pub async fn cluster(setup: Setup) -> (TestCluster, Client) {
         schedulers: 1,
         controller_managers: setup.controller_managers,
         nodelets: setup.nodes,
-        scheduler_args: SCHEDULER_ARGS.iter().map(|s| s.to_string()).collect(),
-        controller_manager_args: CONTROLLER_MANAGER_ARGS
+        scheduler_args: FAST_LEADER_ELECTION.iter().map(|s| s.to_string()).collect(),
+        controller_manager_args: FAST_LEADER_ELECTION
             .iter()
+            .chain(&CONTROLLER_MANAGER_ARGS)
             .map(|s| s.to_string())
             .collect(),
         nodelet_args,

@@ -8,18 +8,8 @@ use skiff_api::client::{Client, ListOptions};
 use skiff_api::meta::{Condition, OwnerReference};
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Container, Event, Node, NodeAddress, Pod, Resource};
+use skiff_testkit::cluster::FAST_LEADER_ELECTION;
 use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
-
-/// Fast leader election, so failover takes seconds: a standby takes over 4 s after the
-/// leader's last renewal.
-pub const SCHEDULER_ARGS: [&str; 6] = [
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-];
 
 /// A cluster with `schedulers` schedulers and nodes n1 (disk=ssd) and n2. The nodes are
 /// registered by `skiff-nodelet --runtime fake` when that binary runs the node agent, and
@@ -29,7 +19,7 @@ pub async fn cluster(schedulers: usize) -> (TestCluster, Client) {
     let nodelets = nodelet_runs_agents();
     let mut spec = ClusterSpec {
         schedulers,
-        scheduler_args: SCHEDULER_ARGS.iter().map(|s| s.to_string()).collect(),
+        scheduler_args: FAST_LEADER_ELECTION.iter().map(|s| s.to_string()).collect(),
         ..ClusterSpec::default()
     };
     if nodelets {
