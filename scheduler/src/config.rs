@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
-use skiff_api::leader::LeaderConfig;
 use skiff_common::duration::parse_duration;
+use skiff_runtime::leader::LeaderConfig;
 
 /// Namespace of the scheduler's leader-election lease.
 pub const LEASE_NAMESPACE: &str = "kube-system";

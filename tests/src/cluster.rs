@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
 use skiff_api::types::Node;
+use skiff_client::{Client, ClientConfig};
 
 use crate::process::Proc;
 use crate::wait::wait_for;

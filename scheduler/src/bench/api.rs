@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{stream, StreamExt};
-use skiff_api::client::{Client, ClientConfig, DeleteOptions, ListOptions};
 use skiff_api::error::ApiError;
-use skiff_api::events::EventRecorder;
 use skiff_api::types::{Namespace, Node, Pod, Resource};
+use skiff_client::{Client, ClientConfig, DeleteOptions, ListOptions};
+use skiff_runtime::events::EventRecorder;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 use skiff_api::error::ApiError;
-use skiff_api::informer::key_of;
+use skiff_runtime::informer::key_of;
 use tokio::time::Instant;
 
 use crate::algorithm::info::PodInfo;
@@ -64,7 +64,7 @@ pub enum BenchError {
     #[error("invalid benchmark arguments: {0}")]
     Invalid(String),
     #[error("apiserver client: {0}")]
-    Client(#[from] skiff_api::client::ConfigError),
+    Client(#[from] skiff_client::ConfigError),
     #[error("{0}")]
     Api(#[from] ApiError),
     #[error("only {bound} of {pods} pods were bound within {waited:?}")]

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use skiff_api::leader::read_leader;
 use skiff_api::types::ReplicationController;
 use skiff_e2e::{step, wait_for, NodeletSpec};
+use skiff_runtime::leader::read_leader;
 
 use crate::util::{cluster, fixture, tally_pods, wait_running, Runtime, Setup};
 

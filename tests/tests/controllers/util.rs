@@ -4,11 +4,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use skiff_api::client::{Client, ListOptions};
-use skiff_api::informer::{Event as InformerEvent, Informer, InformerConfig};
 use skiff_api::manifest::parse_manifests;
 use skiff_api::types::{EnvVar, Event, Pod, PodTemplateSpec, Resource};
+use skiff_client::{Client, ListOptions};
 use skiff_e2e::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
+use skiff_runtime::informer::{Event as InformerEvent, Informer, InformerConfig};
 use tokio_util::sync::CancellationToken;
 
 /// Fast failover and node failure detection: a standby takes over 4 s after the leader's last

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use skiff_api::leader::read_leader;
 use skiff_e2e::{step, wait_for};
+use skiff_runtime::leader::read_leader;
 
 use crate::util::{cluster, pod, wait_bound};
 

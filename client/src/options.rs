@@ -1,6 +1,6 @@
 //! Request options and reply shapes of the client: list, watch, delete and log options, lists, scales, identities.
 
-use crate::meta::ObjectMeta;
+use skiff_api::meta::ObjectMeta;
 
 /// Which objects a list returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::record::{released, Decision, ElectionState};
 use super::*;
-use crate::types::{LeaseSpec, Resource};
+use skiff_api::types::{LeaseSpec, Resource};
 
 const LEASE: Duration = Duration::from_secs(15);
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::meta::MicroTime;
-use crate::types::{Lease, LeaseSpec};
+use skiff_api::meta::MicroTime;
+use skiff_api::types::{Lease, LeaseSpec};
 
 /// The lease as last read, and when (local clock) it was first seen in that state.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,8 +9,8 @@ use super::options::{
 use super::raw::Subresource;
 use super::watch::{self, ByteStream, WatchStream};
 use super::{scope, Client};
-use crate::error::ApiError;
-use crate::types::Resource;
+use skiff_api::error::ApiError;
+use skiff_api::types::Resource;
 
 pub(crate) fn encode<T: Serialize>(object: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(object)

@@ -10,7 +10,7 @@ use tonic::Streaming;
 use super::options::{DeleteOptions, ListOptions, LogOptions, WatchOptions};
 use super::transport::Retry;
 use super::Client;
-use crate::error::ApiError;
+use skiff_api::error::ApiError;
 
 /// Where an update goes: the whole object or its status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

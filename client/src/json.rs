@@ -1,7 +1,7 @@
 //! The client API over `serde_json::Value`, for tools (the CLI) that handle kinds by name.
 //!
 //! `resource` is the plural resource name (`pods`, `replicasets`); a cluster-scoped resource
-//! (known to [`kinds`](crate::kinds)) ignores the namespace given.
+//! (known to [`kinds`](skiff_api::kinds)) ignores the namespace given.
 
 use serde_json::Value;
 
@@ -10,8 +10,8 @@ use super::raw::Subresource;
 use super::typed::{decode, deleted_object, encode};
 use super::watch::{self, WatchStream};
 use super::{scope, Client};
-use crate::error::ApiError;
-use crate::kinds;
+use skiff_api::error::ApiError;
+use skiff_api::kinds;
 
 /// The namespace a request about `resource` carries.
 fn scoped<'a>(resource: &str, namespace: &'a str) -> &'a str {

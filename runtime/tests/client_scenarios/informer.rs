@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::json;
-use skiff_api::client::{Client, DeleteOptions};
-use skiff_api::informer::{Event, Informer, InformerConfig, Store};
 use skiff_api::types::{Node, Pod, Resource};
+use skiff_client::{Client, DeleteOptions};
+use skiff_runtime::informer::{Event, Informer, InformerConfig, Store};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

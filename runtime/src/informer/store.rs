@@ -6,8 +6,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use crate::selector::Selector;
-use crate::types::Resource;
+use skiff_api::selector::Selector;
+use skiff_api::types::Resource;
 
 /// The cache key of an object: `namespace/name`, or `name` for cluster-scoped kinds
 /// (Kubernetes' `MetaNamespaceKeyFunc`). Work queues hold these keys.
@@ -176,7 +176,7 @@ impl<T: Resource> Store<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Node, Pod};
+    use skiff_api::types::{Node, Pod};
 
     fn pod(ns: &str, name: &str, app: &str) -> Pod {
         let mut p = Pod::named(ns, name);

@@ -14,7 +14,7 @@ use tonic::Code;
 use tracing::{debug, info, warn};
 
 use super::ConfigError;
-use crate::error::ApiError;
+use skiff_api::error::ApiError;
 
 /// Largest reply accepted: a list of thousands of pods is tens of MiB.
 const MAX_REPLY_BYTES: usize = 256 * 1024 * 1024;

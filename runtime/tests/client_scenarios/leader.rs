@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::json;
-use skiff_api::client::Client;
-use skiff_api::leader::{read_leader, LeaderConfig, LeaderElector, LeaderStatus};
+use skiff_client::Client;
+use skiff_runtime::leader::{read_leader, LeaderConfig, LeaderElector, LeaderStatus};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
 use skiff_api::types::{Container, Pod, Resource};
+use skiff_client::{Client, ClientConfig};
 
 use crate::fake::{FakeServer, Shared};
 

@@ -1,8 +1,8 @@
 //! Failover between apiserver endpoints, and which requests may be repeated on another one.
 
-use skiff_api::client::ListOptions;
 use skiff_api::error::Reason;
 use skiff_api::types::Pod;
+use skiff_client::ListOptions;
 
 use crate::fake::dead_endpoint;
 use crate::{client, init_tracing, pod, step, within, FakeServer, Shared};

@@ -27,11 +27,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn, Instrument};
 
-use crate::client::Client;
-use crate::error::ApiError;
-use crate::meta::{MicroTime, ObjectMeta};
-use crate::types::Lease;
 use record::{Decision, ElectionState};
+use skiff_api::error::ApiError;
+use skiff_api::meta::{MicroTime, ObjectMeta};
+use skiff_api::types::Lease;
+use skiff_client::Client;
 
 /// client-go's `JitterFactor`: the renew deadline must leave room for a jittered retry.
 const JITTER_FACTOR: f64 = 1.2;

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use store::{key_of, object_key, split_key, Store};
 
-use crate::client::Client;
-use crate::types::Resource;
+use skiff_api::types::Resource;
+use skiff_client::Client;
 
 /// A change reported to handlers. The store already holds the new state when it is reported.
 #[derive(Debug)]

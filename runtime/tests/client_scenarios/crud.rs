@@ -2,9 +2,9 @@
 
 use futures::StreamExt;
 use serde_json::json;
-use skiff_api::client::{DeleteOptions, ListOptions, LogOptions, WatchEvent, WatchOptions};
 use skiff_api::error::{CauseType, Reason};
 use skiff_api::types::{Node, Pod, ReplicaSet, Resource};
+use skiff_client::{DeleteOptions, ListOptions, LogOptions, WatchEvent, WatchOptions};
 
 use crate::{pod, single, step, within};
 

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-use crate::client::Client;
-use crate::meta::{ObjectMeta, ObjectReference, Time};
-use crate::types::{Event, EventSource};
+use skiff_api::meta::{ObjectMeta, ObjectReference, Time};
+use skiff_api::types::{Event, EventSource};
+use skiff_client::Client;
 
 /// Events waiting to be written; beyond this they are dropped (and logged),
 /// never blocking the component that records them.

@@ -1,4 +1,6 @@
-//! The typed async client every skiff component uses to talk to the apiservers.
+//! skiff-client: the typed async client every skiff component uses to talk to the apiservers
+//! (kube-rs's `kube-client`). The model it speaks is `skiff-api`; errors travel in the gRPC
+//! form `skiff-api` defines under its `grpc` feature.
 //!
 //! One [`Client`] holds a connection per apiserver endpoint and is cheap to clone (an `Arc`).
 //! Requests start at the endpoint that answered last and fail over to the next one when the
@@ -33,9 +35,12 @@
 //! - [`options`]: list, watch, delete and log options; lists, scales, identities.
 //! - `transport`: endpoint choice, failover and the bearer token.
 //! - `raw`: one function per RPC, objects as JSON bytes.
-//! - `typed`: the API generic over [`Resource`](crate::types::Resource) kinds.
+//! - `typed`: the API generic over [`Resource`](skiff_api::types::Resource) kinds.
 //! - `json`: the same API over `serde_json::Value`, for tools that handle any kind.
 //! - [`watch`]: watch events and the decoding of watch and log streams.
+//!
+//! Its scenario tests against fake apiservers are in `skiff-runtime`'s `tests/client_scenarios`
+//! (they share one fake server with the informer and leader election scenarios).
 
 mod json;
 pub mod options;

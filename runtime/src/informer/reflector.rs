@@ -11,9 +11,9 @@ use tracing::{debug, info, warn, Instrument};
 
 use super::store::{key_of, Store};
 use super::{Event, Handler, InformerConfig};
-use crate::client::{Client, ListOptions, WatchEvent, WatchOptions};
-use crate::error::ApiError;
-use crate::types::Resource;
+use skiff_api::error::ApiError;
+use skiff_api::types::Resource;
+use skiff_client::{Client, ListOptions, WatchEvent, WatchOptions};
 
 /// Waits between failed list or watch attempts: doubling from 200 ms to 10 s, with jitter so
 /// that many informers do not hit a recovering apiserver at the same instant.

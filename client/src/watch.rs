@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use skiff_proto::skiffapi::{LogChunk, WatchEvent as WireEvent};
 use tonic::Streaming;
 
-use crate::error::ApiError;
+use skiff_api::error::ApiError;
 
 /// One change seen by a watch.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,7 +121,7 @@ pub(crate) fn log_stream(wire: Streaming<LogChunk>) -> ByteStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Pod;
+    use skiff_api::types::Pod;
 
     fn wire(kind: &str, object: serde_json::Value) -> WireEvent {
         WireEvent {
