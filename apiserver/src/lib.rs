@@ -17,10 +17,10 @@
 //! - [`logs`]: the log proxy to the node agent running a pod.
 //! - [`namespaces`]: deleting the content of terminating namespaces.
 //! - [`service`]: the gRPC service tying it together; [`metrics`]: /metrics and /health.
-//! - [`bench`]: the load generator behind `skiff-apiserver-bench`.
+//!
+//! Its load benchmark (`skiff-bench apiserver`) lives in the `skiff-bench` crate.
 
 pub mod auth;
-pub mod bench;
 pub mod bootstrap;
 pub mod cache;
 pub mod config;

@@ -10,11 +10,13 @@
 //! - [`sources`]: node and pod informers feeding the loop.
 //! - [`actions`]: bindings and the PodScheduled=False condition.
 //! - [`metrics`]: Prometheus metrics and health.
-//! - [`config`]: flags; [`bench`]: the throughput benchmark.
+//! - [`config`]: flags.
+//!
+//! The throughput benchmark (`skiff-bench scheduler`) lives in the `skiff-bench` crate and
+//! drives [`cache`], [`queue`] and [`scheduler`] through their public API.
 
 pub mod actions;
 pub mod algorithm;
-pub mod bench;
 pub mod cache;
 pub mod config;
 pub mod metrics;

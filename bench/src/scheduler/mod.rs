@@ -1,4 +1,4 @@
-//! `skiff-scheduler bench`: scheduling throughput with hollow nodes, in-process (the decision loop over the real cache and queue) or against a live cluster (real pods, real bindings).
+//! `skiff-bench scheduler`: skiff-scheduler's throughput with hollow nodes, in-process (the decision loop over the real cache and queue) or against a live cluster (real pods, real bindings).
 
 mod api;
 mod objects;
@@ -13,12 +13,12 @@ use skiff_api::error::ApiError;
 use skiff_runtime::informer::key_of;
 use tokio::time::Instant;
 
-use crate::algorithm::info::PodInfo;
-use crate::cache::Cache;
-use crate::queue::SchedulingQueue;
+use skiff_scheduler::algorithm::info::PodInfo;
+use skiff_scheduler::cache::Cache;
+use skiff_scheduler::queue::SchedulingQueue;
 
 #[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
+pub struct SchedulerArgs {
     /// Hollow nodes.
     #[arg(long, default_value_t = 1000)]
     pub nodes: usize,
@@ -60,7 +60,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+pub enum SchedulerBenchError {
     #[error("invalid benchmark arguments: {0}")]
     Invalid(String),
     #[error("apiserver client: {0}")]
@@ -132,7 +132,7 @@ impl fmt::Display for BenchReport {
 }
 
 /// Runs the benchmark the arguments ask for.
-pub async fn run(args: BenchArgs) -> Result<BenchReport, BenchError> {
+pub async fn run(args: SchedulerArgs) -> Result<BenchReport, SchedulerBenchError> {
     objects::check(&args)?;
     if args.apiserver.is_empty() {
         Ok(in_process(&args))
@@ -143,7 +143,7 @@ pub async fn run(args: BenchArgs) -> Result<BenchReport, BenchError> {
 
 /// The decision loop alone: queue, cache with assumed pods, filters and scores, with every
 /// binding assumed to succeed at once.
-pub fn in_process(args: &BenchArgs) -> BenchReport {
+pub fn in_process(args: &SchedulerArgs) -> BenchReport {
     let mut cache = Cache::new();
     for i in 0..args.nodes {
         cache.upsert_node(Arc::new(objects::hollow_node(args, i)));
@@ -216,7 +216,7 @@ mod tests {
     #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
-        args: BenchArgs,
+        args: SchedulerArgs,
     }
 
     #[test]

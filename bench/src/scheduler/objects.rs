@@ -7,10 +7,10 @@ use skiff_api::meta::{Condition, OwnerReference};
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Container, Node, NodeAddress, Pod, Resource};
 
-use super::{BenchArgs, BenchError, BenchReport};
-use crate::cache::Cache;
+use super::{BenchReport, SchedulerArgs, SchedulerBenchError};
+use skiff_scheduler::cache::Cache;
 
-pub fn check(args: &BenchArgs) -> Result<(), BenchError> {
+pub fn check(args: &SchedulerArgs) -> Result<(), SchedulerBenchError> {
     for (flag, value) in [
         ("--pod-cpu", &args.pod_cpu),
         ("--pod-memory", &args.pod_memory),
@@ -18,15 +18,17 @@ pub fn check(args: &BenchArgs) -> Result<(), BenchError> {
         ("--node-memory", &args.node_memory),
     ] {
         Quantity::parse(value)
-            .map_err(|e| BenchError::Invalid(format!("{flag} {value:?}: {e}")))?;
+            .map_err(|e| SchedulerBenchError::Invalid(format!("{flag} {value:?}: {e}")))?;
     }
     if args.nodes == 0 || args.pods == 0 {
-        return Err(BenchError::Invalid(
+        return Err(SchedulerBenchError::Invalid(
             "--nodes and --pods must be at least 1".to_string(),
         ));
     }
     if !args.apiserver.is_empty() && args.token.as_deref().is_none_or(str::is_empty) {
-        return Err(BenchError::Invalid("--apiserver needs --token".to_string()));
+        return Err(SchedulerBenchError::Invalid(
+            "--apiserver needs --token".to_string(),
+        ));
     }
     Ok(())
 }
@@ -36,7 +38,7 @@ pub fn node_name(i: usize) -> String {
 }
 
 /// A Ready node that no agent runs.
-pub fn hollow_node(args: &BenchArgs, i: usize) -> Node {
+pub fn hollow_node(args: &SchedulerArgs, i: usize) -> Node {
     let name = node_name(i);
     let mut node = Node::named("", &name);
     node.metadata.labels = BTreeMap::from([
@@ -71,7 +73,7 @@ pub fn hollow_node(args: &BenchArgs, i: usize) -> Node {
 }
 
 /// The `i`th pod, owned by controller `i / pods_per_controller`.
-pub fn bench_pod(args: &BenchArgs, namespace: &str, i: usize) -> Pod {
+pub fn bench_pod(args: &SchedulerArgs, namespace: &str, i: usize) -> Pod {
     let mut pod = Pod::named(namespace, &format!("bench-pod-{i:05}"));
     pod.metadata.uid = format!("bench-pod-uid-{i}");
     pod.metadata
@@ -109,7 +111,7 @@ pub fn controller_uid(owner: usize) -> String {
 }
 
 /// How evenly the cache's pods ended up over the nodes.
-pub fn spread_report(args: &BenchArgs, cache: &Cache, mode: &'static str) -> BenchReport {
+pub fn spread_report(args: &SchedulerArgs, cache: &Cache, mode: &'static str) -> BenchReport {
     let controllers = if args.pods_per_controller == 0 {
         0
     } else {

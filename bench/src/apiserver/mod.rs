@@ -1,7 +1,7 @@
-//! The load generator behind `skiff-apiserver-bench`: create latency under concurrent clients, and watch fan-out throughput.
+//! `skiff-bench apiserver`: create latency of skiff-apiserver under concurrent clients, and watch fan-out throughput.
 //!
 //! # Layout
-//! - this file: options, the report, percentiles;
+//! - this file: options and the latency report (nearest-rank percentiles from [`crate::stats`]);
 //! - `load`: the two measurements against any apiserver;
 //! - `local`: a throw-away local cluster (3 store members and one apiserver) to measure
 //!   against, so a run needs nothing but the binaries.
@@ -13,7 +13,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Args;
+
+use crate::stats::percentile;
 
 pub use load::{
     measure_creates, measure_store_baseline, measure_watch_fanout, CreateReport, FanoutReport,
@@ -21,7 +23,7 @@ pub use load::{
 pub use local::{LocalCluster, LOCAL_TOKEN};
 
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+pub enum ApiserverBenchError {
     #[error("cannot start {what}: {source}")]
     Spawn {
         what: String,
@@ -35,15 +37,12 @@ pub enum BenchError {
     Connect { url: String, message: String },
 }
 
-/// Flags of `skiff-apiserver-bench`.
-#[derive(Parser, Debug)]
-#[command(
-    name = "skiff-apiserver-bench",
-    about = "Measures create latency under concurrent clients and watch fan-out of skiff-apiserver"
-)]
-pub struct BenchArgs {
+/// Flags of `skiff-bench apiserver`.
+#[derive(Args, Debug, Clone)]
+pub struct ApiserverArgs {
     /// Apiserver to load (with --token); when unset, a local cluster (3 store members from
-    /// --store-bin and the skiff-apiserver next to this binary) is started and removed after.
+    /// --store-bin and the skiff-apiserver next to the skiff-bench binary) is started and
+    /// removed after.
     #[arg(long)]
     pub apiserver: Option<String>,
     #[arg(long, default_value = "")]
@@ -72,9 +71,9 @@ pub struct BenchArgs {
 }
 
 /// Runs both measurements and prints the figures.
-pub async fn run(a: BenchArgs) -> Result<(), BenchError> {
+pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
     let apiserver_bin = std::env::current_exe()
-        .map_err(|e| BenchError::Setup(format!("cannot find this binary: {e}")))?
+        .map_err(|e| ApiserverBenchError::Setup(format!("cannot find this binary: {e}")))?
         .with_file_name("skiff-apiserver");
     let local = match &a.apiserver {
         Some(_) => None,
@@ -121,15 +120,6 @@ pub async fn run(a: BenchArgs) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// The value at percentile `p` (0..=100) by the nearest-rank method; `sorted` ascending.
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p.clamp(0.0, 100.0) / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.saturating_sub(1).min(sorted.len() - 1)]
-}
-
 /// Latency distribution of successful requests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Latency {
@@ -145,9 +135,9 @@ impl Latency {
         samples.sort_unstable();
         Latency {
             count: samples.len(),
-            p50: percentile(&samples, 50.0),
-            p90: percentile(&samples, 90.0),
-            p99: percentile(&samples, 99.0),
+            p50: percentile(&samples, 50.0).unwrap_or_default(),
+            p90: percentile(&samples, 90.0).unwrap_or_default(),
+            p99: percentile(&samples, 99.0).unwrap_or_default(),
             max: samples.last().copied().unwrap_or_default(),
         }
     }
@@ -173,12 +163,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
+    fn latency_takes_nearest_rank_percentiles() {
         let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 100.0), Duration::from_millis(100));
-        assert_eq!(percentile(&[], 99.0), Duration::ZERO);
+        let all = Latency::of(v);
+        assert_eq!(
+            (all.p50, all.p90, all.p99, all.max),
+            (
+                Duration::from_millis(50),
+                Duration::from_millis(90),
+                Duration::from_millis(99),
+                Duration::from_millis(100)
+            )
+        );
+        let none = Latency::of(Vec::new());
+        assert_eq!(
+            (none.count, none.p99, none.max),
+            (0, Duration::ZERO, Duration::ZERO)
+        );
         let l = Latency::of(vec![Duration::from_millis(3), Duration::from_millis(1)]);
         assert_eq!(
             (l.p50, l.max),

@@ -12,7 +12,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 
-use super::{BenchError, Latency};
+use super::{ApiserverBenchError, Latency};
 
 #[derive(Clone)]
 struct Bearer(MetadataValue<tonic::metadata::Ascii>);
@@ -27,8 +27,8 @@ impl Interceptor for Bearer {
 type Client = ApiClient<InterceptedService<Channel, Bearer>>;
 
 /// A client on its own connection.
-async fn connect(url: &str, token: &str) -> Result<Client, BenchError> {
-    let fail = |message: String| BenchError::Connect {
+async fn connect(url: &str, token: &str) -> Result<Client, ApiserverBenchError> {
+    let fail = |message: String| ApiserverBenchError::Connect {
         url: url.to_string(),
         message,
     };
@@ -45,7 +45,7 @@ async fn connect(url: &str, token: &str) -> Result<Client, BenchError> {
         .max_decoding_message_size(256 * 1024 * 1024))
 }
 
-async fn ensure_namespace(c: &mut Client, ns: &str) -> Result<(), BenchError> {
+async fn ensure_namespace(c: &mut Client, ns: &str) -> Result<(), ApiserverBenchError> {
     let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
     let req = CreateRequest {
         resource: "namespaces".into(),
@@ -90,7 +90,7 @@ pub async fn measure_creates(
     ns: &str,
     clients: usize,
     total: usize,
-) -> Result<CreateReport, BenchError> {
+) -> Result<CreateReport, ApiserverBenchError> {
     let mut admin = connect(url, token).await?;
     ensure_namespace(&mut admin, ns).await?;
     let run = std::process::id();
@@ -128,7 +128,7 @@ pub async fn measure_creates(
     for t in tasks {
         let (s, e) = t
             .await
-            .map_err(|e| BenchError::Setup(format!("a client task failed: {e}")))?;
+            .map_err(|e| ApiserverBenchError::Setup(format!("a client task failed: {e}")))?;
         samples.extend(s);
         errors += e;
     }
@@ -146,20 +146,20 @@ pub async fn measure_store_baseline(
     endpoint: &str,
     clients: usize,
     total: usize,
-) -> Result<CreateReport, BenchError> {
+) -> Result<CreateReport, ApiserverBenchError> {
     use skiff_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
     use skiff_proto::etcdserverpb::kv_client::KvClient;
     use skiff_proto::etcdserverpb::request_op::Request;
     use skiff_proto::etcdserverpb::{Compare, PutRequest, RequestOp, TxnRequest};
     let channel = Endpoint::from_shared(endpoint.to_string())
-        .map_err(|e| BenchError::Connect {
+        .map_err(|e| ApiserverBenchError::Connect {
             url: endpoint.to_string(),
             message: e.to_string(),
         })?
         .tcp_nodelay(true)
         .connect()
         .await
-        .map_err(|e| BenchError::Connect {
+        .map_err(|e| ApiserverBenchError::Connect {
             url: endpoint.to_string(),
             message: e.to_string(),
         })?;
@@ -209,7 +209,7 @@ pub async fn measure_store_baseline(
     for t in tasks {
         let (s, e) = t
             .await
-            .map_err(|e| BenchError::Setup(format!("a client task failed: {e}")))?;
+            .map_err(|e| ApiserverBenchError::Setup(format!("a client task failed: {e}")))?;
         samples.extend(s);
         errors += e;
     }
@@ -252,7 +252,7 @@ pub async fn measure_watch_fanout(
     watchers: usize,
     changes: usize,
     writers: usize,
-) -> Result<FanoutReport, BenchError> {
+) -> Result<FanoutReport, ApiserverBenchError> {
     let mut admin = connect(url, token).await?;
     ensure_namespace(&mut admin, ns).await?;
     let run = std::process::id();
@@ -298,12 +298,12 @@ pub async fn measure_watch_fanout(
     }
     for t in tasks {
         t.await
-            .map_err(|e| BenchError::Setup(format!("a writer task failed: {e}")))??;
+            .map_err(|e| ApiserverBenchError::Setup(format!("a writer task failed: {e}")))??;
     }
     let write_elapsed = write_started.elapsed();
     for t in live {
         t.await
-            .map_err(|e| BenchError::Setup(format!("a watcher failed: {e}")))??;
+            .map_err(|e| ApiserverBenchError::Setup(format!("a watcher failed: {e}")))??;
     }
     let live_elapsed = write_started.elapsed();
     let _ = live_started;
@@ -311,7 +311,7 @@ pub async fn measure_watch_fanout(
     let replay_started = Instant::now();
     for t in open_watchers(url, token, ns, watchers, &from, changes).await? {
         t.await
-            .map_err(|e| BenchError::Setup(format!("a watcher failed: {e}")))??;
+            .map_err(|e| ApiserverBenchError::Setup(format!("a watcher failed: {e}")))??;
     }
     Ok(FanoutReport {
         watchers,
@@ -322,7 +322,7 @@ pub async fn measure_watch_fanout(
     })
 }
 
-type WatcherTask = tokio::task::JoinHandle<Result<(), BenchError>>;
+type WatcherTask = tokio::task::JoinHandle<Result<(), ApiserverBenchError>>;
 
 /// Opens the watches (from `from`) and returns tasks that end once each has seen `changes`
 /// MODIFIED events.
@@ -333,7 +333,7 @@ async fn open_watchers(
     watchers: usize,
     from: &str,
     changes: usize,
-) -> Result<Vec<WatcherTask>, BenchError> {
+) -> Result<Vec<WatcherTask>, ApiserverBenchError> {
     let mut conns = Vec::new();
     for _ in 0..10 {
         conns.push(connect(url, token).await?);
@@ -354,13 +354,17 @@ async fn open_watchers(
                 match stream.message().await? {
                     Some(ev) if ev.r#type == "MODIFIED" => seen += 1,
                     Some(ev) if ev.r#type == "ERROR" => {
-                        return Err(BenchError::Setup(format!(
+                        return Err(ApiserverBenchError::Setup(format!(
                             "watch ended: {}",
                             String::from_utf8_lossy(&ev.object)
                         )))
                     }
                     Some(_) => {}
-                    None => return Err(BenchError::Setup("a watch ended early".to_string())),
+                    None => {
+                        return Err(ApiserverBenchError::Setup(
+                            "a watch ended early".to_string(),
+                        ))
+                    }
                 }
             }
             Ok(())

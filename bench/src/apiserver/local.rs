@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::BenchError;
+use super::ApiserverBenchError;
 
 /// The token the local cluster's admin uses.
 pub const LOCAL_TOKEN: &str = "bench-admin";
@@ -19,20 +19,20 @@ pub struct LocalCluster {
     pub dir: tempfile::TempDir,
 }
 
-fn free_port() -> Result<u16, BenchError> {
+fn free_port() -> Result<u16, ApiserverBenchError> {
     skiff_common::ports::free_loopback_port()
-        .ok_or_else(|| BenchError::Setup("no free loopback port".to_string()))
+        .ok_or_else(|| ApiserverBenchError::Setup("no free loopback port".to_string()))
 }
 
-fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, BenchError> {
-    let log = std::fs::File::create(log).map_err(|source| BenchError::Spawn {
+fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, ApiserverBenchError> {
+    let log = std::fs::File::create(log).map_err(|source| ApiserverBenchError::Spawn {
         what: what.to_string(),
         source,
     })?;
     cmd.stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .map_err(|source| BenchError::Spawn {
+        .map_err(|source| ApiserverBenchError::Spawn {
             what: what.to_string(),
             source,
         })
@@ -40,9 +40,12 @@ fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, BenchError>
 
 impl LocalCluster {
     /// Starts the cluster and waits until the apiserver reports healthy.
-    pub async fn start(store_bin: &Path, apiserver_bin: &Path) -> Result<LocalCluster, BenchError> {
-        let dir =
-            tempfile::tempdir().map_err(|e| BenchError::Setup(format!("no temp dir: {e}")))?;
+    pub async fn start(
+        store_bin: &Path,
+        apiserver_bin: &Path,
+    ) -> Result<LocalCluster, ApiserverBenchError> {
+        let dir = tempfile::tempdir()
+            .map_err(|e| ApiserverBenchError::Setup(format!("no temp dir: {e}")))?;
         let mut cluster = LocalCluster {
             children: Vec::new(),
             url: String::new(),
@@ -98,7 +101,7 @@ impl LocalCluster {
             &tokens,
             format!("{LOCAL_TOKEN},bench,1,\"system:masters\"\n"),
         )
-        .map_err(|e| BenchError::Setup(format!("cannot write the token file: {e}")))?;
+        .map_err(|e| ApiserverBenchError::Setup(format!("cannot write the token file: {e}")))?;
         let (port, metrics_port) = (free_port()?, free_port()?);
         let mut cmd = Command::new(apiserver_bin);
         cmd.args(["--listen", &format!("127.0.0.1:{port}")])
@@ -116,7 +119,7 @@ impl LocalCluster {
         while !healthy(metrics_port).await {
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(BenchError::Setup(format!(
+                return Err(ApiserverBenchError::Setup(format!(
                     "the local apiserver did not become healthy:\n{log}"
                 )));
             }

@@ -13,16 +13,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::objects::{bench_pod, hollow_node, node_name, spread_report};
-use super::{BenchArgs, BenchError, BenchReport};
-use crate::cache::Cache;
-use crate::metrics::Metrics;
-use crate::scheduler::{Options, Scheduler};
-use crate::sources;
+use super::{BenchReport, SchedulerArgs, SchedulerBenchError};
+use skiff_scheduler::cache::Cache;
+use skiff_scheduler::metrics::Metrics;
+use skiff_scheduler::scheduler::{Options, Scheduler};
+use skiff_scheduler::sources;
 
 /// Requests sent at the same time while creating and deleting the benchmark's objects.
 const CONCURRENCY: usize = 64;
 
-pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
+pub async fn run(args: &SchedulerArgs) -> Result<BenchReport, SchedulerBenchError> {
     let token = args.token.clone().unwrap_or_default();
     let client = Client::new(
         ClientConfig::new(args.apiserver.clone())
@@ -70,7 +70,10 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
 
 /// Runs the scheduler until every pod is bound; the clock starts when its caches have
 /// synced and it begins deciding.
-async fn measure(args: &BenchArgs, client: &Client) -> Result<BenchReport, BenchError> {
+async fn measure(
+    args: &SchedulerArgs,
+    client: &Client,
+) -> Result<BenchReport, SchedulerBenchError> {
     let cancel = CancellationToken::new();
     let (pod_informer, node_informer, sources) = sources::informers(client);
     tokio::spawn(pod_informer.run(cancel.clone()));
@@ -81,7 +84,7 @@ async fn measure(args: &BenchArgs, client: &Client) -> Result<BenchReport, Bench
         sources,
         recorder: args
             .events
-            .then(|| EventRecorder::new(client.clone(), crate::EVENT_SOURCE, "")),
+            .then(|| EventRecorder::new(client.clone(), skiff_scheduler::EVENT_SOURCE, "")),
         metrics: metrics.clone(),
         options: Options {
             max_binds_in_flight: args.binds_in_flight.max(1),
@@ -101,7 +104,7 @@ async fn measure(args: &BenchArgs, client: &Client) -> Result<BenchReport, Bench
             break Ok(());
         }
         if started.elapsed() > give_up {
-            break Err(BenchError::Incomplete {
+            break Err(SchedulerBenchError::Incomplete {
                 bound,
                 pods: args.pods,
                 waited: give_up,
@@ -130,10 +133,10 @@ async fn measure(args: &BenchArgs, client: &Client) -> Result<BenchReport, Bench
 
 /// Reads every pod back and checks that each is bound to a hollow node.
 async fn verify(
-    args: &BenchArgs,
+    args: &SchedulerArgs,
     client: &Client,
     elapsed: Duration,
-) -> Result<BenchReport, BenchError> {
+) -> Result<BenchReport, SchedulerBenchError> {
     let nodes = client
         .list::<Node>(None, &ListOptions::labels("skiff.io/hollow=true"))
         .await?;
@@ -189,7 +192,7 @@ async fn create_all<T: Resource>(
     results.into_iter().collect()
 }
 
-async fn cleanup(args: &BenchArgs, client: &Client) {
+async fn cleanup(args: &SchedulerArgs, client: &Client) {
     let pods = (0..args.pods).map(|i| bench_pod(args, &args.namespace, i).metadata.name);
     let deleted_pods = stream::iter(pods)
         .map(|name| async move {
