@@ -1,4 +1,11 @@
-//! skiff-api: the API model every skiff component shares.
+//! skiff-api: the API model every skiff component shares (kube-rs's `kube-core`): the kinds,
+//! their decoding, defaulting and validation, and the syntax of labels, selectors, schedules
+//! and quantities. It holds no client: that is `skiff-client`, and the controllers' machinery
+//! (informers, work queues, leader election, events) is `skiff-runtime`.
+//!
+//! # Features
+//! - `grpc`: the `tonic::Status` form of [`error::ApiError`], shared by the apiserver and the
+//!   client so both read and write errors with one mapping.
 //!
 //! # Layout
 //! - [`meta`]: object metadata, times, owner references, conditions.
@@ -7,29 +14,21 @@
 //! - [`decode`]: strict decoding of manifests with field paths and suggestions.
 //! - [`defaults`], [`validation`]: what the server fills in, and what it refuses.
 //! - [`admit`]: the entry points the apiserver calls on create, update and status update.
-//! - [`error`]: Kubernetes-style API errors and their gRPC form.
-//! - [`labels`], [`selector`], [`cron`], [`quantity`]: syntax of labels, selectors, schedules
-//!   and resource quantities.
-//! - [`client`]: the typed async client (several apiservers with failover, bearer token).
-//! - [`informer`]: list+watch caches with event handlers and resync.
-//! - [`workqueue`]: deduplicating, rate-limited work queues for controllers.
-//! - [`leader`]: leader election over a Lease.
+//! - [`error`]: Kubernetes-style API errors, their Status JSON and (feature `grpc`) gRPC form.
+//! - [`labels`], [`selector`], [`fields`], [`cron`], [`quantity`]: syntax of labels, label and
+//!   field selectors, schedules and resource quantities.
+//! - [`manifest`]: reading YAML/JSON manifests with several documents.
 pub mod admit;
-pub mod client;
 pub mod cron;
 pub mod decode;
 pub mod defaults;
 pub mod error;
-pub mod events;
 pub mod fields;
-pub mod informer;
 pub mod kinds;
 pub mod labels;
-pub mod leader;
 pub mod manifest;
 pub mod meta;
 pub mod quantity;
 pub mod selector;
 pub mod types;
 pub mod validation;
-pub mod workqueue;

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use skiff_api::kinds;
-use skiff_proto::etcdserverpb::RangeRequest;
 use tokio_util::sync::CancellationToken;
 
 use crate::registry::{unguarded, Registry, SYSTEM_NAMESPACES};
@@ -48,12 +47,7 @@ pub async fn run(
         if sleep_or_shutdown(PING_EVERY, &shutdown).await {
             return;
         }
-        let ping = RangeRequest {
-            key: b"/registry/namespaces/default".to_vec(),
-            count_only: true,
-            ..Default::default()
-        };
-        if let Err(e) = registry.store().range(ping).await {
+        if let Err(e) = registry.store().ping("/registry/namespaces/default").await {
             tracing::warn!(error = %e, "the store does not answer");
         }
     }

@@ -39,15 +39,9 @@ impl EventLeases {
             }
         }
         let ttl = ((self.ttl + self.reuse()).as_secs_f64().ceil() as i64).max(1);
-        let resp = self.store.lease_grant(ttl).await?;
-        if !resp.error.is_empty() {
-            return Err(ApiError::internal(format!(
-                "the store refused an event lease: {}",
-                resp.error
-            )));
-        }
-        *current = Some((resp.id, Instant::now()));
-        Ok(resp.id)
+        let id = self.store.lease_grant(ttl).await?;
+        *current = Some((id, Instant::now()));
+        Ok(id)
     }
 
     fn reuse(&self) -> Duration {

@@ -8,7 +8,8 @@
 //!
 //! # Layout
 //! - [`config`]: command-line flags.
-//! - [`store`]: the etcd v3 client with failover across store members; one store watch.
+//! - [`store`]: the only code that speaks etcd: a typed interface (get, list, create-if-absent,
+//!   update-if-revision, delete-if, leases, watch) with failover across store members.
 //! - [`registry`]: every verb on every kind over the store (create, get, list, update,
 //!   status, patch, delete, bind, scale).
 //! - [`cache`]: the watch cache and the client watches it serves.
@@ -17,10 +18,10 @@
 //! - [`logs`]: the log proxy to the node agent running a pod.
 //! - [`namespaces`]: deleting the content of terminating namespaces.
 //! - [`service`]: the gRPC service tying it together; [`metrics`]: /metrics and /health.
-//! - [`bench`]: the load generator behind `skiff-apiserver-bench`.
+//!
+//! Its load benchmark (`skiff-bench apiserver`) lives in the `skiff-bench` crate.
 
 pub mod auth;
-pub mod bench;
 pub mod bootstrap;
 pub mod cache;
 pub mod config;

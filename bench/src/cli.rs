@@ -4,13 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::apiserver::ApiserverArgs;
+use crate::scheduler::SchedulerArgs;
 use crate::BenchError;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "skiff-bench",
     version,
-    about = "Load generator and side-by-side runner for etcd v3 clusters"
+    about = "Load generator and side-by-side runner for etcd v3 clusters; skiff-apiserver and skiff-scheduler benchmarks"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,6 +33,10 @@ pub enum Command {
     Rss(RssArgs),
     /// Run every measurement against etcd and skiff-store and print a markdown report.
     Compare(CompareArgs),
+    /// skiff-apiserver: create latency under concurrent clients, and watch fan-out.
+    Apiserver(ApiserverArgs),
+    /// skiff-scheduler: scheduling throughput (pods/s) with hollow nodes.
+    Scheduler(SchedulerArgs),
 }
 
 /// Which member(s) the load clients talk to.

@@ -6,7 +6,7 @@ use crate::cli::{normalize_endpoints, Command, CompareArgs, ConnArgs, Consistenc
 use crate::cluster::Cluster;
 use crate::load::{self, LoadSpec, Op};
 use crate::machine::Machine;
-use crate::{compare, failover, rss, BenchError};
+use crate::{apiserver, compare, failover, rss, scheduler, BenchError};
 
 /// How long a fresh cluster may take to elect its first leader.
 const START_LIMIT: Duration = Duration::from_secs(30);
@@ -68,6 +68,11 @@ pub async fn run(command: Command) -> Result<(), BenchError> {
             rss::run(&a.bin.binary, a.bin.kind, Duration::from_secs(a.idle_secs)).await?
         ),
         Command::Compare(a) => run_compare(a).await?,
+        Command::Apiserver(a) => apiserver::run(a).await?,
+        Command::Scheduler(a) => {
+            skiff_common::logging::init("text");
+            println!("{}", scheduler::run(a).await?);
+        }
     }
     Ok(())
 }

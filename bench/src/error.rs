@@ -42,6 +42,10 @@ pub enum BenchError {
     Invalid(String),
     #[error("no free loopback port below the kernel's ephemeral range")]
     NoFreePort,
+    #[error(transparent)]
+    Apiserver(#[from] crate::apiserver::ApiserverBenchError),
+    #[error(transparent)]
+    Scheduler(#[from] crate::scheduler::SchedulerBenchError),
 }
 
 impl BenchError {

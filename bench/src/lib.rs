@@ -1,5 +1,6 @@
-//! skiff-bench: a load generator for any etcd v3 endpoint set, and a runner that
-//! measures etcd and skiff-store clusters side by side.
+//! skiff-bench: a load generator for any etcd v3 endpoint set, a runner that measures etcd
+//! and skiff-store clusters side by side, and the benchmarks of skiff-apiserver and
+//! skiff-scheduler (kept here so no server carries benchmark code).
 //!
 //! # Layout
 //! - [`cli`]: the command-line flags and their parsing; [`commands`] runs one.
@@ -12,7 +13,12 @@
 //! - [`rss`]: resident memory of idle members.
 //! - [`compare`]: runs everything against two binaries and renders a markdown report.
 //! - [`machine`]: describes the machine a report was measured on.
+//! - [`apiserver`]: `skiff-bench apiserver`, create latency and watch fan-out of
+//!   skiff-apiserver, against a running apiserver or a throw-away local cluster.
+//! - [`scheduler`]: `skiff-bench scheduler`, scheduling throughput with hollow nodes,
+//!   in-process or against a live cluster.
 
+pub mod apiserver;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -23,6 +29,7 @@ pub mod load;
 pub mod machine;
 pub mod probe;
 pub mod rss;
+pub mod scheduler;
 pub mod stats;
 
 pub use error::BenchError;

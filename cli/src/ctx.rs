@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
+use skiff_client::{Client, ClientConfig};
 
 use crate::args::GlobalArgs;
 use crate::config::{resolve, ConfigFlags, Resolved};

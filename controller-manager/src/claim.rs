@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
 use skiff_api::meta::OwnerReference;
 use skiff_api::selector::Selector;
 use skiff_api::types::{Pod, Resource};
+use skiff_client::Client;
 
 /// How the pods of a namespace relate to one controller object.
 #[derive(Debug, Default)]

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use skiff_api::leader::LeaderConfig;
 use skiff_common::duration::parse_duration;
 use skiff_common::flags::{ApiserverFlags, LeaderElectionFlags};
+use skiff_runtime::leader::LeaderConfig;
 
 use crate::error::Error;
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use skiff_api::client::Client;
-use skiff_api::events::EventRecorder;
+use skiff_client::Client;
+use skiff_runtime::events::EventRecorder;
 
 use crate::clock::Clock;
 use crate::config::Config;

@@ -8,9 +8,9 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error(transparent)]
-    Client(#[from] skiff_api::client::ConfigError),
+    Client(#[from] skiff_client::ConfigError),
     #[error(transparent)]
-    Leader(#[from] skiff_api::leader::LeaderError),
+    Leader(#[from] skiff_runtime::leader::LeaderError),
     #[error("cannot listen on {addr} for metrics: {source}")]
     Listen {
         addr: std::net::SocketAddr,

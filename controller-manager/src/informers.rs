@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use skiff_api::client::Client;
-use skiff_api::informer::{Informer, InformerConfig, Store};
 use skiff_api::types::{
     CronJob, DaemonSet, Job, Lease, Node, Pod, ReplicaSet, ReplicationController,
 };
+use skiff_client::Client;
+use skiff_runtime::informer::{Informer, InformerConfig, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 

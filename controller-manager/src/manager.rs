@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use skiff_api::client::{Client, ClientConfig};
-use skiff_api::leader::LeaderElector;
+use skiff_client::{Client, ClientConfig};
+use skiff_runtime::leader::LeaderElector;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

@@ -1,12 +1,12 @@
 //! From a pod event to the controller objects to sync: its owner by controller reference, or for an orphan every owner whose selector matches it; plus the expectation bookkeeping those events carry.
 
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
-use skiff_api::informer::{key_of, Event, Store};
 use skiff_api::meta::OwnerReference;
 use skiff_api::selector::Selector;
 use skiff_api::types::{Pod, Resource};
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::Client;
+use skiff_runtime::informer::{key_of, Event, Store};
+use skiff_runtime::workqueue::WorkQueue;
 
 use crate::claim::selects;
 use crate::expectations::Expectations;

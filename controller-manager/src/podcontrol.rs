@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
-use skiff_api::client::{Client, DeleteOptions};
 use skiff_api::error::ApiError;
-use skiff_api::events::EventRecorder;
 use skiff_api::meta::ObjectReference;
 use skiff_api::types::Pod;
+use skiff_client::{Client, DeleteOptions};
+use skiff_runtime::events::EventRecorder;
 
 use crate::error::may_have_been_applied;
 use crate::expectations::Expectations;

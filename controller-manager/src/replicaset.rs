@@ -1,8 +1,8 @@
 //! The ReplicaSet controller: the shared replica controller over `apps/v1` ReplicaSets, whose selector is a LabelSelector (matchLabels and matchExpressions).
 
-use skiff_api::informer::{Informer, Store};
 use skiff_api::selector::Selector;
 use skiff_api::types::{PodTemplateSpec, ReplicaSet, ReplicaStatus};
+use skiff_runtime::informer::{Informer, Store};
 
 use crate::informers::{Informers, Stores};
 use crate::replica::{ReplicaController, ReplicaKind};

@@ -1,8 +1,8 @@
 //! The ReplicationController controller: the shared replica controller over `v1` ReplicationControllers, whose selector is an equality map.
 
-use skiff_api::informer::{Informer, Store};
 use skiff_api::selector::Selector;
 use skiff_api::types::{PodTemplateSpec, ReplicaStatus, ReplicationController};
+use skiff_runtime::informer::{Informer, Store};
 
 use crate::informers::{Informers, Stores};
 use crate::replica::{ReplicaController, ReplicaKind};

@@ -1,9 +1,9 @@
 //! What the scheduler writes to the API: bindings, and the PodScheduled=False condition of a pod that fits nowhere.
 
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
 use skiff_api::meta::{find_condition, set_condition, Condition, ObjectReference, Time};
 use skiff_api::types::Pod;
+use skiff_client::Client;
 
 use crate::algorithm::info::needs_scheduling;
 

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use skiff_api::informer::key_of;
 use skiff_api::types::{Node, Pod};
+use skiff_runtime::informer::key_of;
 
 use crate::algorithm::info::{occupies_node, NodeInfo, PodInfo};
 use crate::algorithm::{schedule, Unschedulable};

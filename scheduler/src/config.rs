@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use clap::Args;
-use skiff_api::leader::LeaderConfig;
 use skiff_common::flags::{ApiserverFlags, LeaderElectionFlags, MissingFlag};
+use skiff_runtime::leader::LeaderConfig;
 
 /// Namespace of the scheduler's leader-election lease.
 pub const LEASE_NAMESPACE: &str = "kube-system";

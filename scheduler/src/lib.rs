@@ -10,11 +10,13 @@
 //! - [`sources`]: node and pod informers feeding the loop.
 //! - [`actions`]: bindings and the PodScheduled=False condition.
 //! - [`metrics`]: Prometheus metrics and health.
-//! - [`config`]: flags; [`bench`]: the throughput benchmark.
+//! - [`config`]: the command-line flags.
+//!
+//! The throughput benchmark (`skiff-bench scheduler`) lives in the `skiff-bench` crate and
+//! drives [`cache`], [`queue`] and [`scheduler`] through their public API.
 
 pub mod actions;
 pub mod algorithm;
-pub mod bench;
 pub mod cache;
 pub mod config;
 pub mod metrics;
@@ -26,9 +28,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use skiff_api::client::{Client, ClientConfig};
-use skiff_api::events::EventRecorder;
-use skiff_api::leader::{LeaderElector, LeaderError};
+use skiff_client::{Client, ClientConfig};
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::leader::{LeaderElector, LeaderError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -47,7 +49,7 @@ pub enum SchedulerError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("apiserver client: {0}")]
-    Client(#[from] skiff_api::client::ConfigError),
+    Client(#[from] skiff_client::ConfigError),
     #[error(transparent)]
     Leader(#[from] LeaderError),
     #[error("cannot listen on {addr}: {source}")]

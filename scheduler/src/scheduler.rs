@@ -11,11 +11,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
-use skiff_api::events::EventRecorder;
-use skiff_api::informer::key_of;
 use skiff_api::types::{object_reference, Pod};
+use skiff_client::Client;
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::informer::key_of;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{Id, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};

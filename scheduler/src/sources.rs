@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use skiff_api::client::Client;
-use skiff_api::informer::{Event, Informer, InformerConfig, Store};
 use skiff_api::types::{Node, Pod};
+use skiff_client::Client;
+use skiff_runtime::informer::{Event, Informer, InformerConfig, Store};
 use tokio::sync::mpsc;
 
 /// How often every cached pod is reported again, so that a pod whose event was lost is

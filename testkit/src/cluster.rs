@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
 use skiff_api::types::Node;
+use skiff_client::{Client, ClientConfig};
 use skiff_common::launch::{token_file, ApiserverPlan, ClientPlan, NodeletPlan, TokenEntry};
 
 use crate::binary::binary;

@@ -1,4 +1,8 @@
 //! Five-field cron schedules (CronJob `spec.schedule`): parsing, and the next/previous/missed run times in UTC.
+//!
+//! Written here rather than taken from croner, cron or saffron: each of them fails part of
+//! the table tests in `tests.rs`, which follow Kubernetes' schedule semantics
+//! (ARCHITECTURE.md, "Cron schedules are parsed by our own code", lists the cases).
 
 #[cfg(test)]
 mod tests;

@@ -1,24 +1,16 @@
-//! API errors in Kubernetes' shape (reason, message, field causes, HTTP-like code) and their mapping to and from gRPC status.
+//! API errors in Kubernetes' shape: reason, message, field causes, HTTP-like code.
 //!
-//! Every error the apiserver returns is an [`ApiError`]. On the wire it travels as a
-//! `tonic::Status` whose message is the error message and whose `details` bytes hold the
-//! Kubernetes `Status` object as JSON, so clients get the reason and field causes back exactly.
-//!
-//! gRPC codes by reason: NotFound -> NOT_FOUND, AlreadyExists -> ALREADY_EXISTS,
-//! Conflict -> ABORTED (gRPC's code for "retry at a higher level", which is what a stale
-//! resourceVersion asks for), Invalid and BadRequest -> INVALID_ARGUMENT, Forbidden ->
-//! PERMISSION_DENIED, Unauthorized -> UNAUTHENTICATED, RequestEntityTooLarge ->
-//! RESOURCE_EXHAUSTED (the code gRPC itself uses for an oversized message), Expired ->
-//! OUT_OF_RANGE (the resourceVersion is outside the window still kept), Timeout ->
-//! DEADLINE_EXCEEDED, ServiceUnavailable -> UNAVAILABLE, MethodNotAllowed -> UNIMPLEMENTED,
-//! InternalError -> INTERNAL.
+//! Every error the apiserver returns is an [`ApiError`]. Its wire forms are in `wire` (the
+//! Kubernetes `Status` JSON and the line kubectl prints) and, with the `grpc` feature, in
+//! `grpc` (the `tonic::Status` the apiserver sends and clients read back).
 
+#[cfg(feature = "grpc")]
+mod grpc;
 mod wire;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use tonic::Code;
 
 /// Why a request failed; the names are Kubernetes' `StatusReason` values.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,64 +32,35 @@ pub enum Reason {
     MethodNotAllowed,
 }
 
-/// Each reason with Kubernetes' HTTP status code for it and the gRPC code it travels as (see
-/// the module doc for the choices).
-const REASON_CODES: [(Reason, u16, Code); 13] = [
-    (Reason::NotFound, 404, Code::NotFound),
-    (Reason::AlreadyExists, 409, Code::AlreadyExists),
-    (Reason::Conflict, 409, Code::Aborted),
-    (Reason::Invalid, 422, Code::InvalidArgument),
-    (Reason::Forbidden, 403, Code::PermissionDenied),
-    (Reason::Unauthorized, 401, Code::Unauthenticated),
-    (Reason::BadRequest, 400, Code::InvalidArgument),
-    (Reason::RequestEntityTooLarge, 413, Code::ResourceExhausted),
-    (Reason::Expired, 410, Code::OutOfRange),
-    (Reason::Timeout, 504, Code::DeadlineExceeded),
-    (Reason::InternalError, 500, Code::Internal),
-    (Reason::ServiceUnavailable, 503, Code::Unavailable),
-    (Reason::MethodNotAllowed, 405, Code::Unimplemented),
+/// Each reason with Kubernetes' HTTP status code for it.
+const REASON_CODES: [(Reason, u16); 13] = [
+    (Reason::NotFound, 404),
+    (Reason::AlreadyExists, 409),
+    (Reason::Conflict, 409),
+    (Reason::Invalid, 422),
+    (Reason::Forbidden, 403),
+    (Reason::Unauthorized, 401),
+    (Reason::BadRequest, 400),
+    (Reason::RequestEntityTooLarge, 413),
+    (Reason::Expired, 410),
+    (Reason::Timeout, 504),
+    (Reason::InternalError, 500),
+    (Reason::ServiceUnavailable, 503),
+    (Reason::MethodNotAllowed, 405),
 ];
 
 impl Reason {
     /// Every reason, in declaration order.
     pub fn all() -> impl Iterator<Item = Reason> {
-        REASON_CODES.iter().map(|(r, _, _)| *r)
-    }
-
-    fn codes(self) -> (u16, Code) {
-        REASON_CODES
-            .iter()
-            .find(|(r, _, _)| *r == self)
-            .map_or((500, Code::Internal), |(_, http, grpc)| (*http, *grpc))
+        REASON_CODES.iter().map(|(r, _)| *r)
     }
 
     /// The HTTP status code Kubernetes uses for this reason.
     pub fn http_code(self) -> u16 {
-        self.codes().0
-    }
-
-    /// The gRPC code this reason travels as.
-    pub fn grpc_code(self) -> Code {
-        self.codes().1
-    }
-
-    /// The reason for a gRPC status that carries no Kubernetes details (for example one made by
-    /// the transport when the server is down).
-    pub fn from_grpc_code(code: Code) -> Reason {
-        match code {
-            Code::NotFound => Reason::NotFound,
-            Code::AlreadyExists => Reason::AlreadyExists,
-            Code::Aborted | Code::FailedPrecondition => Reason::Conflict,
-            Code::InvalidArgument => Reason::BadRequest,
-            Code::PermissionDenied => Reason::Forbidden,
-            Code::Unauthenticated => Reason::Unauthorized,
-            Code::ResourceExhausted => Reason::RequestEntityTooLarge,
-            Code::OutOfRange => Reason::Expired,
-            Code::DeadlineExceeded => Reason::Timeout,
-            Code::Unavailable | Code::Cancelled => Reason::ServiceUnavailable,
-            Code::Unimplemented => Reason::MethodNotAllowed,
-            _ => Reason::InternalError,
-        }
+        REASON_CODES
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or(500, |(_, http)| *http)
     }
 }
 

@@ -1,5 +1,6 @@
-//! The wire forms of an [`ApiError`]: the Kubernetes `Status` JSON carried in gRPC
-//! details, the `tonic::Status` itself, and the line kubectl prints.
+//! The wire forms of an [`ApiError`] that need no transport: the Kubernetes `Status` JSON
+//! (what an HTTP API answers, and what the gRPC form carries in its details) and the line
+//! kubectl prints.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,39 +19,6 @@ impl ApiError {
             code: self.code,
         };
         serde_json::to_value(&wire).unwrap_or_default()
-    }
-
-    /// The gRPC status carrying this error: message as is, Status JSON in `details`.
-    pub fn to_status(&self) -> tonic::Status {
-        let details = serde_json::to_vec(&self.to_status_json()).unwrap_or_default();
-        tonic::Status::with_details(
-            self.reason.grpc_code(),
-            self.message.clone(),
-            details.into(),
-        )
-    }
-
-    /// Reads an error back from a gRPC status. A status from a skiff apiserver carries the
-    /// Status JSON; any other (a dead server, a timeout in the transport) is classified by its
-    /// gRPC code.
-    pub fn from_status(status: &tonic::Status) -> ApiError {
-        if let Ok(wire) = serde_json::from_slice::<WireStatus>(status.details()) {
-            if wire.kind == "Status" {
-                return ApiError {
-                    reason: wire.reason,
-                    message: wire.message,
-                    details: Box::new(wire.details),
-                    code: wire.code,
-                };
-            }
-        }
-        let reason = Reason::from_grpc_code(status.code());
-        let message = if status.message().is_empty() {
-            status.code().description().to_string()
-        } else {
-            status.message().to_string()
-        };
-        ApiError::new(reason, message)
     }
 
     /// The line kubectl prints for this error:
@@ -83,28 +51,16 @@ impl ApiError {
     }
 }
 
-impl From<ApiError> for tonic::Status {
-    fn from(e: ApiError) -> tonic::Status {
-        e.to_status()
-    }
-}
-
-impl From<tonic::Status> for ApiError {
-    fn from(s: tonic::Status) -> ApiError {
-        ApiError::from_status(&s)
-    }
-}
-
-/// The Kubernetes `Status` object as it travels in gRPC details.
+/// The Kubernetes `Status` object as it travels (as JSON, also inside gRPC details).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireStatus {
-    kind: String,
+pub(super) struct WireStatus {
+    pub(super) kind: String,
     api_version: String,
     status: String,
-    message: String,
-    reason: Reason,
+    pub(super) message: String,
+    pub(super) reason: Reason,
     #[serde(default, skip_serializing_if = "crate::meta::is_default")]
-    details: StatusDetails,
-    code: u16,
+    pub(super) details: StatusDetails,
+    pub(super) code: u16,
 }

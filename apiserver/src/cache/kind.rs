@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::store::{Event, EventType, KeyValue};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::Value;
 use skiff_api::error::ApiError;
 use skiff_api::kinds::KindInfo;
-use skiff_proto::mvccpb::{event::EventType, Event, KeyValue};
 use tokio::sync::{mpsc, watch};
 
 use super::CacheConfig;

@@ -10,13 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_proto::etcdserverpb::RangeRequest;
 use tokio_util::sync::CancellationToken;
 
 use super::KindCache;
 use crate::metrics::Metrics;
 use crate::registry::object::kind_prefix;
-use crate::store::{prefix_end, Store, StoreWatch, WatchItem};
+use crate::store::{Store, WatchItem};
 
 /// Progress requests in a row without any answer before the member is considered stuck.
 const MAX_UNANSWERED: u32 = 5;
@@ -82,17 +81,7 @@ impl Reflector {
     }
 
     async fn list(&self) -> Result<(), crate::store::StoreError> {
-        let prefix = kind_prefix(self.cache.info).into_bytes();
-        let range_end = prefix_end(&prefix);
-        let resp = self
-            .store
-            .range(RangeRequest {
-                key: prefix,
-                range_end,
-                ..Default::default()
-            })
-            .await?;
-        let revision = resp.header.as_ref().map_or(0, |h| h.revision);
+        let (kvs, revision) = self.store.list(&kind_prefix(self.cache.info)).await?;
         // A relist (after compaction) loses the events in between: client watches must relist too.
         let expire = self.cache.is_ready();
         if expire {
@@ -102,32 +91,31 @@ impl Reflector {
                 "watch cache rebuilt from a fresh list; client watches expire"
             );
         }
-        self.cache.reset(&resp.kvs, revision, expire);
+        self.cache.reset(&kvs, revision, expire);
         Ok(())
     }
 
     /// One store watch, from the cache's revision + 1, until it breaks.
     async fn watch_session(&self, shutdown: &CancellationToken) -> Ended {
         let plural = self.cache.info.plural;
-        let prefix = kind_prefix(self.cache.info).into_bytes();
-        let range_end = prefix_end(&prefix);
-        let (member, channel, url) = self.store.watch_member();
-        let url = url.to_string();
+        let prefix = kind_prefix(self.cache.info);
+        let member = self.store.watch_member();
+        let url = member.url.clone();
         let start = self.cache.revision() + 1;
         let opened = tokio::select! {
             _ = shutdown.cancelled() => return Ended::Shutdown,
-            r = tokio::time::timeout(self.open_timeout, StoreWatch::open(channel, prefix, range_end, start)) => r,
+            r = tokio::time::timeout(self.open_timeout, self.store.watch(&member, &prefix, start)) => r,
         };
         let (mut watch, first) = match opened {
             Ok(Ok(w)) => w,
             Ok(Err(status)) => {
                 tracing::warn!(resource = plural, member = %url, error = %status.message(), "opening the store watch failed");
-                self.store.member_failed(member);
+                self.store.member_failed(&member);
                 return Ended::Broken;
             }
             Err(_) => {
                 tracing::warn!(resource = plural, member = %url, "opening the store watch timed out");
-                self.store.member_failed(member);
+                self.store.member_failed(&member);
                 return Ended::Broken;
             }
         };
@@ -153,7 +141,7 @@ impl Reflector {
                         if chase {
                             chase = false;
                             if watch.request_progress().await.is_err() {
-                                self.store.member_failed(member);
+                                self.store.member_failed(&member);
                                 return Ended::Broken;
                             }
                         }
@@ -169,7 +157,7 @@ impl Reflector {
                     }
                     WatchItem::Canceled(reason) => {
                         tracing::warn!(resource = plural, member = %url, %reason, "the store canceled the watch");
-                        self.store.member_failed(member);
+                        self.store.member_failed(&member);
                         return Ended::Broken;
                     }
                 }
@@ -180,13 +168,13 @@ impl Reflector {
                     Ok(item) => next = Some(item),
                     Err(status) => {
                         tracing::warn!(resource = plural, member = %url, error = %status.message(), "store watch broke; reconnecting");
-                        self.store.member_failed(member);
+                        self.store.member_failed(&member);
                         return Ended::Broken;
                     }
                 },
                 _ = self.cache.progress_wanted.notified() => {
                     if watch.request_progress().await.is_err() {
-                        self.store.member_failed(member);
+                        self.store.member_failed(&member);
                         return Ended::Broken;
                     }
                     chase = true;
@@ -195,11 +183,11 @@ impl Reflector {
                     self.cache.bookmark_tick();
                     if unanswered >= MAX_UNANSWERED {
                         tracing::warn!(resource = plural, member = %url, "store watch does not answer progress requests; reconnecting");
-                        self.store.member_failed(member);
+                        self.store.member_failed(&member);
                         return Ended::Broken;
                     }
                     if watch.request_progress().await.is_err() {
-                        self.store.member_failed(member);
+                        self.store.member_failed(&member);
                         return Ended::Broken;
                     }
                     unanswered += 1;

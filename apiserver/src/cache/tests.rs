@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::{Event, EventType, KeyValue};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use skiff_api::kinds::by_plural;
-use skiff_proto::mvccpb::{event::EventType, Event, KeyValue};
 use skiff_proto::skiffapi::WatchEvent;
 
 use super::client::{ClientWatch, Start};

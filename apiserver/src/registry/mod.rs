@@ -6,7 +6,8 @@
 //! Nothing here is local state, so any number of apiservers can serve one store.
 //!
 //! # Layout
-//! - this file: the [`Registry`], create, get, list and the compare-and-swap primitives;
+//! - this file: the [`Registry`], create, get, list and the compare-and-swap writes (over
+//!   [`crate::store`]'s typed interface);
 //! - `write`: update, status update, patch (the read-modify-write loop);
 //! - `delete`: graceful deletion, finalizers, propagation policies, preconditions;
 //! - `subresources`: pods/binding and the scale subresource;
@@ -30,17 +31,10 @@ use skiff_api::admit::admit_create;
 use skiff_api::error::{ApiError, Reason};
 use skiff_api::kinds::{self, KindInfo};
 use skiff_api::meta::Time;
-use skiff_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
-use skiff_proto::etcdserverpb::request_op::Request;
-use skiff_proto::etcdserverpb::response_op::Response;
-use skiff_proto::etcdserverpb::{
-    Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest,
-};
-use skiff_proto::mvccpb::KeyValue;
 
 use crate::cache::WatchCache;
 use crate::events::EventLeases;
-use crate::store::{prefix_end, Store};
+use crate::store::{Cas, Store};
 use filter::Filter;
 use object::{encode, key, meta_str, set_meta, set_resource_version, Stored};
 
@@ -67,22 +61,12 @@ pub struct Registry {
 }
 
 /// The condition of a compare-and-swap write.
+#[derive(Clone, Copy)]
 enum Cond {
     /// The key does not exist.
     Absent,
     /// The key was last modified at this revision.
     ModRevision(i64),
-}
-
-/// The result of a compare-and-swap write.
-enum Cas {
-    Done {
-        revision: i64,
-    },
-    /// The condition failed; what the key holds now.
-    Lost {
-        current: Option<KeyValue>,
-    },
 }
 
 impl Registry {
@@ -177,16 +161,8 @@ impl Registry {
             return Err(ApiError::bad_request("resource name may not be empty"));
         }
         let ns = effective_namespace(info, namespace);
-        let key = key(info, ns, name);
-        let resp = self
-            .store
-            .range(RangeRequest {
-                key: key.into_bytes(),
-                ..Default::default()
-            })
-            .await?;
-        match resp.kvs.first() {
-            Some(kv) => Stored::from_kv(kv),
+        match self.store.get(&key(info, ns, name)).await? {
+            Some(kv) => Stored::from_kv(&kv),
             None => Err(ApiError::not_found(&info.qualified_resource(), name)),
         }
     }
@@ -210,19 +186,10 @@ impl Registry {
         info: &KindInfo,
         filter: &Filter,
     ) -> Result<(Vec<Value>, i64), ApiError> {
-        let prefix = object::list_prefix(info, &filter.namespace).into_bytes();
-        let range_end = prefix_end(&prefix);
-        let resp = self
-            .store
-            .range(RangeRequest {
-                key: prefix,
-                range_end,
-                ..Default::default()
-            })
-            .await?;
-        let revision = resp.header.as_ref().map_or(0, |h| h.revision);
+        let prefix = object::list_prefix(info, &filter.namespace);
+        let (kvs, revision) = self.store.list(&prefix).await?;
         let mut items = Vec::new();
-        for kv in &resp.kvs {
+        for kv in &kvs {
             let stored = Stored::from_kv(kv)?;
             if filter.matches(&filter::ObjectIndex::of(info, &stored.object)) {
                 items.push(stored.object);
@@ -279,13 +246,15 @@ impl Registry {
             } else {
                 0
             };
-            let put = Request::RequestPut(PutRequest {
-                key: key.as_bytes().to_vec(),
-                value: value.clone(),
-                lease,
-                ..Default::default()
-            });
-            match self.txn(key, &cond, put).await {
+            let written = match cond {
+                Cond::Absent => self.store.create_if_absent(key, value.clone(), lease).await,
+                Cond::ModRevision(revision) => {
+                    self.store
+                        .update_if_revision(key, revision, value.clone(), lease)
+                        .await
+                }
+            };
+            match written {
                 Err(e) if e.is_lease_not_found() => self.events.forget(lease).await,
                 other => return other.map_err(ApiError::from),
             }
@@ -296,53 +265,7 @@ impl Registry {
     }
 
     async fn delete_if(&self, key: &str, mod_revision: i64) -> Result<(Cas, bool), ApiError> {
-        let delete = Request::RequestDeleteRange(DeleteRangeRequest {
-            key: key.as_bytes().to_vec(),
-            ..Default::default()
-        });
-        Ok(self
-            .txn(key, &Cond::ModRevision(mod_revision), delete)
-            .await?)
-    }
-
-    async fn txn(
-        &self,
-        key: &str,
-        cond: &Cond,
-        op: Request,
-    ) -> Result<(Cas, bool), crate::store::StoreError> {
-        let (target, union) = match cond {
-            Cond::Absent => (CompareTarget::Create, TargetUnion::CreateRevision(0)),
-            Cond::ModRevision(r) => (CompareTarget::Mod, TargetUnion::ModRevision(*r)),
-        };
-        let compare = Compare {
-            result: CompareResult::Equal as i32,
-            target: target as i32,
-            key: key.as_bytes().to_vec(),
-            target_union: Some(union),
-            range_end: Vec::new(),
-        };
-        let read = Request::RequestRange(RangeRequest {
-            key: key.as_bytes().to_vec(),
-            ..Default::default()
-        });
-        let req = TxnRequest {
-            compare: vec![compare],
-            success: vec![RequestOp { request: Some(op) }],
-            failure: vec![RequestOp {
-                request: Some(read),
-            }],
-        };
-        let (resp, retried) = self.store.txn(req).await?;
-        if resp.succeeded {
-            let revision = resp.header.as_ref().map_or(0, |h| h.revision);
-            return Ok((Cas::Done { revision }, retried));
-        }
-        let current = resp.responses.into_iter().find_map(|r| match r.response {
-            Some(Response::ResponseRange(range)) => range.kvs.into_iter().next(),
-            _ => None,
-        });
-        Ok((Cas::Lost { current }, retried))
+        Ok(self.store.delete_if(key, mod_revision).await?)
     }
 }
 

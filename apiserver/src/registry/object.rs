@@ -4,7 +4,8 @@ use rand::Rng;
 use serde_json::{json, Value};
 use skiff_api::error::ApiError;
 use skiff_api::kinds::KindInfo;
-use skiff_proto::mvccpb::KeyValue;
+
+use crate::store::KeyValue;
 
 /// `/registry/<plural>/`: every object of a kind.
 pub fn kind_prefix(info: &KindInfo) -> String {

@@ -6,26 +6,29 @@
 //! store is up. A write retried on another member may have
 //! been applied by the first one: callers get `retried = true` and resolve that themselves
 //! (the registry compares what is stored with what it wrote).
+//!
+//! This module is the apiserver's only door to the store: every etcd request is built here,
+//! behind a small typed interface, and the rest of the apiserver sees keys, values and
+//! revisions.
+//!
+//! # Layout
+//! - this file: the [`Store`] with its members and the failover loop;
+//! - `kv`: get, list, create-if-absent, update-if-revision, delete-if, leases, ping;
+//! - `watch`: one store watch over a key prefix ([`StoreWatch`]).
 
+mod kv;
 mod watch;
 
-pub use watch::{StoreWatch, WatchItem};
+pub use kv::{prefix_end, Cas, Event, EventType, KeyValue};
+pub use watch::{StoreWatch, WatchItem, WatchMember};
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use skiff_api::error::ApiError;
-use skiff_proto::etcdserverpb::kv_client::KvClient;
-use skiff_proto::etcdserverpb::lease_client::LeaseClient;
-use skiff_proto::etcdserverpb::{
-    LeaseGrantRequest, LeaseGrantResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse,
-};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
-
-/// Largest response accepted from the store (a list of every object of a kind).
-const MAX_RESPONSE_BYTES: usize = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,6 +40,9 @@ pub enum StoreError {
     Rejected(String, Code),
     #[error("the store URL {0:?} is not valid: {1}")]
     BadEndpoint(String, String),
+    /// The store answered a lease grant with an error in the response.
+    #[error("the store refused a lease: {0}")]
+    LeaseRefused(String),
 }
 
 impl StoreError {
@@ -113,50 +119,6 @@ impl Store {
         self.members.len()
     }
 
-    /// The member to open a watch on, with its index: the one that answered last.
-    pub fn watch_member(&self) -> (usize, Channel, &str) {
-        let i = self.preferred.load(Ordering::Relaxed) % self.members.len();
-        (i, self.members[i].channel.clone(), &self.members[i].url)
-    }
-
-    /// A watch on member `i` failed: later watches and requests start at the next member.
-    pub fn member_failed(&self, i: usize) {
-        let next = (i + 1) % self.members.len();
-        let _ = self
-            .preferred
-            .compare_exchange(i, next, Ordering::Relaxed, Ordering::Relaxed);
-    }
-
-    pub async fn range(&self, req: RangeRequest) -> Result<RangeResponse, StoreError> {
-        self.call(|ch| {
-            let req = with_leader(req.clone());
-            async move { kv(ch).range(req).await }
-        })
-        .await
-        .map(|(r, _)| r)
-    }
-
-    /// A transaction; `retried` is true when an earlier attempt may have been applied.
-    pub async fn txn(&self, req: TxnRequest) -> Result<(TxnResponse, bool), StoreError> {
-        self.call(|ch| {
-            let req = with_leader(req.clone());
-            async move { kv(ch).txn(req).await }
-        })
-        .await
-    }
-
-    pub async fn lease_grant(&self, ttl_seconds: i64) -> Result<LeaseGrantResponse, StoreError> {
-        self.call(|ch| {
-            let req = with_leader(LeaseGrantRequest {
-                ttl: ttl_seconds,
-                id: 0,
-            });
-            async move { LeaseClient::new(ch).lease_grant(req).await }
-        })
-        .await
-        .map(|(r, _)| r)
-    }
-
     /// Runs `f` on the member that answered last, then on the others in turn, round after
     /// round with a growing pause (a store electing a leader refuses everything for a moment),
     /// until the request timeout is used up. One attempt gets a third of it, so a member that
@@ -230,10 +192,6 @@ fn with_leader<T>(msg: T) -> tonic::Request<T> {
     req
 }
 
-fn kv(ch: Channel) -> KvClient<Channel> {
-    KvClient::new(ch).max_decoding_message_size(MAX_RESPONSE_BYTES)
-}
-
 /// Errors that say "this member cannot serve now" rather than "this request is wrong":
 /// connection failures, no leader, leader changes, timeouts inside the member.
 fn member_failure(status: &tonic::Status) -> bool {
@@ -245,30 +203,5 @@ fn member_failure(status: &tonic::Status) -> bool {
         | Code::Aborted => true,
         Code::Internal => status.message().contains("transport") || status.message().contains("h2"),
         _ => false,
-    }
-}
-
-/// The end of the key range that covers every key starting with `prefix`.
-pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    // Every byte was 0xff: the range has no end ("\0" means "to the end of the keyspace").
-    vec![0]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_ends() {
-        assert_eq!(prefix_end(b"/registry/pods/"), b"/registry/pods0".to_vec());
-        assert_eq!(prefix_end(b"a\xff"), b"b".to_vec());
-        assert_eq!(prefix_end(b"\xff"), vec![0]);
     }
 }

@@ -1,21 +1,70 @@
 //! One etcd v3 watch stream over a key prefix: create, read events and progress, ask for progress.
 
+use std::sync::atomic::Ordering;
+
 use skiff_proto::etcdserverpb::watch_client::WatchClient;
 use skiff_proto::etcdserverpb::watch_request::RequestUnion;
 use skiff_proto::etcdserverpb::{
     WatchCreateRequest, WatchProgressRequest, WatchRequest, WatchResponse,
 };
-use skiff_proto::mvccpb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::Streaming;
 
+use super::{prefix_end, with_leader, Event, Store};
+
+/// The member a watch is opened on.
+pub struct WatchMember {
+    index: usize,
+    channel: Channel,
+    pub url: String,
+}
+
+impl Store {
+    /// The member to open a watch on: the one that answered last.
+    pub fn watch_member(&self) -> WatchMember {
+        let index = self.preferred.load(Ordering::Relaxed) % self.members.len();
+        let member = &self.members[index];
+        WatchMember {
+            index,
+            channel: member.channel.clone(),
+            url: member.url.clone(),
+        }
+    }
+
+    /// A watch on `member` failed: later watches and requests start at the next member.
+    pub fn member_failed(&self, member: &WatchMember) {
+        let next = (member.index + 1) % self.members.len();
+        let _ = self.preferred.compare_exchange(
+            member.index,
+            next,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Opens a watch on `member` over every key starting with `prefix`, from
+    /// `start_revision` (inclusive), with previous values and progress notifications, and
+    /// waits for the store to confirm it. The item that may come with the confirmation (a
+    /// compacted start revision) is returned with the watch.
+    pub async fn watch(
+        &self,
+        member: &WatchMember,
+        prefix: &str,
+        start_revision: i64,
+    ) -> Result<(StoreWatch, Option<WatchItem>), tonic::Status> {
+        let key = prefix.as_bytes().to_vec();
+        let range_end = prefix_end(&key);
+        StoreWatch::open(member.channel.clone(), key, range_end, start_revision).await
+    }
+}
+
 /// What a store watch delivers.
 #[derive(Debug)]
 pub enum WatchItem {
     /// Changes, in revision order.
-    Events(Vec<mvccpb::Event>),
+    Events(Vec<Event>),
     /// No events, but the store is at this revision.
     Progress(i64),
     /// The start revision was compacted away; history from there is gone.
@@ -31,9 +80,7 @@ pub struct StoreWatch {
 }
 
 impl StoreWatch {
-    /// Opens a watch on `[key, range_end)` from `start_revision` (inclusive), with previous
-    /// values and progress notifications, and waits for the store to confirm it.
-    pub async fn open(
+    async fn open(
         channel: Channel,
         key: Vec<u8>,
         range_end: Vec<u8>,
@@ -55,13 +102,9 @@ impl StoreWatch {
             .await
             .map_err(|_| tonic::Status::internal("watch request channel closed"))?;
         let mut client = WatchClient::new(channel).max_decoding_message_size(512 * 1024 * 1024);
-        let mut request = tonic::Request::new(ReceiverStream::new(rx));
-        // etcd then ends the stream when this member loses its leader, instead of going quiet;
-        // other stores ignore the header.
-        request.metadata_mut().insert(
-            "hasleader",
-            tonic::metadata::MetadataValue::from_static("true"),
-        );
+        // With the header etcd ends the stream when this member loses its leader, instead of
+        // going quiet.
+        let request = with_leader(ReceiverStream::new(rx));
         let responses = client.watch(request).await?.into_inner();
         let mut watch = StoreWatch {
             requests,

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use skiff_api::client::{DeleteOptions, ListOptions, Propagation};
 use skiff_api::kinds::KindInfo;
+use skiff_client::{DeleteOptions, ListOptions, Propagation};
 
 use super::manifests;
 use crate::args::DeleteArgs;

@@ -2,12 +2,12 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use skiff_api::client::ListOptions;
 use skiff_api::kinds::KindInfo;
 use skiff_api::selector::Selector;
 use skiff_api::types::{
     CronJob, DaemonSet, Event, Job, Lease, Node, Pod, ReplicaSet, ReplicationController,
 };
+use skiff_client::ListOptions;
 
 use super::manifests;
 use crate::args::DescribeArgs;

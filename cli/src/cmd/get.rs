@@ -2,8 +2,8 @@
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use skiff_api::client::{ListOptions, WatchEvent, WatchOptions};
 use skiff_api::kinds::KindInfo;
+use skiff_client::{ListOptions, WatchEvent, WatchOptions};
 
 use crate::args::{GetArgs, Output};
 use crate::ctx::{errln, out, outln, Ctx};

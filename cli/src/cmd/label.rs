@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use skiff_api::client::ListOptions;
 use skiff_api::kinds::KindInfo;
 use skiff_api::labels::{validate_label_key, validate_label_value};
+use skiff_client::ListOptions;
 
 use crate::args::LabelArgs;
 use crate::ctx::{errln, outln, Ctx};

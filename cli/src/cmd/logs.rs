@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use futures::StreamExt;
-use skiff_api::client::LogOptions;
 use skiff_api::types::Pod;
+use skiff_client::LogOptions;
 
 use crate::args::LogsArgs;
 use crate::ctx::Ctx;

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use skiff_api::client::ListOptions;
 use skiff_api::types::{Lease, Node};
+use skiff_client::ListOptions;
 use skiff_proto::etcdserverpb::cluster_client::ClusterClient;
 use skiff_proto::etcdserverpb::MemberListRequest;
 
@@ -118,12 +118,12 @@ async fn stores(endpoints: &[String], healthy: &mut bool) -> String {
 async fn apiservers(ctx: &Ctx, healthy: &mut bool) -> String {
     let mut rows = vec![vec![s("APISERVER"), s("HEALTH")]];
     for endpoint in &ctx.config.endpoints {
-        let mut config = skiff_api::client::ClientConfig::new([endpoint.clone()])
+        let mut config = skiff_client::ClientConfig::new([endpoint.clone()])
             .with_timeout(std::time::Duration::from_secs(2));
         if let Some(token) = &ctx.config.token {
             config = config.with_token(token.clone());
         }
-        let health = match skiff_api::client::Client::new(config) {
+        let health = match skiff_client::Client::new(config) {
             Ok(client) => match client.who_am_i().await {
                 Ok(user) => format!("ok (you are {:?}, role {})", user.user, user.role),
                 Err(e) => {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
 use skiff_api::types::Node;
+use skiff_client::{Client, ClientConfig};
 use skiff_proto::etcdserverpb::maintenance_client::MaintenanceClient;
 use skiff_proto::etcdserverpb::{StatusRequest, StatusResponse};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

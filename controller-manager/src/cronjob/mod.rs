@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
-use skiff_api::client::{Client, DeleteOptions, Propagation};
-use skiff_api::events::EventRecorder;
-use skiff_api::informer::{key_of, Store};
 use skiff_api::meta::ObjectReference;
 use skiff_api::types::{object_reference, CronJob, CronJobStatus, Job, Resource};
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::{Client, DeleteOptions, Propagation};
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::informer::{key_of, Store};
+use skiff_runtime::workqueue::WorkQueue;
 use tracing::warn;
 
 use crate::clock::Clock;

@@ -6,12 +6,12 @@ mod tests;
 
 use std::sync::Arc;
 
-use skiff_api::client::Client;
-use skiff_api::events::EventRecorder;
-use skiff_api::informer::{key_of, Event, Store};
 use skiff_api::selector::Selector;
 use skiff_api::types::{controller_reference, object_reference, DaemonSet, Node, Pod, Resource};
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::Client;
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::informer::{key_of, Event, Store};
+use skiff_runtime::workqueue::WorkQueue;
 use tracing::warn;
 
 use crate::claim;

@@ -1,10 +1,10 @@
 //! The garbage collector's view of the object graph: the kinds it follows, their metadata in the informers' caches, and who refers to whom.
 
-use skiff_api::informer::{object_key, Store};
 use skiff_api::meta::{ObjectMeta, OwnerReference};
 use skiff_api::types::{
     CronJob, DaemonSet, Job, Node, Pod, ReplicaSet, ReplicationController, Resource,
 };
+use skiff_runtime::informer::{object_key, Store};
 
 use crate::informers::Stores;
 

@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use skiff_api::client::{Client, DeleteOptions, Propagation};
 use skiff_api::error::ApiError;
-use skiff_api::informer::{key_of, Event, Informer};
 use skiff_api::kinds;
 use skiff_api::meta::{ObjectMeta, OwnerReference};
 use skiff_api::types::Resource;
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::{Client, DeleteOptions, Propagation};
+use skiff_runtime::informer::{key_of, Event, Informer};
+use skiff_runtime::workqueue::WorkQueue;
 use tracing::{debug, info};
 
 use crate::context::Context;

@@ -7,12 +7,12 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::{Client, DeleteOptions, Propagation};
-use skiff_api::events::EventRecorder;
-use skiff_api::informer::{key_of, Event, Store};
 use skiff_api::selector::Selector;
 use skiff_api::types::{controller_reference, object_reference, Job, JobStatus, Pod, Resource};
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::{Client, DeleteOptions, Propagation};
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::informer::{key_of, Event, Store};
+use skiff_runtime::workqueue::WorkQueue;
 use tracing::warn;
 
 use crate::claim::{self, claim_pods};

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use parking_lot::Mutex;
-use skiff_api::client::{Client, DeleteOptions};
-use skiff_api::events::EventRecorder;
-use skiff_api::informer::{Event, Store};
 use skiff_api::meta::{set_condition, Condition};
 use skiff_api::types::{object_reference, Node, Pod};
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::{Client, DeleteOptions};
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::informer::{Event, Store};
+use skiff_runtime::workqueue::WorkQueue;
 use tokio::time::Instant;
 use tracing::{info, warn};
 

@@ -9,13 +9,13 @@ mod tests;
 
 use std::sync::Arc;
 
-use skiff_api::client::Client;
-use skiff_api::informer::{key_of, Event, Informer, Store};
 use skiff_api::selector::Selector;
 use skiff_api::types::{
     controller_reference, object_reference, Pod, PodTemplateSpec, ReplicaStatus, Resource,
 };
-use skiff_api::workqueue::WorkQueue;
+use skiff_client::Client;
+use skiff_runtime::informer::{key_of, Event, Informer, Store};
+use skiff_runtime::workqueue::WorkQueue;
 use tracing::warn;
 
 use crate::claim;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
 use skiff_api::meta::{MicroTime, ObjectMeta, OwnerReference};
 use skiff_api::types::{Lease, LeaseSpec, Node};
+use skiff_client::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::NodeMetrics;

@@ -6,10 +6,10 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use skiff_api::error::ApiError;
-use skiff_api::informer::Store;
 use skiff_api::types::Pod;
 use skiff_proto::skiffapi::node_logs_server::NodeLogs;
 use skiff_proto::skiffapi::{LogChunk, LogsRequest};
+use skiff_runtime::informer::Store;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
-use skiff_api::events::EventRecorder;
-use skiff_api::informer::{Informer, InformerConfig};
 use skiff_api::quantity::Quantity;
 use skiff_api::types::Pod;
+use skiff_client::{Client, ClientConfig};
 use skiff_proto::skiffapi::node_logs_server::NodeLogsServer;
+use skiff_runtime::events::EventRecorder;
+use skiff_runtime::informer::{Informer, InformerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -49,7 +49,7 @@ pub enum AgentError {
         source: std::io::Error,
     },
     #[error("apiserver client: {0}")]
-    Client(#[from] skiff_api::client::ConfigError),
+    Client(#[from] skiff_client::ConfigError),
     #[error("container runtime: {0}")]
     Runtime(#[from] RuntimeError),
     #[error("image catalog: {0}")]

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
 use skiff_api::meta::{set_condition, Condition, ObjectMeta, Time};
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{
     DaemonEndpoint, Node, NodeAddress, NodeDaemonEndpoints, NodeSpec, NodeStatus, NodeSystemInfo,
 };
+use skiff_client::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::NodeMetrics;

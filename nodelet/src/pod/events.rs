@@ -1,9 +1,9 @@
 //! The events a pod worker records, with the kubelet's reasons and wording. Container events
 //! point at the container (`fieldPath: spec.containers{kubia}`).
 
-use skiff_api::events::EventRecorder;
 use skiff_api::meta::ObjectReference;
 use skiff_api::types::{object_reference, Pod};
+use skiff_runtime::events::EventRecorder;
 
 use crate::probe::ProbeKind;
 

@@ -28,9 +28,9 @@ pub mod writer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::Client;
-use skiff_api::events::EventRecorder;
 use skiff_api::types::Pod;
+use skiff_client::Client;
+use skiff_runtime::events::EventRecorder;
 
 use crate::backend::Backend;
 use crate::images::ImageCatalog;

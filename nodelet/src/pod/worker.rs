@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::DeleteOptions;
 use skiff_api::types::{ContainerStatus, Pod, PodStatus};
+use skiff_client::DeleteOptions;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

@@ -1,9 +1,9 @@
 //! Writing a pod's status through the status subresource: only when it changed, retried on
 //! conflicts, and aware that the informer's copy may lag behind the agent's own last write.
 
-use skiff_api::client::Client;
 use skiff_api::error::ApiError;
 use skiff_api::types::{Pod, PodStatus};
+use skiff_client::Client;
 
 use crate::metrics::NodeMetrics;
 

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ClientConfig};
-use skiff_api::informer::Store;
 use skiff_api::meta::Condition;
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Container, Node, Pod, Resource};
+use skiff_client::{Client, ClientConfig};
+use skiff_runtime::informer::Store;
 
 use super::*;
 use crate::queue::Stage;

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use skiff_api::client::ListOptions;
 use skiff_api::types::{Pod, ReplicaSet};
+use skiff_client::ListOptions;
 use skiff_testkit::{step, wait_for, NodeletSpec};
 
 use crate::util::{cluster, fixture, live, running, tally_pods, Runtime, Setup};
@@ -23,7 +23,7 @@ async fn bench_replica_set_of_1000() {
         .collect();
     let (mut cluster, admin) = cluster(Setup::new(nodes, Runtime::Fake)).await;
     let (tally, stop) = tally_pods(&admin, "app=crane").await;
-    let all_running = |admin: skiff_api::client::Client, avoid: Option<String>| async move {
+    let all_running = |admin: skiff_client::Client, avoid: Option<String>| async move {
         let pods = admin
             .list::<Pod>(Some("default"), &ListOptions::labels("app=crane"))
             .await

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use skiff_api::client::ListOptions;
 use skiff_api::meta::condition_is_true;
 use skiff_api::types::{CronJob, Job};
+use skiff_client::ListOptions;
 use skiff_testkit::{step, wait_for};
 
 use crate::util::{cluster, events, fixture, nodes, wait_event, Runtime, Setup};

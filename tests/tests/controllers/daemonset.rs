@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
-use skiff_api::client::DeleteOptions;
 use skiff_api::types::{Container, DaemonSet, Node, Pod, Resource};
+use skiff_client::DeleteOptions;
 use skiff_testkit::{step, wait_for, NodeletSpec};
 
 use crate::util::{cluster, live, pods, running, Runtime, Setup};
@@ -14,7 +14,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 
 /// Node name -> the live daemon pod on it, when every live daemon pod is Running and no node
 /// has two.
-async fn placement(admin: &skiff_api::client::Client) -> Option<BTreeMap<String, String>> {
+async fn placement(admin: &skiff_client::Client) -> Option<BTreeMap<String, String>> {
     let live_pods: Vec<Pod> = pods(admin, "app=ssd-monitor")
         .await
         .into_iter()
@@ -28,10 +28,7 @@ async fn placement(admin: &skiff_api::client::Client) -> Option<BTreeMap<String,
 }
 
 /// Waits until the daemon pods run on exactly `nodes`.
-async fn wait_on_nodes(
-    admin: &skiff_api::client::Client,
-    nodes: &[&str],
-) -> BTreeMap<String, String> {
+async fn wait_on_nodes(admin: &skiff_client::Client, nodes: &[&str]) -> BTreeMap<String, String> {
     wait_for(
         &format!("one ssd-monitor pod on each of {nodes:?}"),
         WITHIN,

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use skiff_api::client::{DeleteOptions, Propagation};
 use skiff_api::types::{Container, Pod, ReplicaSet, Resource};
+use skiff_client::{DeleteOptions, Propagation};
 use skiff_testkit::{step, wait_for};
 
 use crate::util::{

@@ -47,7 +47,7 @@ fn failing_job(name: &str, policy: &str, backoff_limit: i32) -> Job {
 }
 
 /// Waits for the Job's Failed condition; returns the Job.
-async fn wait_failed(admin: &skiff_api::client::Client, name: &str, reason: &str) -> Job {
+async fn wait_failed(admin: &skiff_client::Client, name: &str, reason: &str) -> Job {
     wait_for(
         &format!("job {name} to fail with {reason}"),
         WITHIN,

@@ -11,11 +11,7 @@ use crate::util::{batch_seconds, cluster, fixture, live, nodes, pods, wait_event
 const WITHIN: Duration = Duration::from_secs(30);
 
 /// Polls the Job's pods until it completes; returns the most pods seen active at once.
-async fn run_to_completion(
-    admin: &skiff_api::client::Client,
-    job: &str,
-    within: Duration,
-) -> usize {
+async fn run_to_completion(admin: &skiff_client::Client, job: &str, within: Duration) -> usize {
     let mut most = 0;
     let selector = format!("job-name={job}");
     let deadline = tokio::time::Instant::now() + within;
@@ -54,7 +50,7 @@ async fn run_to_completion(
 }
 
 /// The Job's final state: exactly `completions` pods succeeded, none failed, all kept.
-async fn check_completed(admin: &skiff_api::client::Client, job: &str, completions: usize) {
+async fn check_completed(admin: &skiff_client::Client, job: &str, completions: usize) {
     let j: Job = admin.get("default", job).await.expect("job");
     assert_eq!(
         j.status.succeeded as usize, completions,

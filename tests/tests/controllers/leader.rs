@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use skiff_api::leader::read_leader;
 use skiff_api::types::ReplicationController;
+use skiff_runtime::leader::read_leader;
 use skiff_testkit::{step, wait_for, NodeletSpec};
 
 use crate::util::{cluster, fixture, tally_pods, wait_running, Runtime, Setup};

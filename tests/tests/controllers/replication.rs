@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
-use skiff_api::client::{DeleteOptions, Propagation};
 use skiff_api::types::{Pod, ReplicaSet, ReplicationController, Resource};
+use skiff_client::{DeleteOptions, Propagation};
 use skiff_testkit::{step, wait_for};
 
 use crate::util::{

@@ -4,10 +4,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use skiff_api::client::{Client, ListOptions};
-use skiff_api::informer::{Event as InformerEvent, Informer, InformerConfig};
 use skiff_api::manifest::parse_manifests;
 use skiff_api::types::{EnvVar, Event, Pod, PodTemplateSpec, Resource};
+use skiff_client::{Client, ListOptions};
+use skiff_runtime::informer::{Event as InformerEvent, Informer, InformerConfig};
 use skiff_testkit::cluster::FAST_LEADER_ELECTION;
 use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
 use tokio_util::sync::CancellationToken;

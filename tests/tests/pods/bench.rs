@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use skiff_api::client::{WatchEvent, WatchOptions};
 use skiff_api::types::Pod;
+use skiff_client::{WatchEvent, WatchOptions};
 use skiff_testkit::{step, NodeletSpec};
 use tokio::sync::Semaphore;
 use tonic::codegen::tokio_stream::StreamExt;

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use skiff_api::client::{DeleteOptions, WatchEvent, WatchOptions};
 use skiff_api::types::Pod;
+use skiff_client::{DeleteOptions, WatchEvent, WatchOptions};
 use skiff_testkit::step;
 use tonic::codegen::tokio_stream::StreamExt;
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use skiff_api::client::LogOptions;
+use skiff_client::LogOptions;
 use skiff_testkit::step;
 
 use crate::util::{busybox, condition, main_status, pod, restart_count, waiting_reason, Cluster};

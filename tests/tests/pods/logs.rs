@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use skiff_api::client::LogOptions;
+use skiff_client::LogOptions;
 use skiff_testkit::step;
 use tonic::codegen::tokio_stream::StreamExt;
 

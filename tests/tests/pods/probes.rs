@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use skiff_api::client::LogOptions;
 use skiff_api::types::Pod;
+use skiff_client::LogOptions;
 use skiff_testkit::step;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::json;
-use skiff_api::client::{DeleteOptions, LogOptions};
 use skiff_api::types::Pod;
+use skiff_client::{DeleteOptions, LogOptions};
 use skiff_testkit::step;
 
 use crate::util::{alive, busybox, main_status, pod, restart_count, Cluster};

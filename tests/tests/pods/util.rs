@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use skiff_api::client::{Client, ListOptions, LogOptions};
 use skiff_api::error::ApiError;
 use skiff_api::types::{ContainerStatus, Event, Pod};
+use skiff_client::{Client, ListOptions, LogOptions};
 use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
 use tonic::codegen::tokio_stream::StreamExt;
 

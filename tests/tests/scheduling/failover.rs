@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use skiff_api::leader::read_leader;
+use skiff_runtime::leader::read_leader;
 use skiff_testkit::{step, wait_for};
 
 use crate::util::{cluster, pod, wait_bound};

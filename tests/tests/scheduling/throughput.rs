@@ -1,7 +1,7 @@
-//! Throughput against a real cluster: `skiff-scheduler bench` creates hollow nodes and pods,
+//! Throughput against a real cluster: `skiff-bench scheduler` creates hollow nodes and pods,
 //! runs the scheduler, and reports pods/s once every pod is bound. Sized by
 //! SKIFF_SCHED_BENCH_NODES and SKIFF_SCHED_BENCH_PODS (default 100 nodes, 1000 pods); more
-//! `bench` flags (e.g. `--binds-in-flight 128`) in SKIFF_SCHED_BENCH_ARGS.
+//! `skiff-bench scheduler` flags (e.g. `--binds-in-flight 128`) in SKIFF_SCHED_BENCH_ARGS.
 
 use std::time::Duration;
 
@@ -24,12 +24,12 @@ async fn every_pod_is_bound_and_the_rate_is_reported() {
     step("start store and apiserver (no scheduler, no controller-manager)");
     let cluster = TestCluster::start(ClusterSpec::default()).await;
     step(&format!(
-        "skiff-scheduler bench: {nodes} hollow nodes, {pods} pods"
+        "skiff-bench scheduler: {nodes} hollow nodes, {pods} pods"
     ));
-    let mut bench = tokio::process::Command::new(skiff_testkit::binary::binary("skiff-scheduler"));
+    let mut bench = tokio::process::Command::new(skiff_testkit::binary::binary("skiff-bench"));
     bench
         .args([
-            "bench",
+            "scheduler",
             "--apiserver",
             &cluster.apiserver_endpoints().join(","),
             "--token",
@@ -45,7 +45,7 @@ async fn every_pod_is_bound_and_the_rate_is_reported() {
     let output = tokio::time::timeout(Duration::from_secs(600), bench.output())
         .await
         .expect("the benchmark timed out")
-        .expect("run skiff-scheduler bench");
+        .expect("run skiff-bench scheduler");
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprintln!("{stdout}");
     assert!(

@@ -6,16 +6,16 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use skiff_api::client::DeleteOptions;
 use skiff_api::meta::find_condition;
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Node, Pod};
+use skiff_client::DeleteOptions;
 use skiff_testkit::{step, wait_for};
 
 use crate::util::{cluster, node_object, pod, wait_bound, wait_event};
 
 /// Waits for the pod's PodScheduled=False condition; returns its message.
-async fn wait_unschedulable(admin: &skiff_api::client::Client, name: &str) -> String {
+async fn wait_unschedulable(admin: &skiff_client::Client, name: &str) -> String {
     wait_for(
         &format!("pod {name} to be marked Unschedulable"),
         Duration::from_secs(20),

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use skiff_api::client::{Client, ListOptions};
 use skiff_api::meta::{Condition, OwnerReference};
 use skiff_api::quantity::Quantity;
 use skiff_api::types::{Container, Event, Node, NodeAddress, Pod, Resource};
+use skiff_client::{Client, ListOptions};
 use skiff_testkit::cluster::FAST_LEADER_ELECTION;
 use skiff_testkit::{step, wait_for, ClusterSpec, NodeletSpec, TestCluster};
 

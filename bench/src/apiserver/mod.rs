@@ -1,0 +1,186 @@
+//! `skiff-bench apiserver`: create latency of skiff-apiserver under concurrent clients, and watch fan-out throughput.
+//!
+//! # Layout
+//! - this file: options and the latency report (nearest-rank percentiles from [`crate::stats`]);
+//! - `load`: the two measurements against any apiserver;
+//! - `local`: a throw-away local cluster (3 store members and one apiserver) to measure
+//!   against, so a run needs nothing but the binaries.
+
+mod load;
+mod local;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::stats::percentile;
+
+pub use load::{
+    measure_creates, measure_store_baseline, measure_watch_fanout, CreateReport, FanoutReport,
+};
+pub use local::{LocalCluster, LOCAL_TOKEN};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiserverBenchError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("request failed: {0}")]
+    Request(#[from] tonic::Status),
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error(transparent)]
+    Launch(#[from] skiff_testkit::LaunchError),
+}
+
+/// Flags of `skiff-bench apiserver`.
+#[derive(Args, Debug, Clone)]
+pub struct ApiserverArgs {
+    /// Apiserver to load (with --token); when unset, a local cluster (3 store members from
+    /// --store-bin and the skiff-apiserver next to the skiff-bench binary) is started and
+    /// removed after.
+    #[arg(long)]
+    pub apiserver: Option<String>,
+    #[arg(long, default_value = "")]
+    pub token: String,
+    /// Store binary of the local cluster: skiff-store or etcd.
+    #[arg(long, default_value = "target/release/skiff-store")]
+    pub store_bin: PathBuf,
+    /// Concurrent clients creating pods, each on its own connection.
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Pods created in total.
+    #[arg(long, default_value_t = 5000)]
+    pub creates: usize,
+    /// Concurrent watchers.
+    #[arg(long, default_value_t = 100)]
+    pub watchers: usize,
+    /// Changes written while the watchers watch (each reaches every watcher); keep it within
+    /// the apiserver's --watch-cache-size for the replay measurement.
+    #[arg(long, default_value_t = 2000)]
+    pub changes: usize,
+    /// Concurrent writers of those changes.
+    #[arg(long, default_value_t = 50)]
+    pub writers: usize,
+    #[arg(long, default_value = "bench")]
+    pub namespace: String,
+}
+
+/// Runs both measurements and prints the figures.
+pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
+    let apiserver_bin = std::env::current_exe()
+        .map_err(|e| ApiserverBenchError::Setup(format!("cannot find this binary: {e}")))?
+        .with_file_name("skiff-apiserver");
+    let local = match &a.apiserver {
+        Some(_) => None,
+        None => Some(LocalCluster::start(&a.store_bin, &apiserver_bin).await?),
+    };
+    let (url, token) = match (&local, &a.apiserver) {
+        (Some(l), _) => (l.url.clone(), LOCAL_TOKEN.to_string()),
+        (None, url) => (url.clone().unwrap_or_default(), a.token.clone()),
+    };
+    let store = if local.is_some() {
+        a.store_bin.display().to_string()
+    } else {
+        "remote".to_string()
+    };
+    println!("target: {url} (store: {store})");
+    if let Some(l) = &local {
+        let b = measure_store_baseline(&l.store, a.clients, a.creates).await?;
+        println!(
+            "store alone (txn put): {} clients, {} errors, {:.0}/s, {}",
+            b.clients,
+            b.errors,
+            b.per_second(),
+            b.latency
+        );
+    }
+    let c = measure_creates(&url, &token, &a.namespace, a.clients, a.creates).await?;
+    println!(
+        "create: {} clients, {} errors, {:.0}/s, {}",
+        c.clients,
+        c.errors,
+        c.per_second(),
+        c.latency
+    );
+    let f =
+        measure_watch_fanout(&url, &token, &a.namespace, a.watchers, a.changes, a.writers).await?;
+    println!(
+        "watch: {} watchers x {} changes: live {:.0} events/s delivered (writes {:.0}/s); replay from the cache {:.0} events/s",
+        f.watchers,
+        f.changes,
+        f.live_events_per_second(),
+        f.writes_per_second,
+        f.replay_events_per_second()
+    );
+    Ok(())
+}
+
+/// Latency distribution of successful requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Latency {
+    pub count: usize,
+    pub p50: Duration,
+    pub p90: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+impl Latency {
+    pub fn of(mut samples: Vec<Duration>) -> Latency {
+        samples.sort_unstable();
+        Latency {
+            count: samples.len(),
+            p50: percentile(&samples, 50.0).unwrap_or_default(),
+            p90: percentile(&samples, 90.0).unwrap_or_default(),
+            p99: percentile(&samples, 99.0).unwrap_or_default(),
+            max: samples.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+            self.count,
+            ms(self.p50),
+            ms(self.p90),
+            ms(self.p99),
+            ms(self.max)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_takes_nearest_rank_percentiles() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let all = Latency::of(v);
+        assert_eq!(
+            (all.p50, all.p90, all.p99, all.max),
+            (
+                Duration::from_millis(50),
+                Duration::from_millis(90),
+                Duration::from_millis(99),
+                Duration::from_millis(100)
+            )
+        );
+        let none = Latency::of(Vec::new());
+        assert_eq!(
+            (none.count, none.p99, none.max),
+            (0, Duration::ZERO, Duration::ZERO)
+        );
+        let l = Latency::of(vec![Duration::from_millis(3), Duration::from_millis(1)]);
+        assert_eq!(
+            (l.p50, l.max),
+            (Duration::from_millis(1), Duration::from_millis(3))
+        );
+    }
+}

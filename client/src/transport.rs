@@ -1,0 +1,306 @@
+//! Endpoint selection and failover: which apiserver a request goes to, and when a failed request may be sent again.
+//!
+//! The rules for repeating a request are in the [`client`](super) module doc.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use skiff_proto::skiffapi::api_client::ApiClient;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+use tracing::{debug, info, warn};
+
+use super::ConfigError;
+use skiff_api::error::ApiError;
+
+/// Largest reply accepted: a list of thousands of pods is tens of MiB.
+const MAX_REPLY_BYTES: usize = 256 * 1024 * 1024;
+
+/// Whether a request that failed ambiguously may be sent again (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    Always,
+    Guarded,
+    BeforeSend,
+}
+
+/// One apiserver: its address and the channel to it, made on first use so that a client can
+/// be built outside a Tokio runtime.
+struct Target {
+    address: String,
+    endpoint: Endpoint,
+    channel: OnceLock<Channel>,
+}
+
+impl Target {
+    fn channel(&self) -> Channel {
+        self.channel
+            .get_or_init(|| self.endpoint.connect_lazy())
+            .clone()
+    }
+}
+
+pub(crate) struct Transport {
+    targets: Vec<Target>,
+    /// The endpoint that answered last; requests start there.
+    current: AtomicUsize,
+    authorization: Option<MetadataValue<Ascii>>,
+    timeout: Duration,
+}
+
+/// `host:port` or `http://host:port`; TLS is not supported.
+fn normalize(address: &str) -> Result<String, ConfigError> {
+    let address = address.trim().trim_end_matches('/');
+    if address.is_empty() {
+        return Err(ConfigError::BadEndpoint {
+            endpoint: address.to_string(),
+            why: "empty address".to_string(),
+        });
+    }
+    if address.starts_with("https://") {
+        return Err(ConfigError::BadEndpoint {
+            endpoint: address.to_string(),
+            why: "TLS is not supported; use http://host:port".to_string(),
+        });
+    }
+    if address.starts_with("http://") {
+        Ok(address.to_string())
+    } else if address.contains("://") {
+        Err(ConfigError::BadEndpoint {
+            endpoint: address.to_string(),
+            why: "only http:// is supported".to_string(),
+        })
+    } else {
+        Ok(format!("http://{address}"))
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(config: &super::ClientConfig) -> Result<Transport, ConfigError> {
+        if config.endpoints.is_empty() {
+            return Err(ConfigError::NoEndpoints);
+        }
+        let connect_timeout = config.timeout.min(Duration::from_secs(5));
+        let mut targets = Vec::with_capacity(config.endpoints.len());
+        for raw in &config.endpoints {
+            let address = normalize(raw)?;
+            let bad = |e: tonic::transport::Error| ConfigError::BadEndpoint {
+                endpoint: raw.clone(),
+                why: e.to_string(),
+            };
+            let endpoint = Endpoint::from_shared(address.clone())
+                .map_err(bad)?
+                .user_agent(config.user_agent.clone())
+                .map_err(bad)?
+                .connect_timeout(connect_timeout)
+                .tcp_nodelay(true)
+                // Keep-alive pings notice a dead apiserver under an idle watch stream.
+                .http2_keep_alive_interval(Duration::from_secs(10))
+                .keep_alive_timeout(Duration::from_secs(5))
+                .keep_alive_while_idle(true);
+            targets.push(Target {
+                address,
+                endpoint,
+                channel: OnceLock::new(),
+            });
+        }
+        let authorization = match &config.token {
+            None => None,
+            Some(token) => Some(MetadataValue::try_from(format!("Bearer {token}")).map_err(
+                |_| ConfigError::BadToken("it may hold only visible ASCII characters".to_string()),
+            )?),
+        };
+        Ok(Transport {
+            targets,
+            current: AtomicUsize::new(0),
+            authorization,
+            timeout: config.timeout,
+        })
+    }
+
+    /// The address of the apiserver requests go to first.
+    pub(crate) fn current_endpoint(&self) -> &str {
+        let index = self.current.load(Ordering::Relaxed) % self.targets.len();
+        &self.targets[index].address
+    }
+
+    pub(crate) fn endpoints(&self) -> impl Iterator<Item = &str> {
+        self.targets.iter().map(|t| t.address.as_str())
+    }
+
+    fn request<M>(&self, message: M) -> tonic::Request<M> {
+        let mut request = tonic::Request::new(message);
+        if let Some(value) = &self.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        request
+    }
+
+    /// Sends `message` with `call`, starting at the endpoint that answered last and moving on
+    /// to the next one when the failure allows it (see the module doc). For a streaming call
+    /// the timeout covers only the opening of the stream.
+    pub(crate) async fn call<M, R, F, Fut>(
+        &self,
+        op: &'static str,
+        retry: Retry,
+        message: M,
+        call: F,
+    ) -> Result<R, ApiError>
+    where
+        M: Clone,
+        F: Fn(ApiClient<Channel>, tonic::Request<M>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    {
+        let count = self.targets.len();
+        let start = self.current.load(Ordering::Relaxed) % count;
+        let mut last_error = None;
+        for attempt in 0..count {
+            let index = (start + attempt) % count;
+            let target = &self.targets[index];
+            let client =
+                ApiClient::new(target.channel()).max_decoding_message_size(MAX_REPLY_BYTES);
+            let outcome =
+                tokio::time::timeout(self.timeout, call(client, self.request(message.clone())))
+                    .await;
+            let failure = match outcome {
+                Ok(Ok(reply)) => {
+                    if index != start {
+                        info!(endpoint = %target.address, op, "apiserver endpoint switched after a failure");
+                        self.current.store(index, Ordering::Relaxed);
+                    }
+                    return Ok(reply.into_inner());
+                }
+                Ok(Err(status)) => Failure::classify(&status, retry),
+                Err(_) => Failure::timeout(self.timeout, retry),
+            };
+            match failure {
+                Failure::Final(error) => {
+                    debug!(endpoint = %target.address, op, reason = %error.reason, "request failed: {error}");
+                    return Err(error);
+                }
+                Failure::TryNext(error) => {
+                    warn!(endpoint = %target.address, op, "apiserver unreachable, trying the next endpoint: {error}");
+                    last_error = Some(error);
+                }
+            }
+        }
+        let tried: Vec<&str> = self.endpoints().collect();
+        let why = last_error.map(|e| e.message).unwrap_or_default();
+        Err(ApiError::unavailable(format!(
+            "no apiserver answered {op} (tried {}): {why}",
+            tried.join(", ")
+        )))
+    }
+}
+
+/// What a failed attempt means for the request.
+enum Failure {
+    /// Give this error to the caller.
+    Final(ApiError),
+    /// Send the request to the next endpoint.
+    TryNext(ApiError),
+}
+
+impl Failure {
+    fn classify(status: &tonic::Status, retry: Retry) -> Failure {
+        let error = ApiError::from_status(status);
+        if is_connect_error(status) {
+            return Failure::TryNext(error);
+        }
+        // No Kubernetes Status in the details: the failure came from the transport, not from
+        // an apiserver's decision.
+        let from_transport = status.details().is_empty()
+            && matches!(
+                status.code(),
+                Code::Unavailable | Code::Cancelled | Code::Unknown | Code::Internal
+            );
+        let unavailable = from_transport || status.code() == Code::Unavailable;
+        if !unavailable {
+            return Failure::Final(error);
+        }
+        match retry {
+            Retry::Always | Retry::Guarded => Failure::TryNext(error),
+            Retry::BeforeSend => Failure::Final(ApiError::unavailable(format!(
+                "{}; the request may or may not have been applied",
+                error.message
+            ))),
+        }
+    }
+
+    fn timeout(after: Duration, retry: Retry) -> Failure {
+        let error = ApiError::timeout(format!("no reply from the apiserver within {after:?}"));
+        match retry {
+            Retry::Always | Retry::Guarded => Failure::TryNext(error),
+            Retry::BeforeSend => Failure::Final(ApiError::timeout(format!(
+                "{}; the request may or may not have been applied",
+                error.message
+            ))),
+        }
+    }
+}
+
+/// True when the request failed while connecting, so it was never sent.
+fn is_connect_error(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::ConnectError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_normalized() {
+        assert_eq!(
+            normalize("127.0.0.1:6443").unwrap(),
+            "http://127.0.0.1:6443"
+        );
+        assert_eq!(normalize(" http://h:1/ ").unwrap(), "http://h:1");
+        assert!(normalize("https://h:1").is_err());
+        assert!(normalize("unix:///x").is_err());
+        assert!(normalize("").is_err());
+    }
+
+    #[test]
+    fn ambiguous_failures_of_unsafe_writes_are_final() {
+        let dead = tonic::Status::unavailable("connection reset");
+        assert!(matches!(
+            Failure::classify(&dead, Retry::Always),
+            Failure::TryNext(_)
+        ));
+        assert!(matches!(
+            Failure::classify(&dead, Retry::Guarded),
+            Failure::TryNext(_)
+        ));
+        match Failure::classify(&dead, Retry::BeforeSend) {
+            Failure::Final(e) => assert!(e.message.contains("may or may not have been applied")),
+            Failure::TryNext(_) => {
+                panic!("an unsafe write was repeated after an ambiguous failure")
+            }
+        }
+    }
+
+    #[test]
+    fn api_errors_are_final() {
+        let conflict = ApiError::conflict_modified("pods", "p").to_status();
+        assert!(
+            matches!(Failure::classify(&conflict, Retry::Always), Failure::Final(e) if e.is_conflict())
+        );
+        let invalid = tonic::Status::invalid_argument("bad");
+        assert!(matches!(
+            Failure::classify(&invalid, Retry::Always),
+            Failure::Final(_)
+        ));
+    }
+}
