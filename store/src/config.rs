@@ -66,6 +66,21 @@ pub struct Config {
     pub log_format: String,
 }
 
+/// `skiff-store restore --snapshot FILE` and the flags of the member whose data dir
+/// it creates (etcdutl's snapshot restore).
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "skiff-store restore",
+    about = "Create a new cluster member's data dir from a snapshot file"
+)]
+pub struct RestoreCommand {
+    /// The file `etcdctl snapshot save` wrote.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub config: Config,
+}
+
 /// One member of the cluster as --initial-cluster names it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peer {

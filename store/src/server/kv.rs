@@ -38,6 +38,8 @@ fn unexpected(outcome: Outcome) -> Status {
         Outcome::LeaseGrant(_) => "lease grant",
         Outcome::LeaseRevoke(_) => "lease revoke",
         Outcome::MemberAttributes => "member attributes",
+        Outcome::Cluster(_) => "member change",
+        Outcome::Alarms(_) => "alarm",
         Outcome::Error(e) => return e.into(),
     };
     Status::internal(format!("unexpected {name} result"))
