@@ -359,11 +359,17 @@ impl raft::Storage for RaftLogStorage {
         Ok(self.last_index)
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
+        // A snapshot taken before `to` joined would not name it, and `to` refuses it.
+        let names = |snap: &Snapshot| {
+            let cs = snap.get_metadata().get_conf_state();
+            cs.voters.contains(&to) || cs.learners.contains(&to)
+        };
         match &self.snapshot {
             Some(snap)
                 if snap.get_metadata().index >= request_index
-                    && snap.get_metadata().index >= self.truncated.0 =>
+                    && snap.get_metadata().index >= self.truncated.0
+                    && names(snap) =>
             {
                 Ok(snap.clone())
             }

@@ -2,8 +2,9 @@
 //! leader against etcd's safety rules, then proposed through raft.
 //!
 //! The rules ([`plan`], a pure function) are etcd's with strict reconfiguration
-//! checks on: a voter is added, promoted or removed only if the members heard from
-//! within the last election timeout still make a quorum of the new membership; a
+//! checks on: a member is added only while every voter was heard from within the last
+//! election timeout; a voter is promoted or removed only if the members heard from
+//! still make a quorum of the new membership (a dead member may be removed); a
 //! learner is promoted only once it has 90% of the leader's log; at most one learner;
 //! peer URLs well formed and not already used; ids that exist.
 
@@ -24,18 +25,34 @@ use crate::error::StoreError;
 use crate::mvcc::Outcome;
 use crate::raft::Progress;
 
+/// How long a member change waits for a leader.
+const LEADER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs a member change: on the leader, checked and proposed one at a time (raft
 /// takes one conf change at a time); elsewhere, forwarded to the leader.
 pub async fn change(
     member: &Member,
     req: MemberChangeRequest,
 ) -> Result<MemberChangeResponse, Status> {
-    let leader = member.node.status().leader();
-    if leader == 0 {
-        return Err(StoreError::NoLeader.into());
-    }
-    if leader != member.id {
-        return member.forward.member_change(leader, req).await;
+    // Forwarded to the leader; while there is none (or the one this member knew has
+    // just died) it waits for the next, within the request timeout.
+    let deadline = tokio::time::Instant::now() + LEADER_PATIENCE;
+    loop {
+        let leader = member.node.status().leader();
+        let answer = match leader {
+            0 => Err(Status::from(StoreError::NoLeader)),
+            me if me == member.id => break,
+            other => member.forward.member_change(other, req.clone()).await,
+        };
+        match answer {
+            Err(status)
+                if status.code() == tonic::Code::Unavailable
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            answer => return answer,
+        }
     }
     let change = req
         .change
@@ -154,11 +171,14 @@ pub fn plan(
             if used_by_other(&urls, 0) {
                 return Err(StoreError::PeerUrlExists);
             }
-            if add.is_learner {
-                if record.members.iter().any(|m| m.is_learner) {
-                    return Err(StoreError::TooManyLearners);
-                }
-            } else if active_voters(record, progress, 0) < quorum(voters + 1) {
+            if add.is_learner && record.members.iter().any(|m| m.is_learner) {
+                return Err(StoreError::TooManyLearners);
+            }
+            // etcd adds a member (learner or voter) only while every voter is
+            // connected; a voter also needs a quorum of the grown membership started,
+            // except the 1 -> 2 step.
+            let active = active_voters(record, progress, 0);
+            if active < voters || (!add.is_learner && voters > 1 && active < quorum(voters + 1)) {
                 return Err(StoreError::Unhealthy);
             }
             let member = ClusterMember {

@@ -83,6 +83,18 @@ fn member_changes_follow_etcds_rules() {
             "add learner with 1 of 3 down",
             (3, 0, &[3], 100),
             add(&["http://127.0.0.1:9"], true),
+            Err(Unhealthy),
+        ),
+        (
+            "add learner to healthy 3",
+            (3, 0, &[], 100),
+            add(&["http://127.0.0.1:9"], true),
+            Ok(Kind::Add),
+        ),
+        (
+            "add voter to 1",
+            (1, 0, &[], 100),
+            add(&["http://127.0.0.1:9"], false),
             Ok(Kind::Add),
         ),
         (

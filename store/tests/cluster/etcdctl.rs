@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::util::*;
 
-fn etcdctl(endpoints: &str, args: &[&str]) -> Output {
+pub fn etcdctl(endpoints: &str, args: &[&str]) -> Output {
     Command::new("etcdctl")
         .env("ETCDCTL_API", "3")
         .arg(format!("--endpoints={endpoints}"))
@@ -16,7 +16,7 @@ fn etcdctl(endpoints: &str, args: &[&str]) -> Output {
         .expect("etcdctl must be installed (Debian package etcd-client)")
 }
 
-fn ok(endpoints: &str, args: &[&str]) -> String {
+pub fn ok(endpoints: &str, args: &[&str]) -> String {
     let out = etcdctl(endpoints, args);
     assert!(
         out.status.success(),

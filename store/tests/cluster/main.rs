@@ -5,6 +5,8 @@ mod consistency;
 mod durability;
 mod etcdctl;
 mod failover;
+mod grow;
+mod membership;
 mod snapshot;
 mod util;
 mod watch;
