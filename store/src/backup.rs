@@ -1,10 +1,12 @@
 //! Backups: the snapshot file `etcdctl snapshot save` writes (Maintenance.Snapshot)
 //! and `skiff-store restore`, which makes a new cluster's data dirs from one.
 //!
-//! A snapshot file is [`MAGIC`], the state machine's image (every record of its
-//! tree, as raft snapshots carry it) and a SHA-256 of everything before it, as etcd
-//! appends one to its database image. Restore refuses a file whose hash or image does
-//! not check out, before it creates anything.
+//! A snapshot file is [`MAGIC`], the length of the state machine's image (8 bytes,
+//! big-endian), the image (every record of its tree, as raft snapshots carry it),
+//! zeros up to a multiple of 512 bytes, and a SHA-256 of everything before it, as
+//! etcd appends one to its database image (etcdctl checks that the size before the
+//! hash is a multiple of 512). Restore refuses a file whose hash or image does not
+//! check out, before it creates anything.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,8 @@ use crate::mvcc::StateMachine;
 
 pub const MAGIC: &[u8] = b"skiff-store snapshot v1\n";
 const HASH_LEN: usize = 32;
+/// etcdctl expects the bytes before the hash to fill whole 512-byte sectors.
+const SECTOR: usize = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -40,9 +44,11 @@ pub enum BackupError {
 
 /// The file image of a state machine snapshot.
 pub fn encode(image: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MAGIC.len() + image.len() + HASH_LEN);
+    let mut out = Vec::with_capacity(MAGIC.len() + 8 + image.len() + SECTOR + HASH_LEN);
     out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(image.len() as u64).to_be_bytes());
     out.extend_from_slice(image);
+    out.resize(out.len().div_ceil(SECTOR) * SECTOR, 0);
     let hash = Sha256::digest(&out);
     out.extend_from_slice(&hash);
     out
@@ -66,7 +72,15 @@ pub fn decode<'a>(file: &Path, bytes: &'a [u8]) -> Result<&'a [u8], BackupError>
             "integrity hash mismatch: the file is truncated or was altered",
         ));
     }
-    Ok(&body[MAGIC.len()..])
+    let rest = &body[MAGIC.len()..];
+    let (len, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or_else(|| invalid("truncated (no image length)"))?;
+    let len = usize::try_from(u64::from_be_bytes(*len))
+        .ok()
+        .filter(|len| *len <= rest.len())
+        .ok_or_else(|| invalid("image length beyond the end of the file"))?;
+    Ok(&rest[..len])
 }
 
 /// `skiff-store restore`: this member's data dir of a new cluster (the flags define
@@ -107,4 +121,30 @@ pub fn restore(snapshot: &Path, config: &Config) -> Result<(), BackupError> {
     state.reset_for_new_cluster()?;
     db.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_fill_whole_sectors_and_damage_is_caught() {
+        let image = b"state machine image".repeat(100);
+        let file = encode(&image);
+        assert_eq!((file.len() - HASH_LEN) % SECTOR, 0);
+        let path = Path::new("x.db");
+        assert_eq!(decode(path, &file).unwrap(), &image[..]);
+        for cut in [1, HASH_LEN, file.len() - 10] {
+            let err = decode(path, &file[..file.len() - cut])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("x.db"), "{err}");
+        }
+        let mut tampered = file.clone();
+        tampered[MAGIC.len() + 20] ^= 1;
+        assert!(decode(path, &tampered)
+            .unwrap_err()
+            .to_string()
+            .contains("hash mismatch"));
+    }
 }

@@ -1,5 +1,6 @@
 //! Scenario tests against real skiff-store member processes on loopback.
 
+mod backup;
 mod bad_input;
 mod consistency;
 mod durability;
