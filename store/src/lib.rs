@@ -133,6 +133,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         lessor: lessor.clone(),
         forward: Forwarder::new(state.clone()),
         membership: tokio::sync::Mutex::new(()),
+        quota_bytes: config.quota_bytes(),
+        usage: Default::default(),
         db: db.clone(),
         max_request_bytes: config.max_request_bytes,
     });
@@ -140,6 +142,23 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     // Background tasks are tracked, so shutdown waits for them before the final flush.
     let tasks = TaskTracker::new();
     tasks.spawn(lessor.run(shutdown.clone()));
+    tasks.spawn(server::corruption::run(
+        member.clone(),
+        config.experimental_corrupt_check_time,
+        shutdown.clone(),
+    ));
+    tasks.spawn(server::compactor::run(
+        member.clone(),
+        config.auto_compaction()?,
+        shutdown.clone(),
+    ));
+    if let Some(key) = &config.unsafe_test_corrupt_key {
+        tracing::warn!(
+            key,
+            "test fault planted: puts of this key store a wrong value here"
+        );
+        state.plant_fault(key.clone().into_bytes());
+    }
     let attributes = MemberAttributes {
         member_id: my_id,
         name: config.name.clone(),

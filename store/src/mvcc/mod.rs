@@ -52,6 +52,7 @@ use view::View;
 use write::Batch;
 
 pub use hash::KvHash;
+pub(crate) use txn::has_put as txn_has_put;
 pub use txn::{check_delete_range, check_put, check_range_request, check_txn, MAX_TXN_OPS};
 pub use write::MAX_LEASE_TTL;
 

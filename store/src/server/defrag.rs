@@ -12,5 +12,6 @@ pub async fn defragment(member: &Member) -> Result<(), StoreError> {
     tokio::task::spawn_blocking(move || db.flush())
         .await
         .map_err(|e| StoreError::Corrupt(format!("defragment: {e}")))??;
+    member.usage.invalidate();
     Ok(())
 }

@@ -25,6 +25,7 @@ impl KvService {
     }
 
     async fn write(&self, request: Internal) -> Result<Outcome, Status> {
+        super::quota::check(&self.member, &request).await?;
         Ok(self.member.node.propose(request).await?)
     }
 }

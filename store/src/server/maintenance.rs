@@ -51,6 +51,7 @@ impl Maintenance for MaintenanceService {
     ) -> Result<Response<StatusResponse>, Status> {
         let raft = self.member.node.status();
         let db_size = self.member.db.size_on_disk().unwrap_or(0) as i64;
+        let in_use = tokio::task::block_in_place(|| super::quota::counted(&self.member)) as i64;
         let cluster = self.member.state.cluster();
         let mut errors = Vec::new();
         if raft.leader() == 0 {
@@ -73,7 +74,7 @@ impl Maintenance for MaintenanceService {
             raft_term: raft.term(),
             raft_applied_index: raft.applied(),
             errors,
-            db_size_in_use: db_size,
+            db_size_in_use: in_use,
             is_learner,
         }))
     }

@@ -3,6 +3,9 @@
 //!
 //! # Layout
 //! - `kv`, `watch`, `lease`, `cluster`, `maintenance`: the etcd v3 services.
+//! - `corruption`, `compactor`: the leader's periodic corruption check and
+//!   auto-compaction.
+//! - `quota`: --quota-backend-bytes and the NOSPACE alarm.
 //! - `membership`: member changes, checked by the leader against etcd's rules.
 //! - `peer`: raft messages and lease calls forwarded from other members.
 //! - `authority`: client connections read so a URL-form `:authority` (etcdctl's) is accepted.
@@ -10,6 +13,8 @@
 
 mod authority;
 mod cluster;
+pub mod compactor;
+pub mod corruption;
 mod defrag;
 mod forward;
 mod kv;
@@ -17,6 +22,7 @@ mod lease;
 mod maintenance;
 pub mod membership;
 mod peer;
+pub mod quota;
 mod watch;
 
 use std::sync::Arc;
@@ -54,6 +60,9 @@ pub struct Member {
     pub max_request_bytes: usize,
     /// Member changes run one at a time on the leader.
     pub membership: tokio::sync::Mutex<()>,
+    /// --quota-backend-bytes.
+    pub quota_bytes: u64,
+    pub usage: quota::Usage,
 }
 
 impl Member {

@@ -7,6 +7,7 @@ mod durability;
 mod etcdctl;
 mod failover;
 mod grow;
+mod maintenance;
 mod membership;
 mod snapshot;
 mod util;
