@@ -205,3 +205,69 @@ async fn auto_compaction_keeps_the_history_asked_for() {
     })
     .await;
 }
+
+/// `etcdctl check perf`: its built-in 60-second workload and verdict, with the
+/// compaction and defragmentation it runs at the end. Over a minute, so CI runs
+/// [`check_perf_cleanup_steps`] instead; run with `--run-ignored only`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn etcdctl_check_perf_passes_against_three_members() {
+    let cluster = start(3, &[]).await;
+    let all = cluster.client_urls().join(",");
+    let out = std::process::Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={all}"))
+        .args([
+            "check",
+            "perf",
+            "--load=s",
+            "--auto-compact",
+            "--auto-defrag",
+        ])
+        .output()
+        .expect("etcdctl");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "check perf failed");
+    assert!(stdout.contains("PASS"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+/// What `etcdctl check perf` does around its workload, quickly: keys under a prefix
+/// from every member, a range over them, compaction to the current revision and
+/// defragmentation of every member, then the prefix deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_perf_cleanup_steps() {
+    let cluster = start(3, &[]).await;
+    let urls = cluster.client_urls();
+    let all = urls.join(",");
+    let mut last = 0;
+    for i in 0..300 {
+        let mut kv = cluster.kv(i % 3).await;
+        last = put(&mut kv, &format!("/etcdctl-check-perf/{i:04}"), "v")
+            .await
+            .expect("put");
+    }
+    let keys = ok(
+        &urls[1],
+        &["get", "--prefix", "/etcdctl-check-perf/", "--keys-only"],
+    );
+    assert_eq!(keys.lines().filter(|l| !l.is_empty()).count(), 300);
+    ok(&urls[0], &["compact", &last.to_string(), "--physical"]);
+    let defrag = ok(&all, &["defrag"]);
+    assert_eq!(
+        defrag.matches("Finished defragmenting").count(),
+        3,
+        "{defrag}"
+    );
+    assert_eq!(
+        ok(&urls[2], &["del", "--prefix", "/etcdctl-check-perf/"]),
+        "300\n"
+    );
+    let health = etcdctl(&all, &["endpoint", "health"]);
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+}
