@@ -112,7 +112,7 @@ fn up_twice_status_down_and_restart() {
     assert!(
         members
             .iter()
-            .all(|l| l.contains(" voter ") && l.contains(" kB")),
+            .all(|l| l.contains(" voter ") && (l.contains(" kB") || l.contains(" MB"))),
         "{status}"
     );
     assert_eq!(
