@@ -28,6 +28,7 @@ pub(crate) fn change(cluster: &mut ClusterRecord, change: &MemberChange) -> Resu
         (Kind::Remove, Some(i)) => {
             cluster.members.remove(i);
             cluster.alarms.retain(|a| a.member_id != member.id);
+            cluster.removed.push(member.id);
         }
         (Kind::Promote, Some(i)) => cluster.members[i].is_learner = false,
         (Kind::Update, Some(i)) => cluster.members[i].peer_urls = member.peer_urls.clone(),

@@ -272,6 +272,11 @@ impl StateMachine {
         self.core.state.read().cluster.clone()
     }
 
+    /// Whether member `id` was removed from the cluster.
+    pub fn was_removed(&self, id: u64) -> bool {
+        self.core.state.read().cluster.removed.contains(&id)
+    }
+
     /// Whether an alarm of `kind` is raised on any member.
     pub fn alarm_raised(&self, kind: AlarmType) -> bool {
         cluster::raised(&self.core.state.read().cluster, kind)

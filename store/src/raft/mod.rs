@@ -68,6 +68,8 @@ pub(crate) enum Command {
     },
     /// Hands leadership to another voter (etcd's MoveLeader).
     TransferLeader(u64),
+    /// A peer answered that this member was removed from the cluster.
+    Removed,
     /// Snapshot now and drop the log behind it (defragmentation); answered once done.
     CompactLog {
         reply: oneshot::Sender<Result<()>>,

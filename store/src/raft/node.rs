@@ -283,6 +283,11 @@ impl RaftThread {
                 let _ = reply.send(self.progress());
             }
             Command::TransferLeader(to) => self.raw.transfer_leader(to),
+            Command::Removed if self.removed_at.is_none() => {
+                tracing::warn!("a member says this member was removed from the cluster; stopping");
+                self.removed_at = Some(Instant::now());
+            }
+            Command::Removed => {}
             Command::CompactLog { reply } => {
                 let _ = reply.send(self.snapshot_and_compact(true));
             }

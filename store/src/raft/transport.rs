@@ -169,7 +169,12 @@ impl PeerSender {
                 ended = &mut call => {
                     return match ended {
                         Ok(_) => "closed by peer".to_string(),
-                        Err(status) => status.to_string(),
+                        Err(status) => {
+                            if status.message().contains("permanently removed") {
+                                let _ = self.commands.send(Command::Removed);
+                            }
+                            status.to_string()
+                        }
                     };
                 }
                 msg = queue.recv() => {

@@ -26,6 +26,7 @@ fn setup(voters: u64, learners: u64, down: &[u64], matched: u64) -> (ClusterReco
             })
             .collect(),
         alarms: vec![],
+        removed: vec![],
     };
     let progress = Progress {
         commit: 100,

@@ -22,6 +22,9 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{lease, maintenance, membership, Member};
 use crate::raft::Command;
 
+/// What a removed member's raft messages are answered with (etcd's words).
+pub const REMOVED: &str = "etcdserver: the member has been permanently removed from the cluster";
+
 pub struct PeerService {
     member: Arc<Member>,
     newest_stream: NewestStreams,
@@ -58,6 +61,9 @@ impl PeerService {
                     "cluster id mismatch: this member belongs to cluster {:x}",
                     self.member.cluster_id
                 )));
+            }
+            if self.member.state.was_removed(envelope.from) {
+                return Err(Status::failed_precondition(REMOVED));
             }
             let mut batch = Vec::with_capacity(envelope.messages.len());
             for bytes in &envelope.messages {
