@@ -110,17 +110,23 @@ async fn learner(cluster: &Cluster, binary: &Path, endpoint: &str) -> Result<Dur
     if let Some(i) = args.iter().position(|a| a == "--initial-cluster-state") {
         args[i + 1] = "existing".into();
     }
+    // etcd accepts a member only once every voter has been connected for 5 s.
+    let peer_urls = format!("--peer-urls={}", member.peer_url());
+    let add = ["member", "add", "learner", "--learner", &peer_urls];
+    let asked = Instant::now();
+    let added = loop {
+        match etcdctl(endpoint, &add) {
+            Ok(out) => break out,
+            Err(e)
+                if asked.elapsed() < Duration::from_secs(30)
+                    && e.to_string().contains("unhealthy") =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let started = Instant::now();
-    let added = etcdctl(
-        endpoint,
-        &[
-            "member",
-            "add",
-            "learner",
-            "--learner",
-            &format!("--peer-urls={}", member.peer_url()),
-        ],
-    )?;
     let id = added
         .split_whitespace()
         .nth(1)
