@@ -66,6 +66,32 @@ async fn lease_holder(client: &Client, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Waits (at most `within`) until the controller invariants hold; the evidence last gathered
+/// and, if they held, how long after `since`.
+async fn converge(
+    cfg: &RunConfig,
+    admin: &Client,
+    acknowledged: &[check::controllers::ObjectRef],
+    observer: &Observer,
+    since: Instant,
+    within: Duration,
+) -> (ControllerEvidence, Option<Duration>) {
+    let deadline = Instant::now() + within;
+    loop {
+        let processes = cfg.cluster.container_processes();
+        let e = controllers::evidence(admin, acknowledged, observer, processes).await;
+        if let Ok(e) = &e {
+            if check::controllers::check(e).valid() {
+                return (e.clone(), Some(since.elapsed()));
+            }
+        }
+        if Instant::now() > deadline {
+            return (e.unwrap_or_default(), None);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Runs the whole thing; the report is also saved as `report.json`.
 pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     std::fs::create_dir_all(&cfg.out)
@@ -161,6 +187,23 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
         }));
     }
 
+    // Faults start on a busy cluster: the workload's pods running first.
+    let (_, ready) = converge(
+        &cfg,
+        &admin,
+        &acknowledged,
+        &observer,
+        Instant::now(),
+        cfg.converge_within,
+    )
+    .await;
+    eprintln!(
+        "chaos: workloads {}",
+        match ready {
+            Some(d) => format!("running after {:.1}s", d.as_secs_f64()),
+            None => "not all running; starting the faults anyway".to_string(),
+        }
+    );
     let schedule = plan::plan(&PlanConfig {
         seed: cfg.seed,
         duration: cfg.duration,
@@ -204,21 +247,15 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     eprintln!("chaos: faults over; waiting for the cluster to converge");
 
     // Convergence: the controller invariants hold on the cluster as it stands.
-    let converge_deadline = Instant::now() + cfg.converge_within;
-    let (evidence, convergence) = loop {
-        let processes = cfg.cluster.container_processes();
-        let e = controllers::evidence(&admin, &acknowledged, &observer, processes).await;
-        if let Ok(e) = &e {
-            if check::controllers::check(e).valid() {
-                break (e.clone(), Some(faults_over.elapsed()));
-            }
-        }
-        if Instant::now() > converge_deadline {
-            break (e.unwrap_or_else(|_| ControllerEvidence::default()), None);
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
-
+    let (evidence, convergence) = converge(
+        &cfg,
+        &admin,
+        &acknowledged,
+        &observer,
+        faults_over,
+        cfg.converge_within,
+    )
+    .await;
     match convergence {
         Some(d) => eprintln!(
             "chaos: converged {:.1}s after the last fault",

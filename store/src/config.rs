@@ -64,6 +64,12 @@ pub struct Config {
     /// text or json
     #[arg(long, default_value = "text")]
     pub log_format: String,
+    /// TESTING ONLY, UNSAFE: answer linearizable reads from this member's own state without a
+    /// ReadIndex round, so a member cut off from the leader serves stale values. It exists so
+    /// that skiff-chaos can show its linearizability checker catches exactly that; never use
+    /// it otherwise.
+    #[arg(long, hide = true)]
+    pub unsafe_test_local_reads: bool,
 }
 
 /// One member of the cluster as --initial-cluster names it.

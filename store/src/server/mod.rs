@@ -46,6 +46,8 @@ pub struct Member {
     pub forward: Forwarder,
     pub db: sled::Db,
     pub max_request_bytes: usize,
+    /// `--unsafe-test-local-reads`: skip ReadIndex for linearizable reads (tests only).
+    pub unsafe_local_reads: bool,
 }
 
 impl Member {
