@@ -62,11 +62,19 @@ async fn workload(spec: StoreSpec, secs: u64) -> Verdict {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_reads_without_read_index_are_flagged_and_the_real_store_passes() {
     step("the weakened store: linearizable reads answered locally");
-    let weakened = workload(StoreSpec::skiff(3).args(&["--unsafe-test-local-reads"]), 12).await;
-    eprintln!(
-        "{}",
-        skiff_chaos::report::render_verdicts(std::slice::from_ref(&weakened))
-    );
+    // A stale read needs a read to land on a lagging member at the wrong moment: it happens
+    // within seconds, but the test gives it three tries before calling it unnoticed.
+    let mut weakened = Verdict::new("none", 0);
+    for _ in 0..3 {
+        weakened = workload(StoreSpec::skiff(3).args(&["--unsafe-test-local-reads"]), 12).await;
+        eprintln!(
+            "{}",
+            skiff_chaos::report::render_verdicts(std::slice::from_ref(&weakened))
+        );
+        if weakened.anomalies > 0 {
+            break;
+        }
+    }
     assert!(
         weakened.anomalies > 0,
         "stale reads went unnoticed: {weakened:#?}"
