@@ -220,11 +220,14 @@ impl ComposeCluster {
                 .await
                 .map(|_| "docker restart".into()),
             FaultKind::Partition => {
-                let format = "{{range $n, $s := .NetworkSettings.Networks}}{{$n}} {{$s.IPAMConfig.IPv4Address}}{{end}}";
+                let format = "{{range $n, $s := .NetworkSettings.Networks}}{{$n}} {{if $s.IPAMConfig}}{{$s.IPAMConfig.IPv4Address}}{{end}}{{end}}";
                 let net = output("docker", &["inspect", "-f", format, &id]).await?;
-                let (network, ip) = net
-                    .split_once(' ')
+                let mut parts = net.split_whitespace();
+                let network = parts
+                    .next()
                     .ok_or_else(|| ChaosError::msg(format!("cannot tell {service}'s network")))?;
+                // Only store members have a fixed address; the others get any on reconnect.
+                let ip = parts.next().unwrap_or_default();
                 output("docker", &["network", "disconnect", network, &id]).await?;
                 self.cut
                     .push((id.clone(), network.to_string(), ip.to_string()));
