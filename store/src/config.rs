@@ -83,6 +83,12 @@ pub struct Config {
     /// corruption check has something to catch.
     #[arg(long, hide = true)]
     pub unsafe_test_corrupt_key: Option<String>,
+    /// TESTING ONLY, UNSAFE: answer linearizable reads from this member's own state without a
+    /// ReadIndex round, so a member cut off from the leader serves stale values. It exists so
+    /// that skiff-chaos can show its linearizability checker catches exactly that; never use
+    /// it otherwise.
+    #[arg(long, hide = true)]
+    pub unsafe_test_local_reads: bool,
 }
 
 /// etcd's default --quota-backend-bytes.

@@ -137,8 +137,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         usage: Default::default(),
         db: db.clone(),
         max_request_bytes: config.max_request_bytes,
+        unsafe_local_reads: config.unsafe_test_local_reads,
     });
 
+    if config.unsafe_test_local_reads {
+        tracing::warn!("--unsafe-test-local-reads: linearizable reads are answered from local state without ReadIndex and may be stale; for tests only");
+    }
     // Background tasks are tracked, so shutdown waits for them before the final flush.
     let tasks = TaskTracker::new();
     tasks.spawn(lessor.run(shutdown.clone()));

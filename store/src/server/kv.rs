@@ -53,7 +53,7 @@ impl Kv for KvService {
         request: Request<RangeRequest>,
     ) -> Result<Response<RangeResponse>, Status> {
         let req = request.into_inner();
-        if !req.serializable {
+        if !req.serializable && !self.member.unsafe_local_reads {
             self.member.node.read_index().await?;
         }
         let mut resp = self.member.state.range(&req)?;

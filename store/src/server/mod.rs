@@ -63,6 +63,8 @@ pub struct Member {
     /// --quota-backend-bytes.
     pub quota_bytes: u64,
     pub usage: quota::Usage,
+    /// `--unsafe-test-local-reads`: skip ReadIndex for linearizable reads (tests only).
+    pub unsafe_local_reads: bool,
 }
 
 impl Member {
