@@ -17,7 +17,7 @@ pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 
 /// The metadata every object carries. The server sets `uid`, `resourceVersion`, `generation`,
 /// `creationTimestamp` and `deletionTimestamp`; users set the rest.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ObjectMeta {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -79,7 +79,7 @@ impl ObjectMeta {
 
 /// A link from an object to the object that owns it; the garbage collector deletes dependents
 /// whose owners are gone, and `controller: true` marks the one owner that manages it.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct OwnerReference {
     pub api_version: String,
@@ -93,7 +93,7 @@ pub struct OwnerReference {
 }
 
 /// A reference to any object, as used by events (`involvedObject`) and CronJob `status.active`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ObjectReference {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -270,7 +270,7 @@ impl<'de> Deserialize<'de> for IntOrString {
 /// A status condition (`Ready`, `Complete`, `Failed`, `PodScheduled`, ...). Kubernetes has one
 /// condition type per kind; skiff uses this one shape for all of them, each kind filling only
 /// the times that apply (`lastHeartbeatTime` for nodes, `lastProbeTime` for pods and jobs).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Condition {
     #[serde(rename = "type")]

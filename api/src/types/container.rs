@@ -12,7 +12,7 @@ use crate::meta::{is_default, IntOrString};
 use crate::quantity::Quantity;
 
 /// One container of a pod: a supervised process started from an image's command line.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Container {
     pub name: String,
@@ -47,7 +47,7 @@ pub struct Container {
 }
 
 /// A port the container listens on. Probes may refer to it by `name`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerPort {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -62,7 +62,7 @@ pub struct ContainerPort {
 }
 
 /// An environment variable, given literally or taken from a field of the pod.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EnvVar {
     pub name: String,
@@ -72,7 +72,7 @@ pub struct EnvVar {
     pub value_from: Option<EnvVarSource>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EnvVarSource {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,7 +80,7 @@ pub struct EnvVarSource {
 }
 
 /// A field of the pod (`metadata.name`, `status.podIP`, ...) exposed to the container.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ObjectFieldSelector {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -102,7 +102,7 @@ pub const ENV_FIELD_PATHS: [&str; 8] = [
 
 /// Resource requests (what the scheduler reserves) and limits, keyed by resource name
 /// (`cpu`, `memory`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ResourceRequirements {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -114,7 +114,7 @@ pub struct ResourceRequirements {
 /// A liveness or readiness check, run by the node agent. Exactly one of `exec`, `httpGet`,
 /// `tcpSocket` is set. The numbers are defaulted (delay 0, timeout 1, period 10, success 1,
 /// failure 3) when 0 or absent, as in Kubernetes.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Probe {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,14 +136,14 @@ pub struct Probe {
 }
 
 /// Run a command in the container's environment; exit status 0 is success.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ExecAction {
     pub command: Vec<String>,
 }
 
 /// An HTTP GET; a status from 200 to 399 is success.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct HttpGetAction {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -160,7 +160,7 @@ pub struct HttpGetAction {
     pub http_headers: Vec<HttpHeader>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct HttpHeader {
     pub name: String,
@@ -168,7 +168,7 @@ pub struct HttpHeader {
 }
 
 /// A TCP connect; success when the connection is accepted.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct TcpSocketAction {
     /// A port number or the name of one of the container's ports.

@@ -8,6 +8,7 @@
 //! user expects.
 
 mod apps;
+mod autoscaling;
 mod batch;
 mod cluster;
 mod container;
@@ -15,6 +16,7 @@ mod event;
 mod pod;
 
 pub use apps::*;
+pub use autoscaling::*;
 pub use batch::*;
 pub use cluster::*;
 pub use container::*;
@@ -95,7 +97,7 @@ macro_rules! resource {
         }
     ) => {
         $(#[$attr])*
-        #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq)]
         #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
         pub struct $name {
             pub api_version: String,
