@@ -130,6 +130,7 @@ pub fn definitions(
     let mut out = Map::new();
     for (rust, schema) in raw {
         let mut schema = schema.clone();
+        inherit_descriptions(&mut schema, raw);
         rewrite(&mut schema, flavour, served);
         add_patch_extensions(rust, &mut schema);
         if let Some(kind) = top_level_kind(rust) {
@@ -149,6 +150,32 @@ pub fn definitions(
         out.insert(k8s_name(rust, served), schema);
     }
     out
+}
+
+/// A field without a doc comment of its own takes the description of the type it holds (a
+/// `livenessProbe` is described by `Probe`'s doc), so `kubectl explain` has something to say.
+fn inherit_descriptions(schema: &mut Value, raw: &Map<String, Value>) {
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    for property in properties.values_mut() {
+        if property.get("description").is_some() {
+            continue;
+        }
+        let reference = property
+            .pointer("/$ref")
+            .or_else(|| property.pointer("/items/$ref"))
+            .or_else(|| property.pointer("/anyOf/0/$ref"))
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"));
+        let description = reference
+            .and_then(|name| raw.get(name))
+            .and_then(|target| target.get("description"))
+            .cloned();
+        if let (Some(description), Value::Object(map)) = (description, property) {
+            map.insert("description".into(), description);
+        }
+    }
 }
 
 /// The kinds whose definitions carry a group-version-kind.

@@ -154,6 +154,11 @@ fn explain_finds_the_liveness_probe_with_descriptions() {
             "io.k8s.api.core.v1.Pod",
             &["spec", "containers", "livenessProbe"],
         );
+        let field = probe["description"].as_str().unwrap_or_default();
+        assert!(
+            field.starts_with("Periodic check of the container's health"),
+            "{field}"
+        );
         let probe = resolve(&doc, probe, section);
         assert!(
             probe["description"]

@@ -15,7 +15,9 @@ use crate::quantity::Quantity;
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Container {
+    /// The container's name, unique within the pod (a DNS label).
     pub name: String,
+    /// The image to run; it resolves to a command line through the node's image catalog.
     pub image: String,
     /// Replaces the image's entrypoint.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -23,16 +25,24 @@ pub struct Container {
     /// Replaces the image's arguments.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// The directory the container's process starts in.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
+    /// The ports the container listens on; informational, and probes may name them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ContainerPort>,
+    /// Environment variables set in the container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
+    /// CPU and memory the scheduler reserves for the container (requests) and its limits.
     #[serde(skip_serializing_if = "is_default")]
     pub resources: ResourceRequirements,
+    /// Periodic check of the container's health: after `failureThreshold` failures the
+    /// container is killed and restarted according to the pod's restart policy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub liveness_probe: Option<Probe>,
+    /// Periodic check of whether the container can serve: it drives the container's `ready`
+    /// and the pod's Ready condition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readiness_probe: Option<Probe>,
     /// `Always`, `IfNotPresent` or `Never`; accepted and defaulted, not acted on.
@@ -52,6 +62,7 @@ pub struct Container {
 pub struct ContainerPort {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The port number the container listens on (1-65535).
     pub container_port: i32,
     /// `TCP` (default), `UDP` or `SCTP`.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -117,20 +128,28 @@ pub struct ResourceRequirements {
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Probe {
+    /// Run a command in the container; exit status 0 is healthy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecAction>,
+    /// An HTTP GET against the container; a status from 200 to 399 is healthy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_get: Option<HttpGetAction>,
+    /// A TCP connection to the container; accepted is healthy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_socket: Option<TcpSocketAction>,
+    /// Seconds after the container has started before the first probe (default 0).
     #[serde(skip_serializing_if = "is_default")]
     pub initial_delay_seconds: i32,
+    /// Seconds after which a probe times out (default 1).
     #[serde(skip_serializing_if = "is_default")]
     pub timeout_seconds: i32,
+    /// How often, in seconds, to probe (default 10).
     #[serde(skip_serializing_if = "is_default")]
     pub period_seconds: i32,
+    /// Consecutive successes for the probe to count as successful after a failure (default 1).
     #[serde(skip_serializing_if = "is_default")]
     pub success_threshold: i32,
+    /// Consecutive failures for the probe to count as failed (default 3).
     #[serde(skip_serializing_if = "is_default")]
     pub failure_threshold: i32,
 }
@@ -139,6 +158,7 @@ pub struct Probe {
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ExecAction {
+    /// The command line to run; not run in a shell.
     pub command: Vec<String>,
 }
 

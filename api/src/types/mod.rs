@@ -100,8 +100,11 @@ macro_rules! resource {
         #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq)]
         #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
         pub struct $name {
+            /// The versioned schema of this representation of an object (`v1`, `apps/v1`).
             pub api_version: String,
+            /// The REST resource this object represents (`Pod`, `ReplicaSet`).
             pub kind: String,
+            /// Standard object metadata: name, namespace, labels, owners...
             pub metadata: crate::meta::ObjectMeta,
             $( $(#[$field_attr])* pub $field: $ty, )*
         }

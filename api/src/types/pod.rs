@@ -23,6 +23,8 @@ resource! {
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PodSpec {
+    /// The containers of the pod; there must be at least one. Containers are merged by `name`
+    /// in strategic merge patches.
     pub containers: Vec<Container>,
     /// `Always` (default), `OnFailure` or `Never`.
     #[serde(skip_serializing_if = "String::is_empty")]
