@@ -323,7 +323,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let recorded = ClusterState::load(&self.dir).ok().flatten();
-        if let Some(s) = recorded.as_ref().and_then(|s| s.supervisor.clone()) {
+        if let Some(s) = recorded.as_ref().and_then(|s| s.supervisor) {
             procs::terminate(&[(s.pid, s.start_time)], Duration::from_secs(1));
         }
         let _ = self.skiff(&["down", "--dir", &self.dir.display().to_string()]);
