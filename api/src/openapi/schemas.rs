@@ -130,7 +130,6 @@ pub fn definitions(
     let mut out = Map::new();
     for (rust, schema) in raw {
         let mut schema = schema.clone();
-        inherit_descriptions(&mut schema, raw);
         rewrite(&mut schema, flavour, served);
         add_patch_extensions(rust, &mut schema);
         if let Some(kind) = top_level_kind(rust) {
@@ -150,32 +149,6 @@ pub fn definitions(
         out.insert(k8s_name(rust, served), schema);
     }
     out
-}
-
-/// A field without a doc comment of its own takes the description of the type it holds (a
-/// `livenessProbe` is described by `Probe`'s doc), so `kubectl explain` has something to say.
-fn inherit_descriptions(schema: &mut Value, raw: &Map<String, Value>) {
-    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
-        return;
-    };
-    for property in properties.values_mut() {
-        if property.get("description").is_some() {
-            continue;
-        }
-        let reference = property
-            .pointer("/$ref")
-            .or_else(|| property.pointer("/items/$ref"))
-            .or_else(|| property.pointer("/anyOf/0/$ref"))
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/$defs/"));
-        let description = reference
-            .and_then(|name| raw.get(name))
-            .and_then(|target| target.get("description"))
-            .cloned();
-        if let (Some(description), Value::Object(map)) = (description, property) {
-            map.insert("description".into(), description);
-        }
-    }
 }
 
 /// The kinds whose definitions carry a group-version-kind.
@@ -234,6 +207,14 @@ fn add_patch_extensions(rust: &str, schema: &mut Value) {
     }
 }
 
+/// Lines joined into paragraphs; blank lines kept as paragraph breaks.
+fn paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 /// Rewrites one schema in place: references renamed, `null` alternatives dropped, and what
 /// Swagger 2.0 does not allow removed.
 fn rewrite(schema: &mut Value, flavour: Flavour, served: Option<(&str, &str)>) {
@@ -242,6 +223,11 @@ fn rewrite(schema: &mut Value, flavour: Flavour, served: Option<(&str, &str)>) {
     };
     for key in ["$schema", "default", "title", "examples"] {
         map.remove(key);
+    }
+    // Doc comments are wrapped at 100 columns; descriptions are paragraphs, as kubectl
+    // explain wraps them itself.
+    if let Some(Value::String(description)) = map.get_mut("description") {
+        *description = paragraphs(description);
     }
     if map.get("additionalProperties") == Some(&Value::Bool(false)) {
         map.remove("additionalProperties");

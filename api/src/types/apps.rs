@@ -22,6 +22,7 @@ resource! {
     }
 }
 
+/// The desired state of a ReplicationController: how many pods, which labels select them, and the template new ones are made from.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReplicationControllerSpec {
@@ -66,6 +67,7 @@ resource! {
     }
 }
 
+/// The desired state of a ReplicaSet: how many pods, the label selector that finds them, and the template new ones are made from.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReplicaSetSpec {
@@ -89,6 +91,7 @@ resource! {
     }
 }
 
+/// The desired state of a DaemonSet: the label selector of its pods and the template it runs on every eligible node.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonSetSpec {
@@ -106,6 +109,7 @@ pub struct DaemonSetSpec {
     pub revision_history_limit: Option<i32>,
 }
 
+/// How a DaemonSet replaces its pods when the template changes.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonSetUpdateStrategy {
@@ -116,6 +120,7 @@ pub struct DaemonSetUpdateStrategy {
     pub rolling_update: Option<RollingUpdateDaemonSet>,
 }
 
+/// The parameters of a rolling update of a DaemonSet.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RollingUpdateDaemonSet {
@@ -125,6 +130,7 @@ pub struct RollingUpdateDaemonSet {
     pub max_surge: Option<IntOrString>,
 }
 
+/// The observed state of a DaemonSet: how many nodes should run its pod, run it, and have it ready.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonSetStatus {

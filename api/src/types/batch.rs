@@ -18,6 +18,7 @@ resource! {
     }
 }
 
+/// The desired state of a Job: how many pods must succeed, how many run at once, and the template they are made from.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct JobSpec {
@@ -49,6 +50,7 @@ pub struct JobSpec {
     pub suspend: Option<bool>,
 }
 
+/// The observed state of a Job: its active, succeeded and failed pods, start and completion time, conditions.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct JobStatus {
@@ -79,6 +81,7 @@ resource! {
 /// The values of `concurrencyPolicy`.
 pub const CONCURRENCY_POLICIES: [&str; 3] = ["Allow", "Forbid", "Replace"];
 
+/// The desired state of a CronJob: its schedule and the Job it creates at each scheduled time.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CronJobSpec {
@@ -109,6 +112,7 @@ pub struct JobTemplateSpec {
     pub spec: JobSpec,
 }
 
+/// The observed state of a CronJob: its running Jobs and when it last scheduled one.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CronJobStatus {

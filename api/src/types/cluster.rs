@@ -20,6 +20,7 @@ resource! {
     }
 }
 
+/// The desired state of a namespace: the finalizers that must be cleared before it goes.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NamespaceSpec {
@@ -27,6 +28,7 @@ pub struct NamespaceSpec {
     pub finalizers: Vec<String>,
 }
 
+/// The observed state of a namespace: its phase (Active or Terminating).
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NamespaceStatus {
@@ -45,6 +47,7 @@ resource! {
     }
 }
 
+/// The desired state of a node: whether new pods may be scheduled on it.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeSpec {
@@ -65,6 +68,7 @@ pub const NODE_ADDRESS_TYPES: [&str; 5] = [
     "ExternalDNS",
 ];
 
+/// The observed state of a node, reported by its node agent: conditions, addresses, capacity and system information.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeStatus {
@@ -85,6 +89,7 @@ pub struct NodeStatus {
     pub daemon_endpoints: NodeDaemonEndpoints,
 }
 
+/// One address of a node (InternalIP, Hostname...).
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeAddress {
@@ -120,6 +125,7 @@ pub struct NodeSystemInfo {
     pub architecture: String,
 }
 
+/// The ports of the daemons running on a node.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeDaemonEndpoints {
@@ -128,6 +134,7 @@ pub struct NodeDaemonEndpoints {
     pub kubelet_endpoint: DaemonEndpoint,
 }
 
+/// A port a daemon on the node listens on.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DaemonEndpoint {
@@ -144,6 +151,7 @@ resource! {
     }
 }
 
+/// The state of a lease: who holds it, for how long, and when it was last renewed.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LeaseSpec {

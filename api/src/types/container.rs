@@ -83,6 +83,7 @@ pub struct EnvVar {
     pub value_from: Option<EnvVarSource>,
 }
 
+/// Where an environment variable's value comes from.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EnvVarSource {
@@ -180,6 +181,7 @@ pub struct HttpGetAction {
     pub http_headers: Vec<HttpHeader>,
 }
 
+/// A header sent with an HTTP probe.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct HttpHeader {

@@ -122,6 +122,7 @@ pub struct ContainerStateWaiting {
     pub message: String,
 }
 
+/// A running container: when it started.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerStateRunning {
