@@ -33,7 +33,6 @@ spec:
 const VIEWER_TOKEN: &str = "viewer-token-for-kubectl";
 
 #[test]
-#[ignore = "needs the HTTPS REST API of skiff-apiserver and DIR/kubeconfig from skiff up (branch i10-http)"]
 fn bad_input_through_kubectl() {
     let c = Cluster::up();
 

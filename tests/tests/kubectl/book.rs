@@ -50,7 +50,6 @@ fn header(table: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs the HTTPS REST API of skiff-apiserver and DIR/kubeconfig from skiff up (branch i10-http)"]
 fn book_chapter_with_kubectl() {
     let c = Cluster::up();
 
@@ -99,7 +98,8 @@ fn book_chapter_with_kubectl() {
         "{rs}"
     );
     assert!(
-        rs.contains("crane   heejeong/crane   app in (crane-expr),env notin (dev)"),
+        row(&rs, "crane-expr")[5..].join(" ")
+            == "crane heejeong/crane app in (crane-expr),env notin (dev)",
         "{rs}"
     );
     let ds = c.wait_for("the ssd-monitor pod", MINUTE, &["get", "ds"], |o| {
@@ -439,4 +439,12 @@ fn book_chapter_with_kubectl() {
     assert!(previous.contains("Received request from"), "{previous}");
     let current = c.ok(&["logs", "kubia-liveness"]);
     assert!(current.starts_with("Kubia server starting"), "{current}");
+
+    step("skiff up told where the kubeconfig is");
+    let export = format!("export KUBECONFIG={}", c.kubeconfig().display());
+    assert!(
+        c.up_output.contains(&export),
+        "skiff up prints {export:?}:\n{}",
+        c.up_output
+    );
 }

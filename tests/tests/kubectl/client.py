@@ -3,6 +3,8 @@
   client.py resume        list pods, watch from the list's resourceVersion, disconnect,
                           change things, resume from the last event: nothing missed, nothing
                           repeated. Prints a JSON summary with the last resourceVersion seen.
+  client.py kindless      a pod built without apiVersion and kind (as V1Pod(...) leaves them)
+                          is created: the server takes them from the URL, as Kubernetes does.
   client.py expired RV    a watch from RV (older than the apiserver's window) gets 410 Gone;
                           the client relists and watches from the new resourceVersion.
 """
@@ -23,6 +25,8 @@ v1 = client.CoreV1Api()
 def pod(name):
     # A nodeSelector no node has: the pod stays Pending, so few status writes.
     return client.V1Pod(
+        api_version="v1",
+        kind="Pod",
         metadata=client.V1ObjectMeta(name=name, labels={"suite": "python"}),
         spec=client.V1PodSpec(
             containers=[client.V1Container(name="main", image="busybox", command=["sleep", "3600"])],
@@ -83,6 +87,15 @@ def resume():
     print(json.dumps({"events": events, "last": events[-1][2]}))
 
 
+def kindless():
+    body = pod("py-kindless")
+    body.api_version = None
+    body.kind = None
+    created = v1.create_namespaced_pod(NS, body)
+    assert created.kind == "Pod" and created.metadata.uid, created
+    print(json.dumps({"created": created.metadata.name}))
+
+
 def expired(old):
     try:
         for event in watch.Watch().stream(v1.list_namespaced_pod, NS, resource_version=old, timeout_seconds=10):
@@ -102,6 +115,8 @@ def expired(old):
 if __name__ == "__main__":
     if sys.argv[1] == "resume":
         resume()
+    elif sys.argv[1] == "kindless":
+        kindless()
     elif sys.argv[1] == "expired":
         expired(sys.argv[2])
     else:

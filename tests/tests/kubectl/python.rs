@@ -7,7 +7,6 @@ use serde_json::Value;
 use crate::util::{step, Cluster};
 
 #[test]
-#[ignore = "needs the HTTPS REST API of skiff-apiserver and DIR/kubeconfig from skiff up (branch i10-http)"]
 fn python_client_lists_watches_resumes_and_relists_after_410() {
     let c = Cluster::up();
 
@@ -43,5 +42,18 @@ fn python_client_lists_watches_resumes_and_relists_after_410() {
             .as_str()
             .is_some_and(|g| g.contains("Expired") || g.contains("Gone")),
         "{summary}"
+    );
+}
+
+#[test]
+#[ignore = "needs the REST API to take apiVersion and kind from the URL when a body omits them, as Kubernetes does (today: 400 Object 'Kind' is missing)"]
+fn python_client_objects_without_kind_are_created() {
+    let c = Cluster::up();
+    let summary: Value =
+        serde_json::from_str(&c.python("client.py", &["kindless"])).expect("summary");
+    assert_eq!(summary["created"], "py-kindless");
+    assert_eq!(
+        c.ok(&["get", "po", "py-kindless", "-o", "name"]),
+        "pod/py-kindless\n"
     );
 }
