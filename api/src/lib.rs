@@ -18,6 +18,9 @@
 //! - [`labels`], [`selector`], [`fields`], [`cron`], [`quantity`]: syntax of labels, label and
 //!   field selectors, schedules and resource quantities.
 //! - [`manifest`]: reading YAML/JSON manifests with several documents.
+//! - [`patch`]: JSON, merge and strategic merge patches.
+//! - [`table`]: the columns of `get`, and the `meta.k8s.io/v1` Table the apiserver prints.
+//! - [`openapi`]: the OpenAPI v2 and v3 documents of every kind (`kubectl explain`).
 pub mod admit;
 pub mod cron;
 pub mod decode;
@@ -28,7 +31,10 @@ pub mod kinds;
 pub mod labels;
 pub mod manifest;
 pub mod meta;
+pub mod openapi;
+pub mod patch;
 pub mod quantity;
 pub mod selector;
+pub mod table;
 pub mod types;
 pub mod validation;

@@ -17,16 +17,20 @@ pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 
 /// The metadata every object carries. The server sets `uid`, `resourceVersion`, `generation`,
 /// `creationTimestamp` and `deletionTimestamp`; users set the rest.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ObjectMeta {
+    /// Name must be unique within a namespace (for a cluster-scoped kind, within the cluster).
+    /// It is required when creating resources, unless `generateName` is set.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// Prefix from which the server generates a unique name when `name` is empty.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub generate_name: String,
+    /// The namespace the object lives in; empty for cluster-scoped kinds (Node, Namespace).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub namespace: String,
+    /// A unique identifier the server gives the object when it is created; never reused.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub uid: String,
     /// The store's modification revision of this object; updates compare-and-swap on it.
@@ -36,20 +40,28 @@ pub struct ObjectMeta {
     /// acted on in `status.observedGeneration`.
     #[serde(skip_serializing_if = "is_default")]
     pub generation: i64,
+    /// When the server created the object (RFC 3339, UTC). Set by the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<Time>,
     /// Set when deletion was requested; the object stays until its finalizers and (for pods) the
     /// node agent let it go.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<Time>,
+    /// The grace period the deletion was requested with, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_grace_period_seconds: Option<i64>,
+    /// Key-value pairs that selectors match: controllers find their pods by them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Key-value pairs tools keep on the object; not used for selection.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The objects this one depends on; when all owners are deleted, the garbage collector
+    /// deletes it. At most one is the managing controller.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owner_references: Vec<OwnerReference>,
+    /// Must be empty before the object is deleted from the store; each entry names a component
+    /// that still has work to do on deletion.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
 }
@@ -79,7 +91,7 @@ impl ObjectMeta {
 
 /// A link from an object to the object that owns it; the garbage collector deletes dependents
 /// whose owners are gone, and `controller: true` marks the one owner that manages it.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct OwnerReference {
     pub api_version: String,
@@ -93,7 +105,7 @@ pub struct OwnerReference {
 }
 
 /// A reference to any object, as used by events (`involvedObject`) and CronJob `status.active`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ObjectReference {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -270,7 +282,7 @@ impl<'de> Deserialize<'de> for IntOrString {
 /// A status condition (`Ready`, `Complete`, `Failed`, `PodScheduled`, ...). Kubernetes has one
 /// condition type per kind; skiff uses this one shape for all of them, each kind filling only
 /// the times that apply (`lastHeartbeatTime` for nodes, `lastProbeTime` for pods and jobs).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Condition {
     #[serde(rename = "type")]

@@ -30,6 +30,16 @@ pub struct Config {
     /// `system:nodes` with user `system:node:<node>` a node agent.
     #[arg(long)]
     pub token_file: PathBuf,
+    /// Address to serve the Kubernetes REST API on, over HTTPS (Kubernetes' secure port);
+    /// needs --tls-cert-file and --tls-private-key-file. Off when unset.
+    #[arg(long)]
+    pub http_listen: Option<SocketAddr>,
+    /// PEM certificate (chain) of the HTTPS listener.
+    #[arg(long)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the HTTPS listener's certificate.
+    #[arg(long)]
+    pub tls_private_key_file: Option<PathBuf>,
     /// Address to serve plain-HTTP /metrics (Prometheus) and /health on; off when unset.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -71,6 +81,8 @@ pub enum ConfigError {
     StoreEndpoint(String),
     #[error("--store-endpoints must name at least one store member")]
     NoStoreEndpoints,
+    #[error("--http-listen needs --tls-cert-file and --tls-private-key-file (the REST API is served over HTTPS only)")]
+    HttpWithoutTls,
     #[error("{flag} must be greater than zero")]
     Zero { flag: &'static str },
 }
@@ -87,6 +99,11 @@ impl Config {
             if !e.starts_with("http://") && !e.starts_with("https://") {
                 return Err(ConfigError::StoreEndpoint(e.clone()));
             }
+        }
+        if self.http_listen.is_some()
+            && (self.tls_cert_file.is_none() || self.tls_private_key_file.is_none())
+        {
+            return Err(ConfigError::HttpWithoutTls);
         }
         let positive = [
             ("--watch-cache-size", self.watch_cache_size as u128),

@@ -18,6 +18,7 @@
 //! - [`logs`]: the log proxy to the node agent running a pod.
 //! - [`namespaces`]: deleting the content of terminating namespaces.
 //! - [`service`]: the gRPC service tying it together; [`metrics`]: /metrics and /health.
+//! - [`http`]: the Kubernetes REST API over HTTPS, calling the same registry, cache and auth.
 //!
 //! Its load benchmark (`skiff-bench apiserver`) lives in the `skiff-bench` crate.
 
@@ -26,6 +27,7 @@ pub mod bootstrap;
 pub mod cache;
 pub mod config;
 pub mod events;
+pub mod http;
 pub mod logs;
 pub mod metrics;
 pub mod namespaces;
@@ -71,6 +73,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Tls(#[from] http::serve::TlsError),
     #[error("the gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -89,8 +93,25 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         Some(addr) => Some(bind(addr).await?),
         None => None,
     };
-    tracing::info!(listen = %config.listen, users = auth.len(), store = ?config.store_endpoints, "skiff-apiserver starting");
-    serve(config, auth, listener, metrics_listener, shutdown).await
+    let https = match (
+        config.http_listen,
+        &config.tls_cert_file,
+        &config.tls_private_key_file,
+    ) {
+        (Some(addr), Some(cert), Some(key)) => Some(HttpsListener {
+            listener: bind(addr).await?,
+            tls: http::serve::tls_config(cert, key)?,
+        }),
+        _ => None,
+    };
+    tracing::info!(listen = %config.listen, http_listen = ?config.http_listen, users = auth.len(), store = ?config.store_endpoints, "skiff-apiserver starting");
+    serve(config, auth, listener, metrics_listener, https, shutdown).await
+}
+
+/// The bound HTTPS listener of the REST API and its TLS configuration.
+pub struct HttpsListener {
+    pub listener: TcpListener,
+    pub tls: Arc<rustls::ServerConfig>,
 }
 
 /// Serves on already bound listeners until `shutdown` is cancelled; then ends every watch and
@@ -100,8 +121,10 @@ pub async fn serve(
     auth: Authenticator,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    https: Option<HttpsListener>,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
+    let auth = Arc::new(auth);
     let store = Arc::new(Store::new(
         &config.store_endpoints,
         config.store_request_timeout,
@@ -155,13 +178,30 @@ pub async fn serve(
             shutdown.child_token(),
         ));
     }
-    let service = ApiService::new(
-        registry,
-        cache,
-        Arc::new(auth),
-        metrics,
-        shutdown.child_token(),
-    );
+    if let Some(https) = https {
+        let advertise = https
+            .listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let state = Arc::new(http::Http {
+            registry: registry.clone(),
+            cache: cache.clone(),
+            auth: auth.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown.child_token(),
+            advertise,
+        });
+        // Room for the largest object plus the JSON around it.
+        let router = http::router(state, config.max_object_bytes * 2 + 64 * 1024);
+        tracker.spawn(http::serve::serve(
+            https.listener,
+            https.tls,
+            router,
+            shutdown.child_token(),
+        ));
+    }
+    let service = ApiService::new(registry, cache, auth, metrics, shutdown.child_token());
     let result = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))

@@ -17,8 +17,8 @@ use skiff_proto::skiffapi::{
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::auth::authz::{self, Attributes, ObjectRule};
-use crate::auth::{Authenticator, User};
+use crate::auth::authz::Attributes;
+use crate::auth::{Authenticator, Caller};
 use crate::cache::client::Start;
 use crate::cache::WatchCache;
 use crate::metrics::Metrics;
@@ -62,25 +62,6 @@ fn scale_reply(s: Scale) -> Response<ScaleReply> {
     })
 }
 
-/// Who is calling, and under which object rule.
-struct Caller {
-    user: User,
-    rule: Option<ObjectRule>,
-}
-
-impl Caller {
-    /// The guard the registry applies to each object the request touches.
-    fn guard<'a>(
-        &'a self,
-        a: &'a Attributes<'a>,
-    ) -> impl Fn(&Value) -> Result<(), ApiError> + Send + Sync + 'a {
-        move |obj: &Value| match &self.rule {
-            None => Ok(()),
-            Some(rule) => authz::check_object(&self.user, a, rule, obj),
-        }
-    }
-}
-
 impl ApiService {
     pub fn new(
         registry: Arc<Registry>,
@@ -103,9 +84,7 @@ impl ApiService {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        let user = self.auth.authenticate(header)?.clone();
-        let rule = authz::authorize(&user, a)?;
-        Ok(Caller { user, rule })
+        self.auth.caller(header, a)
     }
 
     /// Authenticates and authorizes a request on one named object (or its

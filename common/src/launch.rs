@@ -121,6 +121,16 @@ pub struct ApiserverPlan {
     pub metrics_port: u16,
     pub store_endpoints: Vec<String>,
     pub token_file: PathBuf,
+    /// The Kubernetes REST API over HTTPS, when served.
+    pub https: Option<HttpsPlan>,
+}
+
+/// An apiserver's HTTPS listener: its port and serving certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsPlan {
+    pub port: u16,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 impl ApiserverPlan {
@@ -129,8 +139,15 @@ impl ApiserverPlan {
         loopback(self.port)
     }
 
+    /// `https://127.0.0.1:PORT`, the REST API's URL (what a kubeconfig's server is).
+    pub fn https_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|h| format!("https://{}", loopback(h.port)))
+    }
+
     pub fn args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             s("--listen"),
             self.address(),
             s("--store-endpoints"),
@@ -139,8 +156,37 @@ impl ApiserverPlan {
             self.token_file.display().to_string(),
             s("--metrics-listen"),
             loopback(self.metrics_port),
-        ]
+        ];
+        if let Some(h) = &self.https {
+            args.extend([
+                s("--http-listen"),
+                loopback(h.port),
+                s("--tls-cert-file"),
+                h.cert_file.display().to_string(),
+                s("--tls-private-key-file"),
+                h.key_file.display().to_string(),
+            ]);
+        }
+        args
     }
+}
+
+/// A kubeconfig for one cluster: `server` (an https URL) trusted through the CA certificate
+/// `ca_pem`, a user authenticated by `token`, and the context `context` made current.
+pub fn kubeconfig(context: &str, server: &str, ca_pem: &str, token: &str) -> String {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    format!(
+        "apiVersion: v1\n\
+         kind: Config\n\
+         clusters:\n\
+         - name: {context}\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\n\
+         users:\n\
+         - name: {context}-admin\n  user:\n    token: {token}\n\
+         contexts:\n\
+         - name: {context}\n  context:\n    cluster: {context}\n    user: {context}-admin\n\
+         current-context: {context}\n"
+    )
 }
 
 /// A client of the apiservers: the controller-manager, the scheduler (leader-elected under
@@ -336,6 +382,7 @@ mod tests {
             metrics_port: 6444,
             store_endpoints: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
             token_file: "/d/tokens.csv".into(),
+            https: None,
         };
         assert_eq!(
             api.args().join(" "),

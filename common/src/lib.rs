@@ -9,6 +9,7 @@
 //! - [`launch`]: every component's command line and ports, for `skiff up`, tests and benchmarks.
 //! - [`http`]: the plain-HTTP `/metrics` (Prometheus) and `/health` endpoint.
 //! - [`ports`]: free loopback ports, chosen outside the kernel's ephemeral range.
+//! - [`pki`]: the cluster CA and the certificates it issues, as PEM files under `DIR/pki`.
 
 pub mod duration;
 pub mod flags;
@@ -16,5 +17,6 @@ pub mod http;
 pub mod launch;
 pub mod logging;
 pub mod metrics;
+pub mod pki;
 pub mod ports;
 pub mod shutdown;

@@ -217,6 +217,7 @@ impl TestCluster {
                 metrics_port: free_port(),
                 store_endpoints: self.store.client_urls(),
                 token_file: self.path("tokens.csv"),
+                https: None,
             };
             let mut args = plan.args();
             args.extend(self.spec.apiserver_args.iter().cloned());

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::labels::{validate_label_key, validate_label_value};
 
 /// The API form of a label selector (ReplicaSet, DaemonSet and Job `spec.selector`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -29,7 +29,7 @@ impl LabelSelector {
 }
 
 /// One `matchExpressions` entry; `operator` stays a string so unknown operators reach validation.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelectorRequirement {
     pub key: String,

@@ -22,7 +22,8 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a ReplicationController: how many pods, which labels select them, and the template new ones are made from.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReplicationControllerSpec {
     /// Defaults to 1.
@@ -37,7 +38,7 @@ pub struct ReplicationControllerSpec {
 }
 
 /// The status of a ReplicationController or ReplicaSet.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReplicaStatus {
     /// Pods currently matching the selector.
@@ -66,7 +67,8 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a ReplicaSet: how many pods, the label selector that finds them, and the template new ones are made from.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReplicaSetSpec {
     /// Defaults to 1.
@@ -89,7 +91,8 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a DaemonSet: the label selector of its pods and the template it runs on every eligible node.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonSetSpec {
     /// Required; must match the template's labels; immutable.
@@ -106,7 +109,8 @@ pub struct DaemonSetSpec {
     pub revision_history_limit: Option<i32>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// How a DaemonSet replaces its pods when the template changes.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonSetUpdateStrategy {
     /// `RollingUpdate` or `OnDelete`.
@@ -116,7 +120,8 @@ pub struct DaemonSetUpdateStrategy {
     pub rolling_update: Option<RollingUpdateDaemonSet>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The parameters of a rolling update of a DaemonSet.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RollingUpdateDaemonSet {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,7 +130,8 @@ pub struct RollingUpdateDaemonSet {
     pub max_surge: Option<IntOrString>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The observed state of a DaemonSet: how many nodes should run its pod, run it, and have it ready.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonSetStatus {
     /// Nodes that run a daemon pod and should.

@@ -18,7 +18,8 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a Job: how many pods must succeed, how many run at once, and the template they are made from.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct JobSpec {
     /// How many pods may run at once (default 1); `skiff scale job` changes it.
@@ -49,7 +50,8 @@ pub struct JobSpec {
     pub suspend: Option<bool>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The observed state of a Job: its active, succeeded and failed pods, start and completion time, conditions.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct JobStatus {
     /// `Complete`, `Failed` (reason `DeadlineExceeded` or `BackoffLimitExceeded`), `Suspended`.
@@ -79,7 +81,8 @@ resource! {
 /// The values of `concurrencyPolicy`.
 pub const CONCURRENCY_POLICIES: [&str; 3] = ["Allow", "Forbid", "Replace"];
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a CronJob: its schedule and the Job it creates at each scheduled time.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CronJobSpec {
     /// Five-field cron format (`0,15,30,45 * * * *`), in UTC.
@@ -101,7 +104,7 @@ pub struct CronJobSpec {
 }
 
 /// The Job a CronJob creates.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct JobTemplateSpec {
     #[serde(skip_serializing_if = "is_default")]
@@ -109,7 +112,8 @@ pub struct JobTemplateSpec {
     pub spec: JobSpec,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The observed state of a CronJob: its running Jobs and when it last scheduled one.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CronJobStatus {
     /// The jobs currently running.

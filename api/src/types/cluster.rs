@@ -20,14 +20,16 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a namespace: the finalizers that must be cleared before it goes.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NamespaceSpec {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The observed state of a namespace: its phase (Active or Terminating).
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NamespaceStatus {
     /// `Active` or `Terminating`.
@@ -45,7 +47,8 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The desired state of a node: whether new pods may be scheduled on it.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeSpec {
     /// When true the scheduler places no new pods here.
@@ -65,7 +68,8 @@ pub const NODE_ADDRESS_TYPES: [&str; 5] = [
     "ExternalDNS",
 ];
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The observed state of a node, reported by its node agent: conditions, addresses, capacity and system information.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeStatus {
     /// Total resources (`cpu`, `memory`, `pods`).
@@ -85,7 +89,8 @@ pub struct NodeStatus {
     pub daemon_endpoints: NodeDaemonEndpoints,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// One address of a node (InternalIP, Hostname...).
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeAddress {
     /// One of [`NODE_ADDRESS_TYPES`].
@@ -95,7 +100,7 @@ pub struct NodeAddress {
 }
 
 /// Facts about the node's software, shown by `describe node`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeSystemInfo {
     #[serde(rename = "machineID", skip_serializing_if = "String::is_empty")]
@@ -120,7 +125,8 @@ pub struct NodeSystemInfo {
     pub architecture: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The ports of the daemons running on a node.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NodeDaemonEndpoints {
     /// Where the node agent serves logs.
@@ -128,7 +134,8 @@ pub struct NodeDaemonEndpoints {
     pub kubelet_endpoint: DaemonEndpoint,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// A port a daemon on the node listens on.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DaemonEndpoint {
     /// Capitalised in Kubernetes' JSON too.
@@ -144,7 +151,8 @@ resource! {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The state of a lease: who holds it, for how long, and when it was last renewed.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LeaseSpec {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -44,7 +44,8 @@ resource! {
 /// The values of an event's `type`.
 pub const EVENT_TYPES: [&str; 2] = ["Normal", "Warning"];
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// The component (and node) that reported an event.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EventSource {
     /// `kubelet`, `replication-controller`, `default-scheduler`, ...

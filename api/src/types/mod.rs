@@ -8,6 +8,7 @@
 //! user expects.
 
 mod apps;
+mod autoscaling;
 mod batch;
 mod cluster;
 mod container;
@@ -15,6 +16,7 @@ mod event;
 mod pod;
 
 pub use apps::*;
+pub use autoscaling::*;
 pub use batch::*;
 pub use cluster::*;
 pub use container::*;
@@ -95,11 +97,14 @@ macro_rules! resource {
         }
     ) => {
         $(#[$attr])*
-        #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq)]
         #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
         pub struct $name {
+            /// The versioned schema of this representation of an object (`v1`, `apps/v1`).
             pub api_version: String,
+            /// The REST resource this object represents (`Pod`, `ReplicaSet`).
             pub kind: String,
+            /// Standard object metadata: name, namespace, labels, owners...
             pub metadata: crate::meta::ObjectMeta,
             $( $(#[$field_attr])* pub $field: $ty, )*
         }

@@ -20,9 +20,11 @@ resource! {
 }
 
 /// What the pod should run, and where.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PodSpec {
+    /// The containers of the pod; there must be at least one. Containers are merged by `name`
+    /// in strategic merge patches.
     pub containers: Vec<Container>,
     /// `Always` (default), `OnFailure` or `Never`.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -42,7 +44,7 @@ pub struct PodSpec {
 }
 
 /// The pod a controller creates: labels and annotations plus a [`PodSpec`].
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PodTemplateSpec {
     #[serde(skip_serializing_if = "is_default")]
@@ -54,7 +56,7 @@ pub struct PodTemplateSpec {
 pub const POD_PHASES: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
 /// What the node agent observed; written through the status subresource.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed` or `Unknown`.
@@ -79,7 +81,7 @@ pub struct PodStatus {
 }
 
 /// The observed state of one container.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerStatus {
     pub name: String,
@@ -99,7 +101,7 @@ pub struct ContainerStatus {
 }
 
 /// At most one of the three is set.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerState {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,7 +113,7 @@ pub struct ContainerState {
 }
 
 /// Not running yet, or waiting to restart (`ContainerCreating`, `CrashLoopBackOff`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerStateWaiting {
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -120,7 +122,8 @@ pub struct ContainerStateWaiting {
     pub message: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+/// A running container: when it started.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerStateRunning {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,7 +131,7 @@ pub struct ContainerStateRunning {
 }
 
 /// The process ended: `exitCode` is 128+signal when a signal killed it (137 for SIGKILL).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerStateTerminated {
     pub exit_code: i32,

@@ -13,7 +13,10 @@ pub mod tokens;
 use std::collections::HashMap;
 use std::path::Path;
 
+use serde_json::Value;
 use skiff_api::error::ApiError;
+
+use authz::{Attributes, ObjectRule};
 
 /// The group of administrators (Kubernetes' name).
 pub const ADMIN_GROUP: &str = "system:masters";
@@ -117,6 +120,35 @@ impl Authenticator {
         self.users
             .get(token)
             .ok_or_else(|| ApiError::unauthorized("Unauthorized: invalid bearer token"))
+    }
+}
+
+/// Who is calling, and under which object rule: what both wire forms (gRPC and HTTP) learn
+/// from a request's token before they call the registry.
+pub struct Caller {
+    pub user: User,
+    pub rule: Option<ObjectRule>,
+}
+
+impl Authenticator {
+    /// Authenticates the `authorization` header and authorizes the request's attributes.
+    pub fn caller(&self, header: Option<&str>, a: &Attributes<'_>) -> Result<Caller, ApiError> {
+        let user = self.authenticate(header)?.clone();
+        let rule = authz::authorize(&user, a)?;
+        Ok(Caller { user, rule })
+    }
+}
+
+impl Caller {
+    /// The guard the registry applies to each object the request touches.
+    pub fn guard<'a>(
+        &'a self,
+        a: &'a Attributes<'a>,
+    ) -> impl Fn(&Value) -> Result<(), ApiError> + Send + Sync + 'a {
+        move |obj: &Value| match &self.rule {
+            None => Ok(()),
+            Some(rule) => authz::check_object(&self.user, a, rule, obj),
+        }
     }
 }
 

@@ -102,6 +102,35 @@ impl Registry {
         .await
     }
 
+    /// Applies `apply` (a patch of any type, computed from the stored object) to the latest
+    /// version, then admits the result like an update (or a status update). A patched
+    /// `metadata.resourceVersion` that is not the stored one is a Conflict, as in Kubernetes.
+    pub async fn patch_with(
+        &self,
+        info: &KindInfo,
+        namespace: &str,
+        name: &str,
+        kind: UpdateKind,
+        guard: Guard<'_>,
+        apply: &(dyn Fn(&Value) -> Result<Value, ApiError> + Send + Sync),
+    ) -> Result<Value, ApiError> {
+        let ns = effective_namespace(info, namespace).to_string();
+        let resource = info.qualified_resource();
+        self.guaranteed_update(info, &ns, name, None, |current| {
+            guard(&current.object)?;
+            let patched = apply(&current.object)?;
+            let rv = meta_str(&patched, "resourceVersion");
+            if !rv.is_empty() && rv != current.mod_revision.to_string() {
+                return Err(ApiError::conflict_modified(&resource, name));
+            }
+            match kind {
+                UpdateKind::Object => admit_update(info, patched, &current.object),
+                UpdateKind::Status => admit_status_update(info, patched, &current.object),
+            }
+        })
+        .await
+    }
+
     /// The read-modify-write loop every update goes through. `mutate` computes the new object
     /// from the stored one; an unchanged object is not written; a conflicting write by someone
     /// else is retried with the new stored object unless `expected` pins a version.

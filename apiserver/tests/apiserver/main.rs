@@ -8,6 +8,7 @@ mod deletion;
 mod lifecycle;
 mod limits;
 mod logs;
+mod rest;
 mod updates;
 mod util;
 mod watch;

@@ -1,5 +1,5 @@
 //! Pure output helpers: tab alignment, ages and timestamps, YAML.
 
-pub mod age;
+pub use skiff_api::table::age;
 pub mod tabwriter;
 pub mod yaml;

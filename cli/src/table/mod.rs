@@ -1,15 +1,10 @@
-//! `get` tables: kubectl's columns per kind, plus NAMESPACE (`-A`), LABELS (`--show-labels`) and `kind/name` prefixes when several kinds are shown.
+//! `get` tables: kubectl's columns per kind (shared with the apiserver's Table, in
+//! `skiff_api::table`), plus NAMESPACE (`-A`), LABELS (`--show-labels`) and `kind/name` prefixes when several kinds are shown.
 
-pub mod cluster;
-pub mod pods;
-pub mod workloads;
+pub use skiff_api::table::{cluster, pods, workloads};
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use skiff_api::kinds::KindInfo;
-use skiff_api::types::{
-    CronJob, DaemonSet, Event, Job, Lease, Namespace, Node, Pod, ReplicaSet, ReplicationController,
-};
 
 use crate::error::CliError;
 use crate::output::age::Clock;
@@ -68,74 +63,6 @@ pub fn kind_prefix(info: &KindInfo) -> String {
     }
 }
 
-fn decode<T: DeserializeOwned>(info: &KindInfo, item: &Value) -> Result<T, CliError> {
-    serde_json::from_value(item.clone()).map_err(|e| {
-        CliError::msg(format!(
-            "cannot read a {} from the apiserver: {e}",
-            info.kind
-        ))
-    })
-}
-
-fn headers_of(info: &KindInfo, wide: bool) -> Vec<&'static str> {
-    let mut headers: Vec<&'static str> = match info.kind {
-        "Pod" => pods::HEADERS.to_vec(),
-        "ReplicationController" | "ReplicaSet" => workloads::RC_HEADERS.to_vec(),
-        "DaemonSet" => workloads::DS_HEADERS.to_vec(),
-        "Job" => workloads::JOB_HEADERS.to_vec(),
-        "CronJob" => workloads::CRONJOB_HEADERS.to_vec(),
-        "Node" => cluster::NODE_HEADERS.to_vec(),
-        "Namespace" => cluster::NAMESPACE_HEADERS.to_vec(),
-        "Event" if wide => return cluster::EVENT_WIDE_HEADERS.to_vec(),
-        "Event" => cluster::EVENT_HEADERS.to_vec(),
-        "Lease" => cluster::LEASE_HEADERS.to_vec(),
-        _ => vec!["NAME", "AGE"],
-    };
-    if wide {
-        match info.kind {
-            "Pod" => headers.extend(pods::WIDE_HEADERS),
-            "ReplicationController" | "ReplicaSet" | "DaemonSet" | "Job" | "CronJob" => {
-                headers.extend(workloads::WIDE_HEADERS)
-            }
-            "Node" => headers.extend(cluster::NODE_WIDE_HEADERS),
-            _ => {}
-        }
-    }
-    headers
-}
-
-fn row_of(
-    info: &KindInfo,
-    item: &Value,
-    wide: bool,
-    clock: &Clock,
-) -> Result<Vec<String>, CliError> {
-    Ok(match info.kind {
-        "Pod" => pods::row(&decode::<Pod>(info, item)?, wide, clock),
-        "ReplicationController" => {
-            workloads::rc_row(&decode::<ReplicationController>(info, item)?, wide, clock)
-        }
-        "ReplicaSet" => workloads::rs_row(&decode::<ReplicaSet>(info, item)?, wide, clock),
-        "DaemonSet" => workloads::ds_row(&decode::<DaemonSet>(info, item)?, wide, clock),
-        "Job" => workloads::job_row(&decode::<Job>(info, item)?, wide, clock),
-        "CronJob" => workloads::cronjob_row(&decode::<CronJob>(info, item)?, wide, clock),
-        "Node" => cluster::node_row(&decode::<Node>(info, item)?, wide, clock),
-        "Namespace" => cluster::namespace_row(&decode::<Namespace>(info, item)?, clock),
-        "Event" => cluster::event_row(&decode::<Event>(info, item)?, wide, clock),
-        "Lease" => cluster::lease_row(&decode::<Lease>(info, item)?, clock),
-        _ => {
-            let meta = |f: &str| item.pointer(&format!("/metadata/{f}")).cloned();
-            let created = meta("creationTimestamp").and_then(|v| serde_json::from_value(v).ok());
-            vec![
-                meta("name")
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-                clock.since(created.as_ref()),
-            ]
-        }
-    })
-}
-
 fn str_at<'a>(item: &'a Value, pointer: &str) -> &'a str {
     item.pointer(pointer)
         .and_then(Value::as_str)
@@ -169,7 +96,11 @@ pub fn build(
     if namespace_column {
         headers.push("NAMESPACE".into());
     }
-    headers.extend(headers_of(info, options.wide).into_iter().map(String::from));
+    headers.extend(
+        skiff_api::table::headers(info.kind, options.wide)
+            .into_iter()
+            .map(String::from),
+    );
     if options.show_labels {
         headers.push("LABELS".into());
     }
@@ -190,7 +121,8 @@ pub fn build(
     }
     let mut rows = Vec::with_capacity(items.len());
     for item in ordered {
-        let mut cells = row_of(info, item, options.wide, clock)?;
+        let mut cells = skiff_api::table::row(info.kind, item, options.wide, clock)
+            .map_err(|e| CliError::msg(e.message))?;
         if options.kind_prefix && info.kind != "Event" {
             if let Some(name) = cells.first_mut() {
                 *name = format!("{}/{name}", kind_prefix(info));

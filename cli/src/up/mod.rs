@@ -7,6 +7,10 @@
 //! - `tokens.csv`: the apiserver's token file (an admin token, one token per node).
 //! - `config`: the client config for this cluster (also copied to `~/.skiff/config` when DIR
 //!   is the default).
+//! - `pki/`: the cluster CA and the apiserver's serving certificate (`ca.crt`, `ca.key`,
+//!   `apiserver.crt`, `apiserver.key`; keys 0600), from `skiff_common::pki`.
+//! - `kubeconfig`: kubectl's config for this cluster (context `skiff`, the admin token);
+//!   `~/.kube/config` is never touched.
 //! - `logs/<component>.log`, `logs/supervisor.log`, `data/<component>/`.
 //!
 //! `skiff up` starts the components, waits until they are healthy, and then starts the
@@ -17,6 +21,7 @@ mod down;
 mod existing;
 mod health;
 pub mod lock;
+mod pki;
 mod plan;
 mod ports;
 pub mod procs;
@@ -78,6 +83,7 @@ fn new_cluster(dir: &Path, nodes: usize) -> Result<ClusterState, CliError> {
     let mut ports = ports::Allocator::default();
     let state = plan(dir, nodes, &secrets, || ports.next());
     ports.finish()?;
+    pki::make_certificates(dir)?;
     write_private(
         &dir.join("tokens.csv"),
         &token_file(&node_names(nodes), &secrets),
@@ -322,6 +328,7 @@ fn write_client_config(state: &ClusterState, is_default: bool) -> Result<(), Cli
     if is_default {
         file.save(&skiff_home()?.join("config"))?;
     }
+    pki::write_kubeconfig(state)?;
     Ok(())
 }
 
@@ -368,6 +375,13 @@ fn print_summary(state: &ClusterState, is_default: bool, skipped: &[String]) {
             config.display(),
             config.display(),
             config.display()
+        ));
+    }
+    if !state.https_apiservers.is_empty() {
+        text.push_str(&format!(
+            "kubectl works too (Kubernetes REST API at {}):\n  export KUBECONFIG={}\n",
+            state.https_apiservers.join(","),
+            pki::kubeconfig_path(&state.dir).display()
         ));
     }
     let down = if is_default {

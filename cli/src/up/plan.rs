@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use skiff_common::launch::{self, ApiserverPlan, ClientPlan, NodeletPlan, StorePlan, TokenEntry};
+use skiff_common::launch::{
+    self, ApiserverPlan, ClientPlan, HttpsPlan, NodeletPlan, StorePlan, TokenEntry,
+};
 
 use super::state::{ClusterState, Component, Health};
 
@@ -103,6 +105,11 @@ pub fn plan(
         metrics_port: port(),
         store_endpoints: stores.clone(),
         token_file: dir.join("tokens.csv"),
+        https: Some(HttpsPlan {
+            port: port(),
+            cert_file: super::pki::apiserver_cert_file(dir),
+            key_file: super::pki::apiserver_key_file(dir),
+        }),
     };
     let health = Health::Apiserver {
         address: apiserver.address(),
@@ -184,6 +191,7 @@ pub fn plan(
     ClusterState {
         dir: dir.to_path_buf(),
         apiservers: vec![apiserver.address()],
+        https_apiservers: apiserver.https_url().into_iter().collect(),
         stores,
         admin_token: secrets.admin_token.clone(),
         nodes: names,

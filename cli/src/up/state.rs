@@ -62,6 +62,10 @@ pub struct ClusterState {
     pub dir: PathBuf,
     /// Apiserver addresses (`127.0.0.1:PORT`).
     pub apiservers: Vec<String>,
+    /// The apiservers' Kubernetes REST API URLs (`https://127.0.0.1:PORT`); empty for a
+    /// cluster made before skiff served it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub https_apiservers: Vec<String>,
     /// Store members' client URLs.
     pub stores: Vec<String>,
     pub admin_token: String,
@@ -133,6 +137,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = ClusterState {
             dir: dir.path().to_path_buf(),
+            https_apiservers: vec![],
             apiservers: vec!["127.0.0.1:1".into()],
             stores: vec!["http://127.0.0.1:2".into()],
             admin_token: "t".into(),

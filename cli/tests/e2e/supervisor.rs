@@ -117,6 +117,7 @@ fn the_supervisor_restarts_with_back_off_under_the_lock_and_stops_when_told() {
         first,
     };
     let state = ClusterState {
+        https_apiservers: vec![],
         dir: dir.clone(),
         apiservers: vec![],
         stores: vec![],

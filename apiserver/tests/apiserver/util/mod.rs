@@ -8,7 +8,8 @@
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use skiff_common::launch::ApiserverPlan;
+use skiff_common::launch::{ApiserverPlan, HttpsPlan};
+use skiff_common::pki::{self, Ca};
 use skiff_proto::etcdserverpb::kv_client::KvClient;
 use skiff_proto::etcdserverpb::{CompactionRequest, RangeRequest};
 use skiff_testkit::http::{http_get, sample_value};
@@ -17,6 +18,7 @@ use skiff_testkit::store::{StoreCluster, StoreSpec};
 use tonic::transport::Channel;
 
 mod api;
+pub mod rest;
 pub use api::*;
 pub use skiff_testkit::step;
 
@@ -42,6 +44,10 @@ pub fn free_port() -> u16 {
 pub struct Apiserver {
     pub port: u16,
     pub metrics_port: u16,
+    /// The Kubernetes REST API (HTTPS) port.
+    pub https_port: u16,
+    /// The CA certificate (PEM) its serving certificate chains to.
+    pub ca_pem: String,
     process: Process,
 }
 
@@ -52,6 +58,11 @@ impl Apiserver {
 
     pub async fn client(&self, token: &str) -> Client {
         client(&self.endpoint(), token).await
+    }
+
+    /// A REST client of this apiserver's HTTPS API with this token ("" for none).
+    pub fn rest(&self, token: &str) -> rest::Rest {
+        rest::Rest::new(self.https_port, &self.ca_pem, token)
     }
 
     pub async fn metrics(&self) -> String {
@@ -105,12 +116,29 @@ impl Cluster {
         let i = self.apiservers.len();
         let tokens = self.store.dir().join("tokens.csv");
         std::fs::write(&tokens, TOKENS).expect("write tokens");
+        // The CA is written once and loaded back for each apiserver: certificates issued by a
+        // loaded CA must chain to the ca.crt written first.
+        let pki_dir = self.store.dir().join("pki");
+        Ca::load_or_generate(&pki_dir).expect("the test CA");
+        let ca = Ca::load(&pki_dir).expect("load the test CA");
+        let serving = ca
+            .issue_server(&["127.0.0.1".into(), "localhost".into()])
+            .expect("a serving certificate");
+        let name = format!("apiserver-{i}");
+        pki::write_pair(&pki_dir, &name, &serving).expect("write the serving certificate");
+        let (cert_file, key_file) = pki::pair_paths(&pki_dir, &name);
         let plan = ApiserverPlan {
             port: free_port(),
             metrics_port: free_port(),
             store_endpoints: self.store.client_urls(),
             token_file: tokens,
+            https: Some(HttpsPlan {
+                port: free_port(),
+                cert_file,
+                key_file,
+            }),
         };
+        let ca_pem = std::fs::read_to_string(pki_dir.join("ca.crt")).expect("read ca.crt");
         let mut args = plan.args();
         args.extend(extra.iter().map(|a| a.to_string()));
         let log = self.store.dir().join(format!("apiserver-{i}.log"));
@@ -125,6 +153,8 @@ impl Cluster {
         self.apiservers.push(Apiserver {
             port: plan.port,
             metrics_port: plan.metrics_port,
+            https_port: plan.https.as_ref().map_or(0, |h| h.port),
+            ca_pem,
             process,
         });
         i

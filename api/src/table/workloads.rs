@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use skiff_api::selector::{LabelSelector, Selector};
-use skiff_api::types::{
-    CronJob, DaemonSet, Job, PodTemplateSpec, ReplicaSet, ReplicationController,
-};
+use crate::selector::{LabelSelector, Selector};
+use crate::types::{CronJob, DaemonSet, Job, PodTemplateSpec, ReplicaSet, ReplicationController};
 
-use crate::output::age::{human_duration, Clock};
+use crate::table::age::{human_duration, Clock};
 
 pub const RC_HEADERS: [&str; 5] = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"];
 pub const DS_HEADERS: [&str; 8] = [

@@ -1,9 +1,9 @@
 //! Rows of `get` for nodes, namespaces, events and leases, with kubectl's columns.
 
-use skiff_api::types::{Event, Lease, Namespace, Node};
+use crate::types::{Event, Lease, Namespace, Node};
 
 use super::pods::or_none;
-use crate::output::age::Clock;
+use crate::table::age::Clock;
 
 pub const NODE_HEADERS: [&str; 5] = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"];
 pub const NODE_WIDE_HEADERS: [&str; 5] = [
@@ -134,7 +134,7 @@ pub fn event_source(event: &Event) -> String {
 pub fn event_times(event: &Event, clock: &Clock) -> (String, String) {
     let first = match (&event.first_timestamp, &event.event_time) {
         (Some(t), _) => clock.since(Some(t)),
-        (None, Some(t)) => clock.since(Some(&skiff_api::meta::Time(t.0))),
+        (None, Some(t)) => clock.since(Some(&crate::meta::Time(t.0))),
         (None, None) => clock.since(None),
     };
     let last = match &event.last_timestamp {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-use skiff_api::meta::Time;
+use crate::meta::Time;
 
 /// The clock every table and description is computed against. Pure formatting code takes it as
 /// a value so tests can fix "now" and the time zone.

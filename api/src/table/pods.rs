@@ -1,9 +1,9 @@
 //! The pod row of `get pods`: READY, STATUS and RESTARTS derived exactly as kubectl's `printPod` does.
 
-use skiff_api::meta::Time;
-use skiff_api::types::Pod;
+use crate::meta::Time;
+use crate::types::Pod;
 
-use crate::output::age::Clock;
+use crate::table::age::Clock;
 
 pub const HEADERS: [&str; 5] = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"];
 pub const WIDE_HEADERS: [&str; 2] = ["IP", "NODE"];
@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(status(&p), "NotReady");
         p.status
             .conditions
-            .push(skiff_api::meta::Condition::new("Ready", true, "", ""));
+            .push(crate::meta::Condition::new("Ready", true, "", ""));
         assert_eq!(status(&p), "Running");
     }
 

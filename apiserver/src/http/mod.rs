@@ -1,0 +1,308 @@
+//! The Kubernetes REST API (JSON over HTTPS), beside the gRPC API: the same registry, watch cache, tokens and roles; only the wire form differs.
+//!
+//! # Layout
+//! - this file: the shared state, the router (axum) and the dispatch of a resource request
+//!   to its verb;
+//! - [`serve`]: the TLS listener (rustls) feeding hyper connections;
+//! - [`path`]: `/api/v1/namespaces/{ns}/pods/{name}/{sub}` and `/apis/{g}/{v}/...` resolved;
+//! - [`discovery`]: `/version`, `/api`, `/apis`, the APIResourceLists;
+//! - `objects`: get, list, create, update, patch, delete, deletecollection;
+//! - `watch`: `?watch=1` streams; `subresources`: scale, log, binding;
+//! - [`reply`]: JSON answers, `Status` errors, query parameters.
+
+pub mod discovery;
+mod objects;
+pub mod path;
+pub mod reply;
+pub mod serve;
+mod subresources;
+mod watch;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query as QueryParams, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use skiff_api::error::ApiError;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::authz::Attributes;
+use crate::auth::{Authenticator, Caller};
+use crate::cache::WatchCache;
+use crate::metrics::Metrics;
+use crate::registry::{Registry, UpdateKind};
+use path::{Route, Target};
+use reply::Query;
+
+/// What every HTTP request handler shares.
+pub struct Http {
+    pub registry: Arc<Registry>,
+    pub cache: Arc<WatchCache>,
+    pub auth: Arc<Authenticator>,
+    pub metrics: Arc<Metrics>,
+    /// Ends open watch and log streams when the server shuts down.
+    pub shutdown: CancellationToken,
+    /// What `/api` names as the server's address.
+    pub advertise: String,
+}
+
+/// One resource request, parsed.
+pub struct Request {
+    pub method: Method,
+    pub target: Target,
+    pub query: Query,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Answer objects as a Table (server-side printing).
+    pub table: bool,
+    /// Table rows carry whole objects (`includeObject=Object`), not just their metadata.
+    pub whole_objects: bool,
+}
+
+/// The router: health, version and discovery, OpenAPI, then every resource path.
+pub fn router(http: Arc<Http>, max_body: usize) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { reply::text(StatusCode::OK, "ok") }),
+        )
+        .route(
+            "/livez",
+            get(|| async { reply::text(StatusCode::OK, "ok") }),
+        )
+        .route("/readyz", get(readyz))
+        .route(
+            "/version",
+            get(|| async { reply::json(StatusCode::OK, &discovery::version()) }),
+        )
+        .route("/api", get(core_versions))
+        .route("/apis", get(group_list))
+        .route("/openapi/v2", get(openapi_v2))
+        .route("/openapi/v3", get(openapi_v3_index))
+        .route("/openapi/v3/{*path}", get(openapi_v3))
+        .route("/api/{*rest}", axum::routing::any(core_resource))
+        .route("/apis/{*rest}", axum::routing::any(group_resource))
+        .fallback(|| async { reply::error(&path::not_served()) })
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(http)
+}
+
+async fn readyz(State(http): State<Arc<Http>>) -> Response {
+    if http.cache.is_ready() {
+        reply::text(StatusCode::OK, "ok")
+    } else {
+        reply::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the watch cache has not loaded every kind yet",
+        )
+    }
+}
+
+/// Discovery needs an authenticated caller (any role), as Kubernetes' system:discovery:
+/// the 401 answer for anyone else.
+fn unauthenticated(http: &Http, headers: &HeaderMap) -> Option<Response> {
+    http.auth
+        .authenticate(bearer(headers))
+        .err()
+        .map(|e| reply::error(&e))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn core_versions(State(http): State<Arc<Http>>, headers: HeaderMap) -> Response {
+    if let Some(r) = unauthenticated(&http, &headers) {
+        return r;
+    }
+    reply::json(StatusCode::OK, &discovery::core_versions(&http.advertise))
+}
+
+async fn group_list(State(http): State<Arc<Http>>, headers: HeaderMap) -> Response {
+    if let Some(r) = unauthenticated(&http, &headers) {
+        return r;
+    }
+    reply::json(StatusCode::OK, &discovery::group_list())
+}
+
+async fn openapi_v2(State(http): State<Arc<Http>>, headers: HeaderMap) -> Response {
+    if let Some(r) = unauthenticated(&http, &headers) {
+        return r;
+    }
+    reply::json(StatusCode::OK, &skiff_api::openapi::v2())
+}
+
+async fn openapi_v3_index(State(http): State<Arc<Http>>, headers: HeaderMap) -> Response {
+    if let Some(r) = unauthenticated(&http, &headers) {
+        return r;
+    }
+    reply::json(StatusCode::OK, &skiff_api::openapi::v3_index())
+}
+
+async fn openapi_v3(
+    State(http): State<Arc<Http>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = unauthenticated(&http, &headers) {
+        return r;
+    }
+    match skiff_api::openapi::v3(&path) {
+        Some(doc) => reply::json(StatusCode::OK, &doc),
+        None => reply::error(&path::not_served()),
+    }
+}
+
+async fn core_resource(
+    State(http): State<Arc<Http>>,
+    method: Method,
+    Path(rest): Path<String>,
+    QueryParams(query): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    http.resource(method, &rest, true, query, headers, body)
+        .await
+}
+
+async fn group_resource(
+    State(http): State<Arc<Http>>,
+    method: Method,
+    Path(rest): Path<String>,
+    QueryParams(query): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    http.resource(method, &rest, false, query, headers, body)
+        .await
+}
+
+impl Http {
+    async fn resource(
+        &self,
+        method: Method,
+        rest: &str,
+        core: bool,
+        query: HashMap<String, String>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let started = Instant::now();
+        let target = match path::parse(rest, core) {
+            Ok(Route::Resource(t)) => t,
+            Ok(Route::GroupVersion(gv)) => {
+                return unauthenticated(self, &headers)
+                    .unwrap_or_else(|| reply::json(StatusCode::OK, &discovery::resource_list(&gv)))
+            }
+            Ok(Route::Group(g)) => {
+                return match (unauthenticated(self, &headers), discovery::group(&g)) {
+                    (Some(r), _) => r,
+                    (None, Some(doc)) => reply::json(StatusCode::OK, &doc),
+                    (None, None) => reply::error(&path::not_served()),
+                }
+            }
+            Err(e) => return reply::error(&e),
+        };
+        let table = reply::wants_table(&headers);
+        let whole_objects = query.get("includeObject").map(String::as_str) == Some("Object");
+        let r = Request {
+            method,
+            target,
+            query: Query(query),
+            headers,
+            body,
+            table,
+            whole_objects,
+        };
+        let (verb, result) = self.dispatch(&r).await;
+        let code = match &result {
+            Ok(_) => "OK".to_string(),
+            Err(e) => e.reason.to_string(),
+        };
+        self.metrics
+            .record(verb, r.target.info.plural, &code, started.elapsed());
+        match result {
+            Ok(resp) => resp,
+            Err(e) => reply::error(&e),
+        }
+    }
+
+    /// Calls the verb a method and path name; returns the verb's name for the metrics.
+    async fn dispatch(&self, r: &Request) -> (&'static str, Result<Response, ApiError>) {
+        let t = &r.target;
+        let collection = t.name.is_empty();
+        let watch = match r.query.flag("watch") {
+            Ok(w) => w,
+            Err(e) => return ("watch", Err(e)),
+        };
+        let m = &r.method;
+        match (t.subresource.as_str(), collection) {
+            ("", true) if *m == Method::GET && watch => ("watch", self.watch(r).await),
+            ("", true) if *m == Method::GET => ("list", self.list(r).await),
+            ("", true) if *m == Method::POST => ("create", self.create(r).await),
+            ("", true) if *m == Method::DELETE => {
+                ("deletecollection", self.delete_collection(r).await)
+            }
+            ("", false) if *m == Method::GET => ("get", self.get(r).await),
+            ("", false) if *m == Method::PUT => {
+                ("update", self.update(r, UpdateKind::Object).await)
+            }
+            ("", false) if *m == Method::PATCH => {
+                ("patch", self.patch(r, UpdateKind::Object).await)
+            }
+            ("", false) if *m == Method::DELETE => ("delete", self.delete(r).await),
+            ("status", false) if *m == Method::GET => ("get", self.get(r).await),
+            ("status", false) if *m == Method::PUT => {
+                ("update_status", self.update(r, UpdateKind::Status).await)
+            }
+            ("status", false) if *m == Method::PATCH => {
+                ("patch_status", self.patch(r, UpdateKind::Status).await)
+            }
+            ("scale", false) if *m == Method::GET => ("get_scale", self.get_scale(r).await),
+            ("scale", false) if *m == Method::PUT => ("update_scale", self.update_scale(r).await),
+            ("scale", false) if *m == Method::PATCH => ("update_scale", self.patch_scale(r).await),
+            ("log", false) if *m == Method::GET => ("logs", self.logs(r).await),
+            ("binding", false) if *m == Method::POST => ("bind", self.bind(r).await),
+            _ => (
+                "unknown",
+                Err(ApiError::method_not_allowed(format!(
+                    "the server does not allow this method on the requested resource ({} {})",
+                    r.method,
+                    if t.subresource.is_empty() {
+                        t.info.plural.to_string()
+                    } else {
+                        format!("{}/{}", t.info.plural, t.subresource)
+                    }
+                ))),
+            ),
+        }
+    }
+
+    /// The request's authorization attributes for `verb`.
+    fn attributes<'a>(&self, r: &'a Request, verb: &'static str) -> Attributes<'a> {
+        Attributes {
+            verb,
+            info: r.target.info,
+            subresource: &r.target.subresource,
+            namespace: &r.target.namespace,
+            name: &r.target.name,
+        }
+    }
+
+    fn caller(&self, r: &Request, a: &Attributes<'_>) -> Result<Caller, ApiError> {
+        self.auth.caller(bearer(&r.headers), a)
+    }
+
+    /// Authorizes a request that needs no per-object guard (reads, scale, log, binding).
+    fn authorize(&self, r: &Request, verb: &'static str) -> Result<(), ApiError> {
+        let a = self.attributes(r, verb);
+        self.caller(r, &a).map(|_| ())
+    }
+}

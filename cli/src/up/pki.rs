@@ -1,0 +1,54 @@
+//! The cluster's certificates and kubeconfig: `DIR/pki` (CA, apiserver serving certificate) and `DIR/kubeconfig` for kubectl.
+
+use std::path::{Path, PathBuf};
+
+use skiff_common::pki::{self, Ca};
+
+use super::state::ClusterState;
+use crate::config::write_private;
+use crate::error::CliError;
+
+/// `DIR/pki`: `ca.crt`, `ca.key`, `apiserver.crt`, `apiserver.key` (keys 0600).
+pub fn pki_dir(dir: &Path) -> PathBuf {
+    dir.join("pki")
+}
+
+pub fn apiserver_cert_file(dir: &Path) -> PathBuf {
+    pki::pair_paths(&pki_dir(dir), "apiserver").0
+}
+
+pub fn apiserver_key_file(dir: &Path) -> PathBuf {
+    pki::pair_paths(&pki_dir(dir), "apiserver").1
+}
+
+/// `DIR/kubeconfig`.
+pub fn kubeconfig_path(dir: &Path) -> PathBuf {
+    dir.join("kubeconfig")
+}
+
+fn pki_error(e: pki::PkiError) -> CliError {
+    CliError::msg(format!("cannot make the cluster's certificates: {e}"))
+}
+
+/// Makes the CA (kept if it exists) and a serving certificate for the apiservers, valid for
+/// loopback by name and address.
+pub fn make_certificates(dir: &Path) -> Result<(), CliError> {
+    let pki = pki_dir(dir);
+    let ca = Ca::load_or_generate(&pki).map_err(pki_error)?;
+    let names = ["127.0.0.1", "localhost", "::1"].map(String::from);
+    let serving = ca.issue_server(&names).map_err(pki_error)?;
+    pki::write_pair(&pki, "apiserver", &serving).map_err(pki_error)
+}
+
+/// Writes `DIR/kubeconfig` (context `skiff`, the admin token) for the first HTTPS apiserver.
+/// Returns its path, or `None` for a cluster without the REST API.
+pub fn write_kubeconfig(state: &ClusterState) -> Result<Option<PathBuf>, CliError> {
+    let Some(server) = state.https_apiservers.first() else {
+        return Ok(None);
+    };
+    let ca = pki::read_pair(&pki_dir(&state.dir), "ca").map_err(pki_error)?;
+    let text = skiff_common::launch::kubeconfig("skiff", server, &ca.cert_pem, &state.admin_token);
+    let path = kubeconfig_path(&state.dir);
+    write_private(&path, &text)?;
+    Ok(Some(path))
+}
