@@ -182,6 +182,11 @@ async fn rest_crud_patch_scale_and_table() {
         admin.post(PODS, &pod("b", json!({"app": "x"}))).await;
         admin.post(PODS, &pod("c", json!({"app": "y"}))).await;
         assert_eq!(admin.post(PODS, &pod("a", json!({}))).await.status, 409, "AlreadyExists");
+        let mut untyped = pod("untyped", json!({}));
+        untyped.as_object_mut().unwrap().retain(|k, _| k != "apiVersion" && k != "kind");
+        let r = admin.post(PODS, &untyped).await;
+        assert_eq!((r.status.as_u16(), r.body["kind"].as_str()), (201, Some("Pod")), "kind and apiVersion from the path: {}", r.text);
+        admin.delete(&format!("{PODS}/untyped"), None).await;
 
         step("list with selectors, and in pages with limit/continue");
         let list = admin.get(&format!("{PODS}?labelSelector=app%3Dx")).await.body;
