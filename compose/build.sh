@@ -92,5 +92,7 @@ if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "
 fi
 # The image must run its binaries with nothing but what it holds.
 docker run --rm "$image" sh -c 'skiff version --client && skiff-store --version'
+# The CA and the apiservers' serving certificate (kept once made), then tokens and configs.
+"$out/skiff" certs --dir "$here/pki" --hosts apiserver-1,apiserver-2,localhost,127.0.0.1
 "$here/tokens.sh"
 echo "== built $image in $(($(date +%s) - start))s"

@@ -70,7 +70,9 @@ for _ in $(seq 1 50); do
 done
 [ -n "${SKIFF_SUBNET:-}" ] || fail "no free 10.87.x.0/24 subnet"
 export SKIFF_TOKEN_FILE=$work/tokens.csv SKIFF_API1_PORT= SKIFF_API2_PORT= \
-    SKIFF_STORE1_PORT= SKIFF_STORE2_PORT= SKIFF_STORE3_PORT=
+    SKIFF_STORE1_PORT= SKIFF_STORE2_PORT= SKIFF_STORE3_PORT= \
+    SKIFF_API1_HTTPS_PORT= SKIFF_API2_HTTPS_PORT= SKIFF_PKI_DIR=$work/pki
+"$skiff_bin" certs --dir "$work/pki" --hosts apiserver-1,apiserver-2,localhost,127.0.0.1 >/dev/null
 "$here/tokens.sh" "$work" >/dev/null
 
 cleanup() {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # compose/tokens.sh [DIR]: writes DIR/tokens.csv (the apiservers' token file: an admin, a
 # read-only viewer, one token per node) and DIR/skiff.config (a client config for the
-# host: published apiserver and store ports, the admin token). DIR defaults to compose/.
+# host: published apiserver and store ports, the admin token), and DIR/kubeconfig for
+# kubectl when DIR/pki/ca.crt exists (`skiff certs`, run by compose/build.sh). DIR defaults
+# to compose/.
 # Existing files are kept; delete them to get new tokens.
 #
 # Ports written to skiff.config follow the same variables as docker-compose.yml:
@@ -41,5 +43,31 @@ stores:
 CONFIG
     echo "wrote $dir/skiff.config"
 fi
+# kubectl's config (the REST API of apiserver-1, published on 127.0.0.1:SKIFF_API1_HTTPS_PORT),
+# once compose/build.sh (`skiff certs`) has made the CA in DIR/pki.
+if [ ! -s "$dir/kubeconfig" ] && [ -s "$dir/pki/ca.crt" ]; then
+    ca=$(base64 -w0 <"$dir/pki/ca.crt")
+    cat >"$dir/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: skiff-compose
+  cluster:
+    server: https://127.0.0.1:${SKIFF_API1_HTTPS_PORT:-16643}
+    certificate-authority-data: $ca
+users:
+- name: skiff-compose-admin
+  user:
+    token: $admin
+contexts:
+- name: skiff-compose
+  context:
+    cluster: skiff-compose
+    user: skiff-compose-admin
+current-context: skiff-compose
+KUBECONFIG
+    echo "wrote $dir/kubeconfig (export KUBECONFIG=$dir/kubeconfig)"
+fi
 # The containers read the token file as root; the host copy stays private.
 chmod 600 "$dir/tokens.csv" "$dir/skiff.config"
+[ ! -e "$dir/kubeconfig" ] || chmod 600 "$dir/kubeconfig"

@@ -83,6 +83,8 @@ pub enum Command {
     /// Output shell completion code for bash, zsh or fish.
     #[command(after_help = help::COMPLETION)]
     Completion(CompletionArgs),
+    /// Make a cluster CA (kept if DIR has one) and an apiserver serving certificate for HOSTS, as PEM files in DIR.
+    Certs(CertsArgs),
     /// Internal: start a component in a session of its own (used by `skiff up`).
     #[command(name = "__spawn", hide = true)]
     Spawn(SpawnArgs),
@@ -112,6 +114,16 @@ pub struct DownArgs {
     /// Also delete the cluster's data, logs, tokens and config.
     #[arg(long)]
     pub purge: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CertsArgs {
+    /// Where to write ca.crt, ca.key, apiserver.crt and apiserver.key (keys 0600).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Names and addresses the apiservers are reached at, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "HOST")]
+    pub hosts: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

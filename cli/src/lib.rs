@@ -85,6 +85,7 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Up(args) => return up::up(args).await,
         Command::Down(args) => return up::down(args),
+        Command::Certs(args) => return up::certs(args),
         Command::Completion(args) => {
             cmd::misc::completion(args);
             return Ok(());
@@ -108,6 +109,7 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Version(args) => cmd::misc::version(Some(&ctx), args).await,
         Command::Up(_)
         | Command::Down(_)
+        | Command::Certs(_)
         | Command::Completion(_)
         | Command::Spawn(_)
         | Command::Supervise(_) => Ok(()),

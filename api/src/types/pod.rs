@@ -94,6 +94,10 @@ pub struct ContainerStatus {
     pub restart_count: i32,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub image: String,
+    /// Always written, even empty: Kubernetes' API marks it required, and clients generated
+    /// from its OpenAPI (the official Python client) refuse a status without it.
+    #[serde(rename = "imageID")]
+    pub image_id: String,
     #[serde(rename = "containerID", skip_serializing_if = "String::is_empty")]
     pub container_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -137,6 +137,10 @@ fn grpc_round_trip_keeps_everything() {
         ApiError::internal("boom"),
         ApiError::unavailable("no store leader"),
         ApiError::method_not_allowed("leases have no status subresource"),
+        ApiError::new(
+            Reason::UnsupportedMediaType,
+            "server-side apply is not supported",
+        ),
     ];
     let reasons: Vec<Reason> = errors.iter().map(|e| e.reason).collect();
     assert_eq!(

@@ -109,9 +109,10 @@ impl Http {
         let a = self.attributes(r, "create");
         let caller = self.caller(r, &a)?;
         let guard = caller.guard(&a);
+        let body = with_type(r)?;
         let obj = self
             .registry
-            .create(t.info, &t.namespace, &r.body, &guard)
+            .create(t.info, &t.namespace, &body, &guard)
             .await?;
         self.object_reply(r, StatusCode::CREATED, obj)
     }
@@ -135,9 +136,10 @@ impl Http {
             )));
         }
         let guard = caller.guard(&a);
+        let body = with_type(r)?;
         let obj = self
             .registry
-            .update(t.info, &t.namespace, &r.body, kind, &guard)
+            .update(t.info, &t.namespace, &body, kind, &guard)
             .await?;
         self.object_reply(r, StatusCode::OK, obj)
     }
@@ -215,6 +217,28 @@ impl Http {
         });
         Ok(reply::json(StatusCode::OK, &list))
     }
+}
+
+/// The body, with `apiVersion` and `kind` taken from the path when it has none (as Kubernetes
+/// does: the official Python client sends objects without them). A body naming them is
+/// left as it is, and admission checks them.
+fn with_type(r: &Request) -> Result<Vec<u8>, ApiError> {
+    let mut body: Value = serde_json::from_slice(&r.body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?;
+    let Some(map) = body.as_object_mut() else {
+        return Ok(r.body.to_vec());
+    };
+    let missing = |v: Option<&Value>| v.and_then(Value::as_str).is_none_or(str::is_empty);
+    if !missing(map.get("apiVersion")) && !missing(map.get("kind")) {
+        return Ok(r.body.to_vec());
+    }
+    if missing(map.get("apiVersion")) {
+        map.insert("apiVersion".into(), json!(r.target.api_version));
+    }
+    if missing(map.get("kind")) {
+        map.insert("kind".into(), json!(r.target.info.kind));
+    }
+    serde_json::to_vec(&body).map_err(ApiError::internal)
 }
 
 /// The `(namespace, name)` a continue token resumes after.

@@ -182,6 +182,11 @@ async fn rest_crud_patch_scale_and_table() {
         admin.post(PODS, &pod("b", json!({"app": "x"}))).await;
         admin.post(PODS, &pod("c", json!({"app": "y"}))).await;
         assert_eq!(admin.post(PODS, &pod("a", json!({}))).await.status, 409, "AlreadyExists");
+        let mut untyped = pod("untyped", json!({}));
+        untyped.as_object_mut().unwrap().retain(|k, _| k != "apiVersion" && k != "kind");
+        let r = admin.post(PODS, &untyped).await;
+        assert_eq!((r.status.as_u16(), r.body["kind"].as_str()), (201, Some("Pod")), "kind and apiVersion from the path: {}", r.text);
+        admin.delete(&format!("{PODS}/untyped"), None).await;
 
         step("list with selectors, and in pages with limit/continue");
         let list = admin.get(&format!("{PODS}?labelSelector=app%3Dx")).await.body;
@@ -211,10 +216,11 @@ async fn rest_crud_patch_scale_and_table() {
         let r = admin.patch(&format!("{PODS}/a"), "application/merge-patch+json", r#"{"metadata":{"labels":{"m":"1"}}}"#).await;
         assert_eq!((r.status.as_u16(), r.body["metadata"]["labels"]["m"].as_str()), (200, Some("1")), "{}", r.text);
         let r = admin.patch(&format!("{PODS}/a"), "application/strategic-merge-patch+json",
-            r#"{"spec":{"containers":[{"name":"c","imagePullPolicy":"Always"}]}}"#).await;
+            r#"{"spec":{"containers":[{"name":"main","image":"luksa/kubia"}]}}"#).await;
         assert_eq!(r.status, 200, "{}", r.text);
         let containers = r.body["spec"]["containers"].as_array().unwrap();
-        assert_eq!((containers.len(), containers[0]["image"].as_str(), containers[0]["imagePullPolicy"].as_str()), (1, Some("busybox"), Some("Always")));
+        assert_eq!((containers.len(), containers[0]["image"].as_str()), (1, Some("luksa/kubia")));
+        assert_eq!(containers[0]["command"], json!(["sleep", "3600"]), "merged by name, not replaced");
         let r = admin.patch(&format!("{PODS}/a"), "application/json-patch+json", r#"[{"op":"replace","path":"/metadata/labels/app","value":"z"}]"#).await;
         assert_eq!(r.body["metadata"]["labels"]["app"], "z", "{}", r.text);
         let r = admin.patch(&format!("{PODS}/a"), "application/apply-patch+yaml", "metadata: {}").await;
@@ -319,7 +325,13 @@ async fn rest_watch_resume_timeout_and_expired() {
         assert_eq!(t, "MODIFIED");
         let seen = rv(&o);
 
-        step("bookmarks arrive when asked for");
+        step("bookmarks arrive when asked for (a write to another kind moves the revision)");
+        admin
+            .post(
+                "/api/v1/namespaces/default/replicationcontrollers",
+                &rc("other", 0),
+            )
+            .await;
         let bookmark = loop {
             let (t, o) = w.next(T).await.unwrap();
             if t == "BOOKMARK" {

@@ -159,6 +159,8 @@ fn purge(dir: &Path) -> Result<(), CliError> {
         "logs",
         "tokens.csv",
         "config",
+        "pki",
+        "kubeconfig",
         "state.json",
         "state.lock",
     ] {

@@ -37,6 +37,7 @@ use rand::Rng;
 
 pub use down::down;
 pub use health::store_status;
+pub use pki::certs;
 
 use crate::args::UpArgs;
 use crate::config::{skiff_home, write_private, ClientFile};

@@ -33,11 +33,27 @@ fn pki_error(e: pki::PkiError) -> CliError {
 /// Makes the CA (kept if it exists) and a serving certificate for the apiservers, valid for
 /// loopback by name and address.
 pub fn make_certificates(dir: &Path) -> Result<(), CliError> {
-    let pki = pki_dir(dir);
-    let ca = Ca::load_or_generate(&pki).map_err(pki_error)?;
     let names = ["127.0.0.1", "localhost", "::1"].map(String::from);
-    let serving = ca.issue_server(&names).map_err(pki_error)?;
-    pki::write_pair(&pki, "apiserver", &serving).map_err(pki_error)
+    write_certificates(&pki_dir(dir), &names)
+}
+
+/// The CA in `pki` (made if missing) and `apiserver.crt`/`.key` for `hosts`.
+pub fn write_certificates(pki: &Path, hosts: &[String]) -> Result<(), CliError> {
+    let ca = Ca::load_or_generate(pki).map_err(pki_error)?;
+    let serving = ca.issue_server(hosts).map_err(pki_error)?;
+    pki::write_pair(pki, "apiserver", &serving).map_err(pki_error)
+}
+
+/// `skiff certs --dir DIR --hosts a,b`: the same files for clusters skiff up does not start
+/// (compose/).
+pub fn certs(args: &crate::args::CertsArgs) -> Result<(), CliError> {
+    write_certificates(&args.dir, &args.hosts)?;
+    crate::ctx::outln(&format!(
+        "wrote {}/ca.crt, ca.key, apiserver.crt, apiserver.key (for {})",
+        args.dir.display(),
+        args.hosts.join(", ")
+    ));
+    Ok(())
 }
 
 /// Writes `DIR/kubeconfig` (context `skiff`, the admin token) for the first HTTPS apiserver.
