@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::pki_layout::PkiLayout;
+
 /// One store member: its name, where it listens, where it keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreMember {
@@ -17,15 +19,22 @@ pub struct StoreMember {
     /// Plain-HTTP `/metrics` and `/health`; none when `None`.
     pub metrics_port: Option<u16>,
     pub data_dir: PathBuf,
+    /// Client and peer ports serve TLS (`https://` URLs).
+    pub tls: bool,
 }
 
 impl StoreMember {
     pub fn client_url(&self) -> String {
-        loopback_url(self.client_port)
+        self.url(self.client_port)
     }
 
     pub fn peer_url(&self) -> String {
-        loopback_url(self.peer_port)
+        self.url(self.peer_port)
+    }
+
+    fn url(&self, port: u16) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{port}")
     }
 
     /// `127.0.0.1:PORT` of the client port, as etcdctl's `--endpoints` takes it.
@@ -35,12 +44,15 @@ impl StoreMember {
 }
 
 /// How a store cluster is formed: every member's entry in `--initial-cluster`, the cluster
-/// token (the store's default when `None`), and flags added to every member.
+/// token (the store's default when `None`), flags added to every member, and the cluster's
+/// certificates when it runs TLS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StorePlan {
     pub members: Vec<StoreMember>,
     pub cluster_token: Option<String>,
     pub extra_args: Vec<String>,
+    /// TLS on both ports with client-certificate authentication, certificates from here.
+    pub pki: Option<PkiLayout>,
 }
 
 impl StorePlan {
@@ -60,12 +72,23 @@ impl StorePlan {
                 peer_port: port(),
                 metrics_port: metrics.then(&mut port),
                 data_dir: data_root.join(dir(i)),
+                tls: false,
             })
             .collect();
         StorePlan {
             members,
             ..StorePlan::default()
         }
+    }
+
+    /// Every member serves TLS with the certificates of `pki` and demands client
+    /// certificates from the cluster CA on both ports.
+    pub fn with_tls(mut self, pki: &PkiLayout) -> StorePlan {
+        for m in &mut self.members {
+            m.tls = true;
+        }
+        self.pki = Some(pki.clone());
+        self
     }
 
     /// The `--initial-cluster` value: `name=peer-url` for every member.
@@ -108,6 +131,29 @@ impl StorePlan {
         }
         if let Some(port) = m.metrics_port {
             args.extend([s("--listen-metrics-urls"), loopback_url(port)]);
+        }
+        if let Some(pki) = &self.pki {
+            let (server, peer, ca) = (
+                pki.store_server(&m.name),
+                pki.store_peer(&m.name),
+                path(&pki.ca_cert()),
+            );
+            args.extend([
+                s("--cert-file"),
+                path(&server.cert),
+                s("--key-file"),
+                path(&server.key),
+                s("--trusted-ca-file"),
+                ca.clone(),
+                s("--client-cert-auth"),
+                s("--peer-cert-file"),
+                path(&peer.cert),
+                s("--peer-key-file"),
+                path(&peer.key),
+                s("--peer-trusted-ca-file"),
+                ca,
+                s("--peer-client-cert-auth"),
+            ]);
         }
         args.extend(self.extra_args.iter().cloned());
         args
@@ -271,6 +317,10 @@ fn loopback_url(port: u16) -> String {
 
 fn s(v: &str) -> String {
     v.to_string()
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ pub struct NodeConfig {
     pub election_ticks: usize,
     /// Applied entries between two snapshots (after which the log is compacted).
     pub snapshot_count: u64,
+    /// TLS towards the other members' peer ports (https:// peer URLs).
+    pub peer_tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl NodeConfig {
@@ -96,6 +98,7 @@ pub fn spawn(
         config.id,
         config.cluster_id,
         &config.peers,
+        config.peer_tls.clone(),
         tx.clone(),
         shutdown.clone(),
     );

@@ -15,7 +15,7 @@ use skiff_proto::skiffstore::RaftEnvelope;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
 use super::Command;
 
@@ -38,6 +38,7 @@ impl Transport {
         me: u64,
         cluster_id: u64,
         peers: &[(u64, String)],
+        tls: Option<ClientTlsConfig>,
         commands: crossbeam_channel::Sender<Command>,
         shutdown: CancellationToken,
     ) -> Transport {
@@ -48,6 +49,7 @@ impl Transport {
             let peer = PeerSender {
                 to: *id,
                 url: url.clone(),
+                tls: tls.clone(),
                 header: (cluster_id, me),
                 commands: commands.clone(),
             };
@@ -71,6 +73,7 @@ impl Transport {
 struct PeerSender {
     to: u64,
     url: String,
+    tls: Option<ClientTlsConfig>,
     header: (u64, u64),
     commands: crossbeam_channel::Sender<Command>,
 }
@@ -93,7 +96,9 @@ impl PeerSender {
                         }
                     }
                 }
-                Err(err) => tracing::debug!(peer = self.to, %err, "cannot reach member"),
+                Err(err) => {
+                    tracing::debug!(peer = self.to, err = %error_chain(&err), "cannot reach member")
+                }
             }
             self.drop_queued(&mut queue);
             tokio::select! {
@@ -107,7 +112,8 @@ impl PeerSender {
     async fn connect(
         &self,
     ) -> Result<RaftPeerClient<tonic::transport::Channel>, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(self.url.clone())?
+        let endpoint = Endpoint::from_shared(self.url.clone())?;
+        let channel = skiff_common::tls::with_tls(endpoint, self.tls.as_ref())?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(1))
@@ -182,4 +188,16 @@ impl PeerSender {
             let _ = self.commands.send(Command::Unreachable(self.to));
         }
     }
+}
+
+/// An error with its causes (a TLS failure is a cause of tonic's "transport error").
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -8,7 +8,7 @@ use skiff_proto::etcdserverpb::{
     LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
 use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::Status;
 
 use crate::config::Peer;
@@ -22,10 +22,15 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Lazily-connected clients for every other member.
-    pub fn new(me: u64, peers: &[Peer]) -> Result<Forwarder, tonic::transport::Error> {
+    pub fn new(
+        me: u64,
+        peers: &[Peer],
+        tls: Option<&ClientTlsConfig>,
+    ) -> Result<Forwarder, tonic::transport::Error> {
         let mut clients = HashMap::new();
         for peer in peers.iter().filter(|p| p.id != me) {
-            let channel = Endpoint::from_shared(peer.url.clone())?
+            let endpoint = Endpoint::from_shared(peer.url.clone())?;
+            let channel = skiff_common::tls::with_tls(endpoint, tls)?
                 .connect_timeout(Duration::from_millis(500))
                 .timeout(FORWARD_TIMEOUT)
                 .tcp_nodelay(true)

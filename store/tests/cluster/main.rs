@@ -6,5 +6,6 @@ mod durability;
 mod etcdctl;
 mod failover;
 mod snapshot;
+mod tls;
 mod util;
 mod watch;
