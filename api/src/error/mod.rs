@@ -30,10 +30,13 @@ pub enum Reason {
     InternalError,
     ServiceUnavailable,
     MethodNotAllowed,
+    /// The request's Content-Type is not one this endpoint takes (a patch type it does not
+    /// implement).
+    UnsupportedMediaType,
 }
 
 /// Each reason with Kubernetes' HTTP status code for it.
-const REASON_CODES: [(Reason, u16); 13] = [
+const REASON_CODES: [(Reason, u16); 14] = [
     (Reason::NotFound, 404),
     (Reason::AlreadyExists, 409),
     (Reason::Conflict, 409),
@@ -47,6 +50,7 @@ const REASON_CODES: [(Reason, u16); 13] = [
     (Reason::InternalError, 500),
     (Reason::ServiceUnavailable, 503),
     (Reason::MethodNotAllowed, 405),
+    (Reason::UnsupportedMediaType, 415),
 ];
 
 impl Reason {
