@@ -61,6 +61,8 @@ pub struct Config {
     /// Largest object accepted, in bytes; larger ones get RequestEntityTooLarge.
     #[arg(long, default_value_t = DEFAULT_MAX_OBJECT_BYTES)]
     pub max_object_bytes: usize,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsFlags,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     /// Bearer token; overrides the config file.
     #[arg(long, global = true)]
     pub token: Option<String>,
+    /// The cluster CA (PEM file) the apiserver's certificate must be signed by; overrides the
+    /// config file's `certificate-authority` / `certificate-authority-data`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub certificate_authority: Option<PathBuf>,
     /// The namespace for this request.
     #[arg(long, short = 'n', global = true)]
     pub namespace: Option<String>,

@@ -167,6 +167,8 @@ pub struct ApiserverPlan {
     pub metrics_port: u16,
     pub store_endpoints: Vec<String>,
     pub token_file: PathBuf,
+    /// TLS on the API port, a client certificate towards the store and the nodelets.
+    pub pki: Option<PkiLayout>,
 }
 
 impl ApiserverPlan {
@@ -176,7 +178,7 @@ impl ApiserverPlan {
     }
 
     pub fn args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             s("--listen"),
             self.address(),
             s("--store-endpoints"),
@@ -185,7 +187,33 @@ impl ApiserverPlan {
             self.token_file.display().to_string(),
             s("--metrics-listen"),
             loopback(self.metrics_port),
-        ]
+        ];
+        if let Some(pki) = &self.pki {
+            let (serving, etcd, kubelet) = (
+                pki.apiserver(),
+                pki.apiserver_etcd_client(),
+                pki.apiserver_kubelet_client(),
+            );
+            args.extend([
+                s("--tls-cert-file"),
+                path(&serving.cert),
+                s("--tls-private-key-file"),
+                path(&serving.key),
+                s("--etcd-cafile"),
+                path(&pki.ca_cert()),
+                s("--etcd-certfile"),
+                path(&etcd.cert),
+                s("--etcd-keyfile"),
+                path(&etcd.key),
+                s("--kubelet-client-certificate"),
+                path(&kubelet.cert),
+                s("--kubelet-client-key"),
+                path(&kubelet.key),
+                s("--kubelet-certificate-authority"),
+                path(&pki.ca_cert()),
+            ]);
+        }
+        args
     }
 }
 
@@ -196,18 +224,24 @@ pub struct ClientPlan {
     pub apiservers: Vec<String>,
     pub token: String,
     pub metrics_port: u16,
+    /// The cluster CA: the apiservers are reached over TLS (`--certificate-authority`).
+    pub ca: Option<PathBuf>,
 }
 
 impl ClientPlan {
     fn args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             s("--apiserver"),
             self.apiservers.join(","),
             s("--token"),
             self.token.clone(),
             s("--metrics-listen"),
             loopback(self.metrics_port),
-        ]
+        ];
+        if let Some(ca) = &self.ca {
+            args.extend([s("--certificate-authority"), path(ca)]);
+        }
+        args
     }
 
     /// The controller-manager's or the scheduler's command line.
@@ -229,6 +263,8 @@ pub struct NodeletPlan {
     pub pod_cidr: String,
     /// `key=value` labels of the Node.
     pub labels: Vec<(String, String)>,
+    /// TLS on the log port, answering only the apiserver's client certificate.
+    pub pki: Option<PkiLayout>,
 }
 
 impl NodeletPlan {
@@ -251,6 +287,17 @@ impl NodeletPlan {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             args.extend([s("--labels"), labels.join(",")]);
+        }
+        if let Some(pki) = &self.pki {
+            let serving = pki.nodelet(&self.node_name);
+            args.extend([
+                s("--tls-cert-file"),
+                path(&serving.cert),
+                s("--tls-private-key-file"),
+                path(&serving.key),
+                s("--client-ca-file"),
+                path(&pki.ca_cert()),
+            ]);
         }
         args
     }
@@ -386,6 +433,7 @@ mod tests {
             metrics_port: 6444,
             store_endpoints: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
             token_file: "/d/tokens.csv".into(),
+            pki: None,
         };
         assert_eq!(
             api.args().join(" "),
@@ -396,6 +444,7 @@ mod tests {
             apiservers: vec![api.address(), "127.0.0.1:7443".into()],
             token: "tok".into(),
             metrics_port: 10257,
+            ca: None,
         };
         assert_eq!(
             client.control_plane_args("cm-1").join(" "),
@@ -409,6 +458,7 @@ mod tests {
             listen_port: 10250,
             pod_cidr: "127.9.0.0/16".into(),
             labels: vec![("disk".into(), "ssd".into()), ("zone".into(), "a".into())],
+            pki: None,
         };
         assert!(node.args().join(" ").ends_with(
             "--node-name n1 --data-dir /d/n1 --listen 127.0.0.1:10250 \

@@ -47,6 +47,7 @@ impl LocalCluster {
             metrics_port: free_port()?,
             store_endpoints: store_cluster.client_urls(),
             token_file: tokens,
+            pki: None,
         };
         let mut apiserver = Process::new(
             "apiserver",

@@ -317,6 +317,8 @@ fn write_client_config(state: &ClusterState, is_default: bool) -> Result<(), Cli
         namespace: None,
         stores: state.stores.clone(),
         cluster_dir: Some(state.dir.clone()),
+        certificate_authority: None,
+        certificate_authority_data: None,
     };
     file.save(&state.dir.join("config"))?;
     if is_default {

@@ -103,6 +103,7 @@ pub fn plan(
         metrics_port: port(),
         store_endpoints: stores.clone(),
         token_file: dir.join("tokens.csv"),
+        pki: None,
     };
     let health = Health::Apiserver {
         address: apiserver.address(),
@@ -140,6 +141,7 @@ pub fn plan(
             apiservers: vec![apiserver.address()],
             token: secrets.admin_token.clone(),
             metrics_port: port(),
+            ca: None,
         };
         let mut args = client.control_plane_args(&format!("{name}-1"));
         args.extend(lease.iter().cloned());
@@ -156,6 +158,7 @@ pub fn plan(
                 apiservers: vec![apiserver.address()],
                 token: secrets.node_tokens.get(i).cloned().unwrap_or_default(),
                 metrics_port: port(),
+                ca: None,
             },
             node_name: node.clone(),
             data_dir: data.join(format!("nodelet-{node}")),
@@ -169,6 +172,7 @@ pub fn plan(
             } else {
                 Vec::new()
             },
+            pki: None,
         };
         let mut args = nodelet.args();
         args.extend([s("--heartbeat-interval"), s(NODE_HEARTBEAT)]);

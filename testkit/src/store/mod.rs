@@ -39,6 +39,8 @@ pub struct StoreSpec {
     /// TLS on both ports with client-certificate authentication: the cluster's certificates
     /// are made in its directory (`pki/`), and the kit's own calls use `etcd-client`'s.
     pub tls: bool,
+    /// With `tls`: certificates already made (a whole cluster's) instead of new ones.
+    pub pki: Option<PkiLayout>,
 }
 
 impl StoreSpec {
@@ -57,6 +59,7 @@ impl StoreSpec {
             env: Vec::new(),
             own_process_group: false,
             tls: false,
+            pki: None,
         }
     }
 
@@ -119,10 +122,16 @@ impl StoreCluster {
         plan.extra_args = spec.extra_args.clone();
         let mut client_tls = None;
         if spec.tls {
-            let pki = PkiLayout::new(&dir.path().join("pki"));
-            let names: Vec<String> = plan.members.iter().map(|m| m.name.clone()).collect();
-            issue_cluster(&pki, &names, &[], &[])
-                .map_err(|e| LaunchError::Invalid(format!("making certificates: {e}")))?;
+            let pki = match &spec.pki {
+                Some(pki) => pki.clone(),
+                None => {
+                    let pki = PkiLayout::new(&dir.path().join("pki"));
+                    let names: Vec<String> = plan.members.iter().map(|m| m.name.clone()).collect();
+                    issue_cluster(&pki, &names, &[], &[])
+                        .map_err(|e| LaunchError::Invalid(format!("making certificates: {e}")))?;
+                    pki
+                }
+            };
             client_tls = client_tls_config(&pki)?;
             plan = plan.with_tls(&pki);
         }

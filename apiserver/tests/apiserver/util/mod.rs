@@ -110,6 +110,7 @@ impl Cluster {
             metrics_port: free_port(),
             store_endpoints: self.store.client_urls(),
             token_file: tokens,
+            pki: None,
         };
         let mut args = plan.args();
         args.extend(extra.iter().map(|a| a.to_string()));
