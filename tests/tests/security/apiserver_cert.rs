@@ -84,7 +84,10 @@ async fn every_client_refuses_an_apiserver_the_cluster_ca_did_not_sign() {
     )
     .expect("client");
     let err = careful.who_am_i().await.expect_err("refused");
-    assert!(err.to_string().contains("invalid peer certificate"), "{err}");
+    assert!(
+        err.to_string().contains("invalid peer certificate"),
+        "{err}"
+    );
 
     step("the skiff CLI with the cluster CA refuses it, and says why");
     let out = Command::new(binary("skiff"))
