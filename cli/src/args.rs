@@ -106,6 +106,10 @@ pub struct UpArgs {
     /// How long to wait for every component to become healthy.
     #[arg(long, default_value = "90s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// Plain text on every port, no certificates (to watch the wire with tcpdump); by default
+    /// every port runs TLS with client certificates from a CA made in DIR/pki.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Args, Debug, Clone)]

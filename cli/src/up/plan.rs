@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use skiff_common::launch::{self, ApiserverPlan, ClientPlan, NodeletPlan, StorePlan, TokenEntry};
+use skiff_common::pki_layout::PkiLayout;
 
 use super::state::{ClusterState, Component, Health};
 
@@ -74,6 +75,7 @@ pub fn plan(
     dir: &Path,
     nodes: usize,
     secrets: &Secrets,
+    pki: Option<&PkiLayout>,
     mut port: impl FnMut() -> u16,
 ) -> ClusterState {
     let data = dir.join("data");
@@ -84,6 +86,11 @@ pub fn plan(
         true,
         &mut port,
     );
+    let store = match pki {
+        Some(pki) => store.with_tls(pki),
+        None => store,
+    };
+    let ca = pki.map(PkiLayout::ca_cert);
     let stores = store.client_urls();
     let mut components = Vec::new();
     for (i, client_url) in stores.iter().enumerate() {
@@ -103,7 +110,7 @@ pub fn plan(
         metrics_port: port(),
         store_endpoints: stores.clone(),
         token_file: dir.join("tokens.csv"),
-        pki: None,
+        pki: pki.cloned(),
     };
     let health = Health::Apiserver {
         address: apiserver.address(),
@@ -141,7 +148,7 @@ pub fn plan(
             apiservers: vec![apiserver.address()],
             token: secrets.admin_token.clone(),
             metrics_port: port(),
-            ca: None,
+            ca: ca.clone(),
         };
         let mut args = client.control_plane_args(&format!("{name}-1"));
         args.extend(lease.iter().cloned());
@@ -158,7 +165,7 @@ pub fn plan(
                 apiservers: vec![apiserver.address()],
                 token: secrets.node_tokens.get(i).cloned().unwrap_or_default(),
                 metrics_port: port(),
-                ca: None,
+                ca: ca.clone(),
             },
             node_name: node.clone(),
             data_dir: data.join(format!("nodelet-{node}")),
@@ -172,7 +179,7 @@ pub fn plan(
             } else {
                 Vec::new()
             },
-            pki: None,
+            pki: pki.cloned(),
         };
         let mut args = nodelet.args();
         args.extend([s("--heartbeat-interval"), s(NODE_HEARTBEAT)]);
@@ -193,6 +200,7 @@ pub fn plan(
         nodes: names,
         components,
         supervisor: None,
+        pki: pki.map(|p| p.dir.clone()),
     }
 }
 
@@ -211,7 +219,7 @@ mod tests {
     #[test]
     fn the_plan_wires_every_component() {
         let mut next = 40000;
-        let state = plan(Path::new("/c"), 2, &secrets(), || {
+        let state = plan(Path::new("/c"), 2, &secrets(), None, || {
             next += 1;
             next
         });

@@ -154,3 +154,53 @@ pub fn subject_names(cert: &CertificateDer<'_>) -> Option<(String, Vec<String>)>
         .collect();
     Some((common_name, organizations))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki_layout::{issue_cluster, PkiLayout};
+
+    #[test]
+    fn an_expired_certificate_or_a_foreign_key_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = PkiLayout::new(&dir.path().join("pki"));
+        issue_cluster(&pki, &["s1".to_string()], &[], &[]).unwrap();
+        let server = pki.store_server("s1");
+        let pair = load_key_pair(&server.cert, &server.key).expect("a matching pair");
+        assert_eq!(pair.chain.len(), 1);
+
+        // Valid for a year: fine in 364 days, expired in 366.
+        let leaf = &pair.chain[0];
+        let day = 24 * 3600;
+        assert!(check_validity(&server.cert, leaf, now() + 364 * day).is_ok());
+        let err = check_validity(&server.cert, leaf, now() + 366 * day).unwrap_err();
+        assert!(matches!(err, TlsError::Expired { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&server.cert.display().to_string()) && text.contains("expired"),
+            "{text}"
+        );
+        let err = check_validity(&server.cert, leaf, now() - 2 * day).unwrap_err();
+        assert!(matches!(err, TlsError::NotYetValid { .. }), "{err}");
+
+        let other = pki.store_peer("s1");
+        let err = load_key_pair(&server.cert, &other.key).unwrap_err();
+        assert_eq!(
+            err,
+            TlsError::KeyMismatch {
+                cert: server.cert.clone(),
+                key: other.key.clone()
+            }
+        );
+        assert!(err.to_string().contains("does not match the certificate"));
+
+        let missing = dir.path().join("missing.crt");
+        let err = load_key_pair(&missing, &server.key).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&missing.display().to_string()),
+            "{err}"
+        );
+        let err = load_certificates(&server.key).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+    }
+}
