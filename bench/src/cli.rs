@@ -37,6 +37,8 @@ pub enum Command {
     Apiserver(ApiserverArgs),
     /// skiff-scheduler: scheduling throughput (pods/s) with hollow nodes.
     Scheduler(SchedulerArgs),
+    /// Learner add + promote with N keys, snapshot save/restore MB/s: etcd and skiff-store.
+    Ops(crate::ops::OpsArgs),
 }
 
 /// Which member(s) the load clients talk to.

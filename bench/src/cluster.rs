@@ -72,6 +72,11 @@ impl Cluster {
         self.store.name(i)
     }
 
+    /// How the members were planned (their flags), to add members beside them.
+    pub fn plan(&self) -> &skiff_common::launch::StorePlan {
+        self.store.plan()
+    }
+
     pub fn client_urls(&self) -> Vec<String> {
         self.store.client_urls()
     }

@@ -12,6 +12,8 @@
 //! - [`failover`]: SIGKILLs the leader under a continuous writer and times recovery.
 //! - [`rss`]: resident memory of idle members.
 //! - [`compare`]: runs everything against two binaries and renders a markdown report.
+//! - [`ops`]: `skiff-bench ops`, learner add + promote and snapshot save/restore
+//!   throughput, etcd and skiff-store side by side.
 //! - [`machine`]: describes the machine a report was measured on.
 //! - [`apiserver`]: `skiff-bench apiserver`, create latency and watch fan-out of
 //!   skiff-apiserver, against a running apiserver or a throw-away local cluster.
@@ -27,6 +29,7 @@ pub mod error;
 pub mod failover;
 pub mod load;
 pub mod machine;
+pub mod ops;
 pub mod probe;
 pub mod rss;
 pub mod scheduler;

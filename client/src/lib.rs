@@ -19,14 +19,18 @@
 //! - *Always*: reads (get, list, watch, scale reads, logs, who-am-i); repeating them
 //!   changes nothing.
 //! - *Guarded*: writes a repeat cannot apply twice: an update or status update that
-//!   carries a resourceVersion (a repeat after success is a Conflict, which callers already
-//!   handle by reading again), a delete pinned by a uid or resourceVersion precondition (a
+//!   carries a resourceVersion (a repeat after success is a Conflict: see below), a delete pinned by a uid or resourceVersion precondition (a
 //!   repeat is NotFound or a precondition Conflict), a binding (a pod is bound once; a repeat is
 //!   a Conflict), a scale update with a current-replicas precondition.
 //! - *Before send*: every other write (create, patch, unconditional update, unconditional
 //!   scale update, unpinned delete): repeated only after a connect failure. An ambiguous failure is
 //!   returned to the caller as ServiceUnavailable or Timeout, whose message says it may have
 //!   been applied; level-triggered callers read the state again and decide.
+//!
+//! A Conflict answering a Guarded write that was repeated after an ambiguous failure may be
+//! the first attempt's own change, so it is returned as a Timeout saying the outcome is
+//! unknown, never as "not applied" (skiff-chaos's read-modify-write checker counts an update
+//! reported as failed but present in the object as an anomaly).
 //!
 //! Tonic cannot tell "the connection broke before the request was written" from "after", so
 //! those two cases are not distinguished; that is why only connect failures count as safe.

@@ -166,6 +166,8 @@ impl Transport {
         let count = self.targets.len();
         let start = self.current.load(Ordering::Relaxed) % count;
         let mut last_error = None;
+        // An earlier attempt may have been applied (it failed after the request was sent).
+        let mut maybe_applied = false;
         for attempt in 0..count {
             let index = (start + attempt) % count;
             let target = &self.targets[index];
@@ -174,6 +176,7 @@ impl Transport {
             let outcome =
                 tokio::time::timeout(self.timeout, call(client, self.request(message.clone())))
                     .await;
+            let sent = !matches!(&outcome, Ok(Err(status)) if is_connect_error(status));
             let failure = match outcome {
                 Ok(Ok(reply)) => {
                     if index != start {
@@ -188,9 +191,10 @@ impl Transport {
             match failure {
                 Failure::Final(error) => {
                     debug!(endpoint = %target.address, op, reason = %error.reason, "request failed: {error}");
-                    return Err(error);
+                    return Err(settle(error, maybe_applied, retry));
                 }
                 Failure::TryNext(error) => {
+                    maybe_applied |= sent;
                     warn!(endpoint = %target.address, op, "apiserver unreachable, trying the next endpoint: {error}");
                     last_error = Some(error);
                 }
@@ -251,6 +255,23 @@ impl Failure {
     }
 }
 
+/// The answer to a guarded write that was sent again after an earlier attempt failed
+/// ambiguously. A Conflict then may be the earlier attempt's own change (it was applied, and
+/// moved the resourceVersion the precondition names), so it is not reported as "not
+/// applied": the caller gets a timeout saying the outcome is unknown and reads the object to
+/// find out, as after any ambiguous failure.
+fn settle(error: ApiError, maybe_applied: bool, retry: Retry) -> ApiError {
+    if maybe_applied && retry == Retry::Guarded && error.is_conflict() {
+        return ApiError::timeout(format!(
+            "an earlier attempt timed out or lost its connection and may have been applied, \
+             so this Conflict may be its own change: the request may or may not have been \
+             applied ({})",
+            error.message
+        ));
+    }
+    error
+}
+
 /// True when the request failed while connecting, so it was never sent.
 fn is_connect_error(status: &tonic::Status) -> bool {
     let mut source = std::error::Error::source(status);
@@ -302,6 +323,21 @@ mod tests {
                 panic!("an unsafe write was repeated after an ambiguous failure")
             }
         }
+    }
+
+    /// Regression: a guarded update retried on the next apiserver after the first attempt
+    /// timed out was reported as Conflict when the first attempt had been applied (the
+    /// Conflict was its own change), so a caller treated an applied update as failed.
+    #[test]
+    fn a_conflict_after_an_ambiguous_attempt_is_not_reported_as_not_applied() {
+        let conflict = ApiError::conflict_modified("leases", "l");
+        let settled = settle(conflict.clone(), true, Retry::Guarded);
+        assert!(!settled.is_conflict(), "{settled:?}");
+        assert!(settled.message.contains("may or may not have been applied"));
+        // Without an ambiguous attempt before, a Conflict is a Conflict.
+        assert!(settle(conflict.clone(), false, Retry::Guarded).is_conflict());
+        // Reads and unguarded requests are unaffected.
+        assert!(settle(conflict, true, Retry::Always).is_conflict());
     }
 
     #[test]

@@ -66,6 +66,59 @@ pub struct Config {
     pub log_format: String,
     #[command(flatten)]
     pub tls: TlsFlags,
+    /// Database size (bytes in use) above which writes that grow it are refused and
+    /// the NOSPACE alarm is raised (etcd: 0 means its default, 2 GiB).
+    #[arg(long, default_value_t = 0)]
+    pub quota_backend_bytes: u64,
+    /// periodic (keep --auto-compaction-retention of time) or revision (keep that
+    /// many revisions).
+    #[arg(long, default_value = "periodic")]
+    pub auto_compaction_mode: String,
+    /// periodic: a duration (`1h30m`; a bare number means hours, as etcd); revision:
+    /// a count. 0 turns auto-compaction off.
+    #[arg(long, default_value = "0")]
+    pub auto_compaction_retention: String,
+    /// How often the leader compares every member's HashKV (0: never).
+    #[arg(long, default_value = "0s", value_parser = skiff_common::duration::parse_duration)]
+    pub experimental_corrupt_check_time: Duration,
+    /// Tests only: this member stores a wrong value for every put of this key, so the
+    /// corruption check has something to catch.
+    #[arg(long, hide = true)]
+    pub unsafe_test_corrupt_key: Option<String>,
+    /// TESTING ONLY, UNSAFE: answer linearizable reads from this member's own state without a
+    /// ReadIndex round, so a member cut off from the leader serves stale values. It exists so
+    /// that skiff-chaos can show its linearizability checker catches exactly that; never use
+    /// it otherwise.
+    #[arg(long, hide = true)]
+    pub unsafe_test_local_reads: bool,
+}
+
+/// etcd's default --quota-backend-bytes.
+pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// What --auto-compaction-mode and --auto-compaction-retention ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoCompaction {
+    Off,
+    /// Keep this much history by time.
+    Periodic(Duration),
+    /// Keep this many revisions.
+    Revision(i64),
+}
+
+/// `skiff-store restore --snapshot FILE` and the flags of the member whose data dir
+/// it creates (etcdutl's snapshot restore).
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "skiff-store restore",
+    about = "Create a new cluster member's data dir from a snapshot file"
+)]
+pub struct RestoreCommand {
+    /// The file `etcdctl snapshot save` wrote.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub config: Config,
 }
 
 /// etcd's TLS flags: the client port's and the peer port's certificates, and whether each
@@ -129,6 +182,8 @@ pub enum ConfigError {
     LogFormat(String),
     #[error("{0}")]
     Tls(String),
+    #[error("--auto-compaction-{0}")]
+    AutoCompaction(String),
 }
 
 impl Config {
@@ -142,6 +197,7 @@ impl Config {
         if self.snapshot_count == 0 {
             return Err(ConfigError::SnapshotCount);
         }
+        self.auto_compaction()?;
         if self.log_format != "text" && self.log_format != "json" {
             return Err(ConfigError::LogFormat(self.log_format.clone()));
         }
@@ -218,6 +274,43 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    pub fn quota_bytes(&self) -> u64 {
+        if self.quota_backend_bytes == 0 {
+            DEFAULT_QUOTA_BYTES
+        } else {
+            self.quota_backend_bytes
+        }
+    }
+
+    pub fn auto_compaction(&self) -> Result<AutoCompaction, ConfigError> {
+        let retention = self.auto_compaction_retention.trim();
+        let bad = |why: &str| ConfigError::AutoCompaction(why.to_string());
+        match self.auto_compaction_mode.as_str() {
+            "periodic" => {
+                let period = match retention.parse::<u64>() {
+                    Ok(hours) => Duration::from_secs(hours * 3600),
+                    Err(_) => skiff_common::duration::parse_duration(retention)
+                        .map_err(|e| bad(&format!("retention {retention:?}: {e}")))?,
+                };
+                Ok(if period.is_zero() {
+                    AutoCompaction::Off
+                } else {
+                    AutoCompaction::Periodic(period)
+                })
+            }
+            "revision" => match retention.parse::<i64>() {
+                Ok(0) => Ok(AutoCompaction::Off),
+                Ok(n) if n > 0 => Ok(AutoCompaction::Revision(n)),
+                _ => Err(bad(&format!(
+                    "retention {retention:?}: revision mode keeps a positive number of revisions"
+                ))),
+            },
+            other => Err(bad(&format!(
+                "mode must be periodic or revision, not {other:?}"
+            ))),
+        }
     }
 
     pub fn tick(&self) -> Duration {

@@ -18,6 +18,38 @@ struct Marker {
     cluster_id: String,
 }
 
+/// The member a data dir belongs to, as its marker names it.
+pub struct Owner {
+    pub name: String,
+    pub member_id: u64,
+    pub cluster_id: u64,
+}
+
+/// Who owns `dir`, when it has a readable marker.
+pub fn owner(dir: &Path) -> Result<Option<Owner>, DataDirError> {
+    let bytes = match std::fs::read(dir.join(MARKER)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(DataDirError::Io {
+                dir: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let bad = |reason: String| DataDirError::BadMarker {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let marker: Marker = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let hex = |s: &str| u64::from_str_radix(s, 16).map_err(|e| bad(format!("id {s:?}: {e}")));
+    Ok(Some(Owner {
+        member_id: hex(&marker.member_id)?,
+        cluster_id: hex(&marker.cluster_id)?,
+        name: marker.name,
+    }))
+}
+
 /// Whose data a directory holds, against whose it was asked to hold.
 #[derive(Debug)]
 pub struct Ownership {

@@ -39,6 +39,28 @@ pub enum StoreError {
     LeaderChanged,
     #[error("etcdserver: server stopped")]
     Stopped,
+    #[error("etcdserver: mvcc: database space exceeded")]
+    NoSpace,
+    #[error("etcdserver: corrupt cluster")]
+    CorruptCluster,
+    #[error("etcdserver: member not found")]
+    MemberNotFound,
+    #[error("etcdserver: Peer URLs already exists")]
+    PeerUrlExists,
+    #[error("etcdserver: invalid peer URL {0:?}: not http://host:port")]
+    BadPeerUrl(String),
+    #[error("etcdserver: can only promote a learner member")]
+    NotLearner,
+    #[error("etcdserver: can only promote a learner member which is in sync with leader")]
+    LearnerNotReady,
+    #[error("etcdserver: too many learner members in cluster")]
+    TooManyLearners,
+    #[error("etcdserver: unhealthy cluster")]
+    Unhealthy,
+    #[error("etcdserver: not leader")]
+    NotLeader,
+    #[error("etcdserver: bad leader transferee")]
+    BadTransferee,
     #[error("storage: {0}")]
     Storage(#[from] sled::Error),
     #[error("corrupt data: {0}")]
@@ -63,6 +85,16 @@ impl From<StoreError> for Status {
             | StoreError::Timeout
             | StoreError::LeaderChanged
             | StoreError::Stopped => Code::Unavailable,
+            StoreError::NoSpace => Code::ResourceExhausted,
+            StoreError::CorruptCluster => Code::DataLoss,
+            StoreError::MemberNotFound => Code::NotFound,
+            StoreError::BadPeerUrl(_) => Code::InvalidArgument,
+            StoreError::PeerUrlExists
+            | StoreError::NotLearner
+            | StoreError::LearnerNotReady
+            | StoreError::TooManyLearners
+            | StoreError::BadTransferee => Code::FailedPrecondition,
+            StoreError::Unhealthy | StoreError::NotLeader => Code::Unavailable,
             StoreError::Storage(_) | StoreError::Corrupt(_) => Code::Internal,
         };
         Status::new(code, err.to_string())

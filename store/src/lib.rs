@@ -1,8 +1,10 @@
 //! skiff-store: an etcd-compatible key-value store replicated with Raft.
 //!
 //! # Layout
+//! - [`backup`]: snapshot files (`etcdctl snapshot save`) and `skiff-store restore`.
 //! - [`config`]: flags (etcd's names) and the cluster identity they define.
 //! - [`datadir`]: the data directory and its ownership marker.
+//! - `join`: this member's identity (new cluster, joining a running one, restart).
 //! - [`raft`]: the raft thread, the sled-backed raft log, the peer transport.
 //! - [`mvcc`]: the state machine: revisions, key index, history, txn, leases.
 //! - [`watch`]: the watch hub that streams applied events to watchers.
@@ -10,9 +12,11 @@
 //! - [`server`]: the etcd v3 gRPC services and the raft peer service.
 //! - [`error`]: the store's error type and its mapping to gRPC statuses.
 
+pub mod backup;
 pub mod config;
 pub mod datadir;
 pub mod error;
+mod join;
 pub mod lessor;
 pub mod mvcc;
 mod observe;
@@ -38,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
-use crate::config::{cluster_id, socket_addr, Config};
+use crate::config::{socket_addr, Config};
 use crate::mvcc::StateMachine;
 use crate::server::{
     ClusterService, Forwarder, KvService, LeaseService, MaintenanceService, Member, PeerService,
@@ -52,23 +56,10 @@ const GRPC_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Runs one member until `shutdown` is cancelled or its storage fails.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     config.validate()?;
-    let peers = config.peers()?;
-    let me = peers
-        .iter()
-        .find(|p| p.name == config.name)
-        .cloned()
-        .context("member not in --initial-cluster")?;
-    let cluster_id = cluster_id(&peers, &config.initial_cluster_token);
-    if config.initial_cluster_state == "existing" && !datadir::exists(&config.data_dir) {
-        anyhow::bail!(
-            "--initial-cluster-state existing: {} holds no member data, and members cannot join a running cluster; \
-             start every member of a new cluster with --initial-cluster-state new",
-            config.data_dir.display()
-        );
-    }
-    let peers_https = peers.iter().any(|p| config::is_https(&p.url));
-    let tls = tls::load(&config, peers_https)?;
-    let db = datadir::open(&config.data_dir, &config.name, me.id, cluster_id)?;
+    let identity = join::resolve(&config).await?;
+    let (my_id, cluster_id) = (identity.member_id, identity.cluster_id);
+    let db = datadir::open(&config.data_dir, &config.name, my_id, cluster_id)?;
+    let tls = tls::load(&config)?;
     let state = Arc::new(StateMachine::open(db.open_tree("state")?).with_context(|| {
         format!(
             "data dir {}: the state machine cannot be read",
@@ -102,10 +93,22 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         );
     }
 
+    // A member that has applied a membership follows it, not the flags it was started with.
+    let applied: Vec<(u64, String)> = state
+        .cluster()
+        .members
+        .iter()
+        .filter_map(|m| Some((m.id, m.peer_urls.first()?.clone())))
+        .collect();
     let node_config = raft::NodeConfig {
-        id: me.id,
+        id: my_id,
         cluster_id,
-        peers: peers.iter().map(|p| (p.id, p.url.clone())).collect(),
+        peers: if applied.is_empty() {
+            identity.peers.clone()
+        } else {
+            applied
+        },
+        initial: identity.initial.clone(),
         tick: config.tick(),
         election_ticks: config.election_ticks(),
         snapshot_count: config.snapshot_count,
@@ -125,23 +128,46 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         config.election_timeout(),
     ));
     let member = Arc::new(Member {
-        id: me.id,
+        id: my_id,
         cluster_id,
         name: config.name.clone(),
-        peers: peers.clone(),
         node: node.clone(),
         state: state.clone(),
         lessor: lessor.clone(),
-        forward: Forwarder::new(me.id, &peers, tls.peer_client.as_ref())?,
+        forward: Forwarder::new(state.clone(), tls.peer_client.clone()),
+        membership: tokio::sync::Mutex::new(()),
+        quota_bytes: config.quota_bytes(),
+        usage: Default::default(),
         db: db.clone(),
         max_request_bytes: config.max_request_bytes,
+        unsafe_local_reads: config.unsafe_test_local_reads,
     });
 
+    if config.unsafe_test_local_reads {
+        tracing::warn!("--unsafe-test-local-reads: linearizable reads are answered from local state without ReadIndex and may be stale; for tests only");
+    }
     // Background tasks are tracked, so shutdown waits for them before the final flush.
     let tasks = TaskTracker::new();
     tasks.spawn(lessor.run(shutdown.clone()));
+    tasks.spawn(server::corruption::run(
+        member.clone(),
+        config.experimental_corrupt_check_time,
+        shutdown.clone(),
+    ));
+    tasks.spawn(server::compactor::run(
+        member.clone(),
+        config.auto_compaction()?,
+        shutdown.clone(),
+    ));
+    if let Some(key) = &config.unsafe_test_corrupt_key {
+        tracing::warn!(
+            key,
+            "test fault planted: puts of this key store a wrong value here"
+        );
+        state.plant_fault(key.clone().into_bytes());
+    }
     let attributes = MemberAttributes {
-        member_id: me.id,
+        member_id: my_id,
         name: config.name.clone(),
         client_urls: config.client_urls(),
     };
@@ -191,17 +217,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let stopped = shutdown.clone().cancelled_owned();
         match tls {
             Some(tls) => {
-                let incoming = skiff_common::tls::accept(listener, tls, "client", shutdown.clone());
+                // etcdctl's URL-form :authority is fixed inside TLS as on plain ports.
+                use tokio_stream::StreamExt;
+                let incoming = skiff_common::tls::accept(listener, tls, "client", shutdown.clone())
+                    .map(|conn| conn.map(server::AuthorityFix::new));
                 servers.spawn(router.serve_with_incoming_shutdown(incoming, stopped));
             }
             None => {
-                servers.spawn(router.serve_with_incoming_shutdown(incoming(listener), stopped));
+                servers
+                    .spawn(router.serve_with_incoming_shutdown(client_incoming(listener), stopped));
             }
         }
     }
     tracing::info!(
         name = %config.name,
-        member = %format!("{:x}", me.id),
+        member = %format!("{my_id:x}"),
         cluster = %format!("{cluster_id:x}"),
         clients = %config.listen_client_urls.join(","),
         peers = %peer_url,
@@ -245,6 +275,16 @@ async fn serve_until_stopped(
 /// delayed ACKs hold small responses back for ~40 ms.
 fn incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// Client connections, read through [`server::AuthorityFix`] so etcdctl's URL-form
+/// `:authority` is accepted as etcd accepts it.
+fn client_incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<server::AuthorityFix<tokio::net::TcpStream>>>
+{
+    use tokio_stream::StreamExt;
+    incoming(listener).map(|conn| conn.map(server::AuthorityFix::new))
 }
 
 /// Publishes this member's name and client URLs through the log (once per

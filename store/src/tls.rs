@@ -19,7 +19,9 @@ pub struct MemberTls {
 }
 
 /// Reads and checks every file the flags name (after `Config::validate`).
-pub fn load(config: &Config, peers_https: bool) -> Result<MemberTls, TlsError> {
+/// The peer client configuration is made whenever peer certificates are given: members
+/// learn each other's URLs from the cluster's membership, and TLS is used for `https://` ones.
+pub fn load(config: &Config) -> Result<MemberTls, TlsError> {
     let tls = &config.tls;
     let client = match (&tls.cert_file, &tls.key_file) {
         (Some(cert), Some(key)) if config.listen_client_urls.iter().any(|u| is_https(u)) => {
@@ -45,7 +47,7 @@ pub fn load(config: &Config, peers_https: bool) -> Result<MemberTls, TlsError> {
             } else {
                 None
             };
-            let client = if peers_https {
+            let client = if tls.peer_trusted_ca_file.is_some() {
                 ClientTlsFiles {
                     ca: tls.peer_trusted_ca_file.clone(),
                     cert: Some(cert.clone()),

@@ -1,4 +1,5 @@
-//! `skiff status`: store members (leader, raft term and index, via the etcd Maintenance API), apiservers, which controller-manager and scheduler hold their lease, nodes, and the processes of a `skiff up` cluster.
+//! `skiff status`: store members (role, leader, raft term and index, database size and
+//! alarms, via the etcd Maintenance API), apiservers, which controller-manager and scheduler hold their lease, nodes, and the processes of a `skiff up` cluster.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,22 @@ fn table(rows: Vec<Vec<String>>) -> String {
 
 fn s(v: &str) -> String {
     v.to_string()
+}
+
+/// Bytes as etcdctl's endpoint status prints them (`1.2 MB`: powers of 1000).
+fn human_bytes(bytes: i64) -> String {
+    let mut value = bytes as f64;
+    for unit in ["B", "kB", "MB", "GB"] {
+        if value < 1000.0 || unit == "GB" {
+            return if unit == "B" {
+                format!("{bytes} B")
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+        value /= 1000.0;
+    }
+    format!("{bytes} B")
 }
 
 /// Member id -> name, from whichever member answers MemberList.
@@ -62,6 +79,9 @@ async fn stores(endpoints: &[String], pki: Option<&PkiLayout>, healthy: &mut boo
         "RAFT TERM",
         "RAFT INDEX",
         "APPLIED INDEX",
+        "ROLE",
+        "DB SIZE",
+        "IN USE",
     ]
     .map(s)
     .to_vec()];
@@ -93,6 +113,13 @@ async fn stores(endpoints: &[String], pki: Option<&PkiLayout>, healthy: &mut boo
                     status.raft_term.to_string(),
                     status.raft_index.to_string(),
                     status.raft_applied_index.to_string(),
+                    s(if status.is_learner {
+                        "learner"
+                    } else {
+                        "voter"
+                    }),
+                    human_bytes(status.db_size),
+                    human_bytes(status.db_size_in_use),
                 ]);
             }
             Err(e) => {
@@ -101,6 +128,9 @@ async fn stores(endpoints: &[String], pki: Option<&PkiLayout>, healthy: &mut boo
                     s("?"),
                     endpoint.clone(),
                     format!("down: {e}"),
+                    s("-"),
+                    s("-"),
+                    s("-"),
                     s("-"),
                     s("-"),
                     s("-"),
@@ -306,5 +336,16 @@ pub async fn run(ctx: &Ctx, args: &StatusArgs) -> Result<(), CliError> {
         Err(CliError::Raw(s(
             "\nThe cluster is not fully healthy (see above).",
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_like_etcdctls() {
+        assert_eq!(super::human_bytes(512), "512 B");
+        assert_eq!(super::human_bytes(20_480), "20.5 kB");
+        assert_eq!(super::human_bytes(4_000_000), "4.0 MB");
+        assert_eq!(super::human_bytes(3_000_000_000_000), "3000.0 GB");
     }
 }

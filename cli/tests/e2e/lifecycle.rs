@@ -117,6 +117,13 @@ fn up_twice_status_down_and_restart() {
         .filter(|l| l.starts_with('s') && l.contains("https://127.0.0.1:"))
         .collect();
     assert_eq!(members.len(), 3, "{status}");
+    // Role and database size of each member (from Maintenance.Status).
+    assert!(
+        members
+            .iter()
+            .all(|l| l.contains(" voter ") && (l.contains(" kB") || l.contains(" MB"))),
+        "{status}"
+    );
     assert_eq!(
         members
             .iter()

@@ -101,13 +101,15 @@ fn checked_ca_pem(ca_pem: &[u8], source: &Path) -> Result<Vec<u8>, TlsError> {
     Ok(ca_pem.to_vec())
 }
 
-/// `endpoint` with `tls` applied when given.
+/// `endpoint` with `tls` applied when given and the endpoint is `https://`.
 pub fn with_tls(
     endpoint: Endpoint,
     tls: Option<&ClientTlsConfig>,
 ) -> Result<Endpoint, tonic::transport::Error> {
     match tls {
-        Some(config) => endpoint.tls_config(config.clone()),
-        None => Ok(endpoint),
+        Some(config) if endpoint.uri().scheme_str() == Some("https") => {
+            endpoint.tls_config(config.clone())
+        }
+        _ => Ok(endpoint),
     }
 }

@@ -27,6 +27,8 @@ pub(crate) const META_FORMAT: &[u8] = b"mformat";
 pub(crate) const META_APPLIED: &[u8] = b"mapplied";
 pub(crate) const META_REVISION: &[u8] = b"mrevision";
 pub(crate) const META_COMPACT: &[u8] = b"mcompact";
+/// The membership and alarms (a `ClusterRecord`).
+pub(crate) const META_CLUSTER: &[u8] = b"mcluster";
 /// Written once into every state-machine tree; a tree without it is not ours.
 /// v2 stores history in blocks (one sled record per applied batch).
 pub(crate) const FORMAT_V2: &[u8] = b"skiff-mvcc-v2";

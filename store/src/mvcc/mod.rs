@@ -17,8 +17,10 @@
 //! crash replays whole batches only.
 
 pub(crate) mod blocks;
+mod cluster;
 pub(crate) mod codec;
 mod compact;
+mod hash;
 mod index;
 mod range;
 mod snapshot;
@@ -35,11 +37,11 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use skiff_proto::etcdserverpb::{
-    CompactionResponse, DeleteRangeResponse, LeaseGrantResponse, LeaseRevokeResponse, PutResponse,
-    RangeRequest, RangeResponse, TxnResponse,
+    AlarmMember, AlarmType, CompactionResponse, DeleteRangeResponse, LeaseGrantResponse,
+    LeaseRevokeResponse, PutResponse, RangeRequest, RangeResponse, TxnResponse,
 };
 use skiff_proto::skiffstore::internal_request::Request;
-use skiff_proto::skiffstore::{InternalRequest, LeaseRecord, MemberAttributes};
+use skiff_proto::skiffstore::{ClusterRecord, InternalRequest, LeaseRecord, MemberAttributes};
 
 use crate::error::{Result, StoreError};
 use crate::watch::hub::Hub;
@@ -49,6 +51,8 @@ use state::State;
 use view::View;
 use write::Batch;
 
+pub use hash::KvHash;
+pub(crate) use txn::has_put as txn_has_put;
 pub use txn::{check_delete_range, check_put, check_range_request, check_txn, MAX_TXN_OPS};
 pub use write::MAX_LEASE_TTL;
 
@@ -78,6 +82,10 @@ pub enum Outcome {
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
     MemberAttributes,
+    /// The membership after a member change.
+    Cluster(ClusterRecord),
+    /// The alarms an alarm request listed, raised or cleared.
+    Alarms(Vec<AlarmMember>),
     /// A request-level failure, identical on every member.
     Error(StoreError),
 }
@@ -91,6 +99,9 @@ pub(crate) struct Core {
     pub hub: Hub,
     /// Serializes apply, snapshot and restore.
     pub apply_lock: Mutex<()>,
+    /// Test-only fault (`--unsafe-test-corrupt-key`): puts of this key store a
+    /// different value on this member only, as damaged data would.
+    pub fault_key: Mutex<Option<Vec<u8>>>,
 }
 
 pub struct StateMachine {
@@ -126,6 +137,7 @@ impl StateMachine {
             state: RwLock::new(state),
             hub,
             apply_lock: Mutex::new(()),
+            fault_key: Mutex::new(None),
         };
         Ok(StateMachine {
             core: Arc::new(core),
@@ -244,6 +256,32 @@ impl StateMachine {
             .unwrap_or_default()
     }
 
+    /// etcd's HashKV at `revision` (<= 0: the current one).
+    pub fn hash_kv(&self, revision: i64) -> Result<KvHash> {
+        hash::hash_kv(&self.core, revision)
+    }
+
+    /// Plants a fault for tests: from now on this member stores a wrong value for
+    /// every put of `key` (see `--unsafe-test-corrupt-key`).
+    pub fn plant_fault(&self, key: Vec<u8>) {
+        *self.core.fault_key.lock() = Some(key);
+    }
+
+    /// The raft membership and the raised alarms.
+    pub fn cluster(&self) -> ClusterRecord {
+        self.core.state.read().cluster.clone()
+    }
+
+    /// Whether member `id` was removed from the cluster.
+    pub fn was_removed(&self, id: u64) -> bool {
+        self.core.state.read().cluster.removed.contains(&id)
+    }
+
+    /// Whether an alarm of `kind` is raised on any member.
+    pub fn alarm_raised(&self, kind: AlarmType) -> bool {
+        cluster::raised(&self.core.state.read().cluster, kind)
+    }
+
     /// Every member's published attributes, by member id.
     pub fn members(&self) -> Vec<MemberAttributes> {
         self.core.state.read().members.values().cloned().collect()
@@ -262,12 +300,43 @@ impl StateMachine {
         snapshot::restore(&self.core, data)
     }
 
+    /// See [`crate::backup::restore`]: the restored state of a new cluster.
+    pub fn reset_for_new_cluster(&self) -> Result<()> {
+        snapshot::reset_for_new_cluster(&self.core)
+    }
+
     pub fn watch(&self, spec: WatchSpec) -> Watcher {
         Watcher::new(self.core.clone(), spec)
     }
 }
 
+/// etcd's appliers under an alarm: CORRUPT refuses every change, NOSPACE those that
+/// can grow the database (puts, txns with puts, lease grants).
+fn check_alarms(batch: &Batch<'_>, request: &Option<Request>) -> Result<()> {
+    let cluster = batch.cluster_ref();
+    if cluster.alarms.is_empty() {
+        return Ok(());
+    }
+    let changes = !matches!(
+        request,
+        Some(Request::MemberAttributes(_) | Request::MemberChange(_) | Request::Alarm(_)) | None
+    );
+    if changes && cluster::raised(cluster, AlarmType::Corrupt) {
+        return Err(StoreError::CorruptCluster);
+    }
+    let grows = match request {
+        Some(Request::Put(_) | Request::LeaseGrant(_)) => true,
+        Some(Request::Txn(t)) => txn::has_put(t),
+        _ => false,
+    };
+    if grows && cluster::raised(cluster, AlarmType::Nospace) {
+        return Err(StoreError::NoSpace);
+    }
+    Ok(())
+}
+
 fn execute(batch: &mut Batch<'_>, request: Option<Request>) -> Result<Outcome> {
+    check_alarms(batch, &request)?;
     Ok(match request {
         Some(Request::Put(p)) => {
             check_put(&p)?;
@@ -293,6 +362,18 @@ fn execute(batch: &mut Batch<'_>, request: Option<Request>) -> Result<Outcome> {
         Some(Request::MemberAttributes(m)) => {
             batch.member(m);
             Outcome::MemberAttributes
+        }
+        Some(Request::MemberChange(c)) => {
+            let mut record = batch.cluster();
+            cluster::change(&mut record, &c)?;
+            batch.set_cluster(record.clone());
+            Outcome::Cluster(record)
+        }
+        Some(Request::Alarm(a)) => {
+            let mut record = batch.cluster();
+            let alarms = cluster::alarm(&mut record, &a);
+            batch.set_cluster(record);
+            Outcome::Alarms(alarms)
         }
         // Handled by the caller; kept total so a mistake cannot panic.
         Some(Request::Compaction(_)) => {

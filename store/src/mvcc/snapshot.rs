@@ -4,7 +4,7 @@
 use prost::Message;
 use skiff_proto::skiffstore::{SnapshotData, SnapshotPair};
 
-use super::codec::corrupt;
+use super::codec::{self, corrupt};
 use super::state::State;
 use super::Core;
 use crate::error::{Result, StoreError};
@@ -54,5 +54,27 @@ pub(crate) fn restore(core: &Core, data: &[u8]) -> Result<()> {
     core.tree.flush()?;
     core.hub.reset(revision);
     tracing::info!(applied, revision, "restored state machine from snapshot");
+    Ok(())
+}
+
+/// Forgets the cluster a restored snapshot came from: its membership, alarms, members'
+/// published attributes and raft position (applied index 0), keeping every key,
+/// revision and lease.
+pub(crate) fn reset_for_new_cluster(core: &Core) -> Result<()> {
+    let _apply = core.apply_lock.lock();
+    let mut b = sled::Batch::default();
+    for key in core.tree.scan_prefix([codec::MEMBER]).keys() {
+        b.remove(key?);
+    }
+    b.insert(codec::META_APPLIED, &0u64.to_be_bytes()[..]);
+    b.remove(codec::META_CLUSTER);
+    core.tree.apply_batch(b)?;
+    {
+        let mut st = core.state.write();
+        st.applied = 0;
+        st.cluster = Default::default();
+        st.members.clear();
+    }
+    core.tree.flush()?;
     Ok(())
 }

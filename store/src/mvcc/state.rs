@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use prost::Message;
-use skiff_proto::skiffstore::{LeaseRecord, MemberAttributes};
+use skiff_proto::skiffstore::{ClusterRecord, LeaseRecord, MemberAttributes};
 
 use super::blocks::{self, Bounds};
 use super::codec::{self, corrupt, Rev};
@@ -29,6 +29,8 @@ pub(crate) struct State {
     pub lease_keys: HashMap<i64, BTreeSet<Vec<u8>>>,
     pub leases: BTreeMap<i64, LeaseRecord>,
     pub members: BTreeMap<u64, MemberAttributes>,
+    /// The raft membership and the raised alarms.
+    pub cluster: ClusterRecord,
     pub applied: u64,
     pub revision: i64,
     /// -1 until the first compaction, as etcd.
@@ -43,6 +45,7 @@ impl State {
             lease_keys: HashMap::new(),
             leases: BTreeMap::new(),
             members: BTreeMap::new(),
+            cluster: ClusterRecord::default(),
             applied: 0,
             revision: 1,
             compact: -1,
@@ -141,6 +144,10 @@ impl State {
                     codec::META_FORMAT => format = Some(v.to_vec()),
                     codec::META_APPLIED => applied = Some(codec::decode_u64("applied index", v)?),
                     codec::META_REVISION => revision = Some(codec::decode_i64("revision", v)?),
+                    codec::META_CLUSTER => {
+                        st.cluster = ClusterRecord::decode(v)
+                            .map_err(|e| corrupt(format!("cluster record: {e}")))?
+                    }
                     codec::META_COMPACT => {
                         compact = Some(codec::decode_i64("compact revision", v)?)
                     }

@@ -345,3 +345,15 @@ pub(crate) fn apply_txn(batch: &mut Batch<'_>, req: &TxnRequest) -> Result<TxnRe
         }
     }
 }
+
+/// Whether either branch of `req` (nested txns included) may put a key.
+pub(crate) fn has_put(req: &TxnRequest) -> bool {
+    req.success
+        .iter()
+        .chain(&req.failure)
+        .any(|op| match &op.request {
+            Some(Op::RequestPut(_)) => true,
+            Some(Op::RequestTxn(t)) => has_put(t),
+            _ => false,
+        })
+}

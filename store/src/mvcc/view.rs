@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use skiff_proto::mvccpb::KeyValue;
-use skiff_proto::skiffstore::{LeaseRecord, MemberAttributes};
+use skiff_proto::skiffstore::{ClusterRecord, LeaseRecord, MemberAttributes};
 
 use super::blocks::{Blocks, Reader};
 use super::codec::{self, corrupt, Rev};
@@ -33,12 +33,17 @@ pub(crate) struct Pending {
     /// lease id -> granted (Some) or revoked (None).
     pub leases: BTreeMap<i64, Option<LeaseRecord>>,
     pub members: BTreeMap<u64, MemberAttributes>,
+    /// The membership and alarms, when the batch changed them.
+    pub cluster: Option<ClusterRecord>,
     pub events: Vec<RevEvents>,
 }
 
 impl Pending {
     pub(crate) fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.leases.is_empty() && self.members.is_empty()
+        self.ops.is_empty()
+            && self.leases.is_empty()
+            && self.members.is_empty()
+            && self.cluster.is_none()
     }
 }
 

@@ -10,7 +10,7 @@ use skiff_proto::etcdserverpb::{
     LeaseRevokeRequest, LeaseRevokeResponse, PutRequest, PutResponse,
 };
 use skiff_proto::mvccpb::{event::EventType, Event, KeyValue};
-use skiff_proto::skiffstore::{LeaseRecord, MemberAttributes};
+use skiff_proto::skiffstore::{ClusterRecord, LeaseRecord, MemberAttributes};
 
 use super::blocks::Builder;
 use super::codec::{self, corrupt, Rev};
@@ -151,10 +151,13 @@ impl<'a> Batch<'a> {
             (Some(hit), true) => Some(view.load_existing(hit)?),
             _ => None,
         };
-        let value = match (&prev_kv, req.ignore_value) {
+        let mut value = match (&prev_kv, req.ignore_value) {
             (Some(p), true) => p.value.clone(),
             _ => req.value.clone(),
         };
+        if self.core.fault_key.lock().as_deref() == Some(req.key.as_slice()) {
+            value.extend_from_slice(b"#corrupted");
+        }
         let lease = match (&prev, req.ignore_lease) {
             (Some(hit), true) => match hit.lease {
                 Some(l) => l,
@@ -297,6 +300,22 @@ impl<'a> Batch<'a> {
         self.pending.members.insert(member.member_id, member);
     }
 
+    /// The membership and alarms as of this batch's writes so far.
+    pub(crate) fn cluster(&self) -> ClusterRecord {
+        self.pending
+            .cluster
+            .clone()
+            .unwrap_or_else(|| self.state.cluster.clone())
+    }
+
+    pub(crate) fn cluster_ref(&self) -> &ClusterRecord {
+        self.pending.cluster.as_ref().unwrap_or(&self.state.cluster)
+    }
+
+    pub(crate) fn set_cluster(&mut self, cluster: ClusterRecord) {
+        self.pending.cluster = Some(cluster);
+    }
+
     /// Writes the batch (state changes and applied index in one atomic sled batch),
     /// then updates the in-memory state and publishes the events.
     pub(crate) fn commit(self) -> Result<()> {
@@ -338,6 +357,9 @@ impl<'a> Batch<'a> {
         for (id, m) in &pending.members {
             b.insert(&codec::member_key(*id)[..], m.encode_to_vec());
         }
+        if let Some(cluster) = &pending.cluster {
+            b.insert(codec::META_CLUSTER, cluster.encode_to_vec());
+        }
         b.insert(codec::META_APPLIED, &pending.applied.to_be_bytes()[..]);
         b.insert(codec::META_REVISION, &codec::encode_i64(pending.rev)[..]);
         core.tree.apply_batch(b)?;
@@ -349,6 +371,7 @@ impl<'a> Batch<'a> {
             ops,
             leases,
             members,
+            cluster,
             events,
         } = pending;
         {
@@ -380,6 +403,9 @@ impl<'a> Batch<'a> {
                 }
             }
             st.members.extend(members);
+            if let Some(cluster) = cluster {
+                st.cluster = cluster;
+            }
             st.applied = applied;
             st.revision = rev;
         }

@@ -7,12 +7,15 @@
 //! - `node`: the raft thread: ticks, steps messages, handles each Ready in
 //!   raft-rs's order, applies committed entries, snapshots and compacts.
 //! - `pending`: proposals and reads waiting for their answer.
+//! - `membership`: conf changes (adds, removals, promotions), the transport following
+//!   the membership, the leader's view of who is caught up, checks on incoming messages.
 //! - `early_election`: when a follower whose leader's stream closed campaigns.
 //! - [`transport`]: raft messages to the other members over gRPC.
 
 mod durable;
 mod early_election;
 mod log_batches;
+mod membership;
 mod node;
 mod pending;
 pub mod storage;
@@ -59,6 +62,35 @@ pub(crate) enum Command {
         to: u64,
         ok: bool,
     },
+    /// The leader's view of every member's replication (`None` on a follower).
+    Progress {
+        reply: oneshot::Sender<Option<Progress>>,
+    },
+    /// Hands leadership to another voter (etcd's MoveLeader).
+    TransferLeader(u64),
+    /// A peer answered that this member was removed from the cluster.
+    Removed,
+    /// Snapshot now and drop the log behind it (defragmentation); answered once done.
+    CompactLog {
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// How far each member has replicated, as the leader sees it.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub commit: u64,
+    pub members: Vec<PeerProgress>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PeerProgress {
+    pub id: u64,
+    /// The highest log index known to be replicated on the member.
+    pub matched: u64,
+    /// Heard from within the last election timeout (the leader itself always is).
+    pub active: bool,
+    pub learner: bool,
 }
 
 /// What the rest of the member may know about raft without asking the thread.
@@ -132,6 +164,43 @@ impl NodeHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::ReadIndex { reply })?;
         self.await_answer(answer).await?
+    }
+
+    /// The leader's view of every member's replication; `None` when this member does
+    /// not lead.
+    pub async fn progress(&self) -> Result<Option<Progress>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Progress { reply })?;
+        self.await_answer(answer).await
+    }
+
+    /// Takes a snapshot and drops the raft log behind it.
+    pub async fn compact_log(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::CompactLog { reply })?;
+        self.await_answer(answer).await?
+    }
+
+    /// Asks raft to hand leadership to `to` and waits until `to` leads (within the
+    /// request timeout).
+    pub async fn transfer_leader(&self, to: u64) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut asked = None;
+        while self.status.leader() != to {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Timeout);
+            }
+            // Asked again each election round: a transfer raft gave up on is dropped.
+            if asked.is_none_or(|at: tokio::time::Instant| at.elapsed() > Duration::from_secs(1)) {
+                if !self.is_leader() {
+                    return Err(StoreError::NotLeader);
+                }
+                self.send(Command::TransferLeader(to))?;
+                asked = Some(tokio::time::Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 
     pub(crate) fn send(&self, command: Command) -> Result<()> {

@@ -12,14 +12,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use protobuf::Message as PbMessage;
-use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot};
-use raft::{RawNode, SnapshotStatus, StateRole, Storage};
-use skiff_proto::skiffstore::InternalRequest;
+use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Snapshot};
+use raft::{RawNode, SnapshotStatus, Storage};
+use skiff_proto::skiffstore::internal_request::Request;
+use skiff_proto::skiffstore::member_change::Kind;
+use skiff_proto::skiffstore::{ClusterMember, InternalRequest, MemberChange};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::durable::Durable;
-use super::early_election::early_clock;
+use super::membership::{carried_request, conf_change};
 use super::pending::{Parked, Pending};
 use super::storage::RaftLogStorage;
 use super::transport::Transport;
@@ -42,6 +44,8 @@ pub struct NodeConfig {
     pub snapshot_count: u64,
     /// TLS towards the other members' peer ports (https:// peer URLs).
     pub peer_tls: Option<tonic::transport::ClientTlsConfig>,
+    /// The membership a brand-new cluster starts with (empty when joining).
+    pub initial: Vec<ClusterMember>,
 }
 
 impl NodeConfig {
@@ -67,8 +71,22 @@ pub fn spawn(
     oneshot::Receiver<Result<()>>,
 )> {
     let mut storage = RaftLogStorage::open(db.open_tree("raft")?)?;
-    if storage.is_fresh() {
-        storage.bootstrap(config.peers.iter().map(|(id, _)| *id).collect())?;
+    if storage.is_fresh() && !config.initial.is_empty() {
+        // The initial membership is applied as entry 1 of every member (the same on
+        // all), before the log records it, so a crash in between only repeats this.
+        let members = MemberChange {
+            kind: Kind::Initial as i32,
+            members: config.initial.clone(),
+        };
+        state.apply(vec![Committed {
+            index: 1,
+            request: Some(InternalRequest {
+                proposer: 0,
+                id: 0,
+                request: Some(Request::MemberChange(members)),
+            }),
+        }])?;
+        storage.bootstrap(config.initial.iter().map(|m| m.id).collect())?;
     }
     recover_state_machine(&mut storage, &state)?;
 
@@ -122,6 +140,7 @@ pub fn spawn(
         timeout,
         shutdown,
         config,
+        removed_at: None,
     };
     std::thread::Builder::new()
         .name("raft".into())
@@ -158,24 +177,35 @@ fn recover_state_machine(storage: &mut RaftLogStorage, state: &StateMachine) -> 
     Ok(())
 }
 
-struct RaftThread {
-    raw: RawNode<RaftLogStorage>,
+pub(super) struct RaftThread {
+    pub(super) raw: RawNode<RaftLogStorage>,
     db: Durable,
-    state: Arc<StateMachine>,
-    transport: Transport,
+    pub(super) state: Arc<StateMachine>,
+    pub(super) transport: Transport,
     pending: Pending,
     status: Arc<RaftStatus>,
     leader: watch::Sender<u64>,
     commands: Receiver<Command>,
     timeout: Duration,
     shutdown: CancellationToken,
-    config: NodeConfig,
+    pub(super) config: NodeConfig,
+    /// When this member applied its own removal; it stops shortly after.
+    pub(super) removed_at: Option<Instant>,
 }
+
+/// How long a removed member keeps running, so the others learn the removal committed.
+const REMOVED_GRACE: Duration = Duration::from_secs(1);
 
 impl RaftThread {
     fn run(mut self) -> Result<()> {
         let mut next_tick = Instant::now() + self.config.tick;
         while !self.shutdown.is_cancelled() {
+            if self
+                .removed_at
+                .is_some_and(|at| at.elapsed() > REMOVED_GRACE)
+            {
+                break;
+            }
             let wait = next_tick.saturating_duration_since(Instant::now());
             match self.commands.recv_timeout(wait) {
                 Ok(cmd) => {
@@ -252,37 +282,29 @@ impl RaftThread {
                 }
                 self.raw.report_snapshot(to, status);
             }
+            Command::Progress { reply } => {
+                let _ = reply.send(self.progress());
+            }
+            Command::TransferLeader(to) => self.raw.transfer_leader(to),
+            Command::Removed if self.removed_at.is_none() => {
+                tracing::warn!("a member says this member was removed from the cluster; stopping");
+                self.removed_at = Some(Instant::now());
+            }
+            Command::Removed => {}
+            Command::CompactLog { reply } => {
+                let _ = reply.send(self.snapshot_and_compact(true));
+            }
         }
-    }
-
-    /// The leader's stream to this follower closed, which is what a killed leader looks
-    /// like: campaign soon (see [`super::early_election`]).
-    fn leader_maybe_gone(&mut self, peer: u64) {
-        let raft = &mut self.raw.raft;
-        if raft.state != StateRole::Follower || raft.leader_id != peer {
-            return;
-        }
-        let rank = self
-            .config
-            .peers
-            .iter()
-            .filter(|(id, _)| *id != peer && *id < self.config.id)
-            .count();
-        let Some(clock) = early_clock(raft.election_timeout(), raft.election_elapsed, rank) else {
-            return;
-        };
-        raft.election_elapsed = clock.elapsed;
-        raft.set_randomized_election_timeout(clock.campaign_at);
-        tracing::info!(
-            leader = %format!("{peer:x}"),
-            "the leader's stream closed; campaigning early unless it is heard from"
-        );
     }
 
     fn propose(&mut self, parked: Parked) {
         let id = self.pending.next_id();
         let data = encode_request(self.config.id, id, parked.request.clone());
-        match self.raw.propose(vec![], data) {
+        let proposed = match conf_change(&parked.request, data.clone()) {
+            Some(cc) => self.raw.propose_conf_change(vec![], cc),
+            None => self.raw.propose(vec![], data),
+        };
+        match proposed {
             Ok(()) => self.pending.add_proposal(id, parked.reply, parked.deadline),
             // Dropped (a leader transfer, too much uncommitted data): try again
             // on a later tick until the deadline.
@@ -298,40 +320,6 @@ impl RaftThread {
                 self.propose(parked);
             }
         }
-    }
-
-    /// Rejects messages raft-rs would mis-handle: raft-rs trusts its peers and
-    /// panics on some impossible inputs, and a member must survive garbage.
-    fn plausible(&self, m: &Message) -> std::result::Result<(), &'static str> {
-        use MessageType::*;
-        if m.to != self.config.id {
-            return Err("addressed to another member");
-        }
-        if !self.config.peers.iter().any(|(id, _)| *id == m.from) || m.from == self.config.id {
-            return Err("from an unknown member");
-        }
-        if matches!(
-            m.get_msg_type(),
-            MsgHup | MsgBeat | MsgUnreachable | MsgSnapStatus | MsgCheckQuorum
-        ) {
-            return Err("local message type");
-        }
-        let last = self.raw.raft.raft_log.last_index();
-        if m.get_msg_type() == MsgHeartbeat && m.commit > last && m.term >= self.raw.raft.term {
-            return Err("heartbeat commits beyond this member's log");
-        }
-        if m.get_msg_type() == MsgAppend
-            && m.entries
-                .iter()
-                .enumerate()
-                .any(|(i, e)| e.index != m.index + 1 + i as u64)
-        {
-            return Err("append with non-contiguous entries");
-        }
-        if m.get_msg_type() == MsgSnapshot && m.get_snapshot().get_metadata().index == 0 {
-            return Err("empty snapshot");
-        }
-        Ok(())
     }
 
     /// Handles one Ready in the order raft-rs requires.
@@ -360,6 +348,7 @@ impl RaftThread {
                 index = self.raw.store().last_index(),
                 "installed snapshot from leader"
             );
+            self.membership_applied();
         }
         self.apply(ready.take_committed_entries())?;
         if !ready.entries().is_empty() {
@@ -397,7 +386,7 @@ impl RaftThread {
         self.status
             .commit
             .store(self.raw.raft.raft_log.committed, Ordering::Release);
-        self.maybe_snapshot()
+        self.snapshot_and_compact(false)
     }
 
     fn apply(&mut self, entries: Vec<Entry>) -> Result<()> {
@@ -405,6 +394,7 @@ impl RaftThread {
             return Ok(());
         }
         let mut batch = Vec::with_capacity(entries.len());
+        let mut membership = false;
         for entry in entries {
             let request = match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.data.is_empty() => None,
@@ -435,9 +425,12 @@ impl RaftThread {
                         .apply_conf_change(&cc)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     self.raw.mut_store().set_conf_state(cs)?;
-                    None
+                    carried_request(&cc, entry.index)?
                 }
             };
+            membership |= request
+                .as_ref()
+                .is_some_and(|r| matches!(r.request, Some(Request::MemberChange(_))));
             batch.push(Committed {
                 index: entry.index,
                 request,
@@ -455,17 +448,22 @@ impl RaftThread {
         let applied = self.state.applied_index();
         self.status.applied.store(applied, Ordering::Release);
         self.pending.applied(applied);
+        if membership {
+            self.membership_applied();
+        }
         Ok(())
     }
 
-    /// Every `snapshot_count` applied entries (or when a follower needs one),
-    /// snapshot the state machine and drop the log behind it.
-    fn maybe_snapshot(&mut self) -> Result<()> {
+    /// Every `snapshot_count` applied entries (or when a follower needs one, or `now`
+    /// for defragmentation), snapshot the state machine and drop the log behind it
+    /// (all of it when `now`).
+    fn snapshot_and_compact(&mut self, now: bool) -> Result<()> {
         let applied = self.state.applied_index();
         let store = self.raw.store();
         let last_snapshot = store.stored_snapshot_index();
-        let due = applied >= last_snapshot + self.config.snapshot_count;
-        if applied <= last_snapshot || !(due || store.snapshot_wanted()) {
+        let due = now || applied >= last_snapshot + self.config.snapshot_count;
+        let compacted = store.first_index() > applied;
+        if (applied <= last_snapshot && (!now || compacted)) || !(due || store.snapshot_wanted()) {
             return Ok(());
         }
         let term = store
@@ -484,9 +482,12 @@ impl RaftThread {
         let size = snapshot.data.len();
         self.raw.mut_store().store_snapshot(snapshot)?;
         if due {
-            let keep_from = applied
-                .saturating_sub(self.config.catch_up_entries())
-                .max(1);
+            let keep = if now {
+                0
+            } else {
+                self.config.catch_up_entries()
+            };
+            let keep_from = applied.saturating_sub(keep).max(1);
             self.raw.mut_store().compact(keep_from)?;
         }
         tracing::info!(index = applied, bytes = size, "snapshot taken");

@@ -114,8 +114,19 @@ impl RaftLogStorage {
         self.conf_state.voters.is_empty() && self.last_index == 0 && self.snapshot.is_none()
     }
 
-    /// Records the initial membership of a brand-new cluster.
+    /// Records the initial membership of a brand-new cluster as entry 1, committed and
+    /// compacted (term 1): a member that joins later can then only be caught up with a
+    /// snapshot, which carries the membership, never by replaying a log without it.
     pub fn bootstrap(&mut self, voters: Vec<u64>) -> Result<()> {
+        self.tree
+            .insert(KEY_TRUNCATED, truncation_record(1, 1).to_vec())?;
+        self.truncated = (1, 1);
+        self.last_index = 1;
+        self.set_hard_state(HardState {
+            term: 1,
+            commit: 1,
+            ..Default::default()
+        })?;
         self.set_conf_state(ConfState {
             voters,
             ..Default::default()
@@ -348,11 +359,17 @@ impl raft::Storage for RaftLogStorage {
         Ok(self.last_index)
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
+        // A snapshot taken before `to` joined would not name it, and `to` refuses it.
+        let names = |snap: &Snapshot| {
+            let cs = snap.get_metadata().get_conf_state();
+            cs.voters.contains(&to) || cs.learners.contains(&to)
+        };
         match &self.snapshot {
             Some(snap)
                 if snap.get_metadata().index >= request_index
-                    && snap.get_metadata().index >= self.truncated.0 =>
+                    && snap.get_metadata().index >= self.truncated.0
+                    && names(snap) =>
             {
                 Ok(snap.clone())
             }
@@ -367,133 +384,5 @@ impl raft::Storage for RaftLogStorage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use raft::Storage;
-
-    #[test]
-    fn old_entries_are_read_back_from_batch_records() {
-        let (_db, tree) = temp_tree();
-        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
-        let total = CACHE_ENTRIES as u64 + 500;
-        let mut next = 1;
-        while next <= total {
-            let batch: Vec<_> = (next..(next + 37).min(total + 1))
-                .map(|i| entry(i, 1))
-                .collect();
-            next += batch.len() as u64;
-            s.append(&batch).unwrap();
-        }
-        // Overwrite a suffix that starts inside a batch.
-        s.append(&[entry(total - 5, 2)]).unwrap();
-        let reopened = RaftLogStorage::open(tree).unwrap();
-        assert_eq!(reopened.last_index(), total - 5);
-        let all = reopened
-            .entries(1, total - 4, None, GetEntriesContext::empty(false))
-            .unwrap();
-        assert_eq!(all.len() as u64, total - 5);
-        assert!(all.iter().enumerate().all(|(i, e)| e.index == i as u64 + 1));
-        assert_eq!(reopened.term(total - 5).unwrap(), 2);
-        assert_eq!(reopened.term(total - 6).unwrap(), 1);
-        assert_eq!(
-            reopened
-                .entries(3, 5, None, GetEntriesContext::empty(false))
-                .unwrap()[0]
-                .data[0],
-            3
-        );
-    }
-
-    fn entry(index: u64, term: u64) -> Entry {
-        Entry {
-            index,
-            term,
-            data: vec![index as u8; 10].into(),
-            ..Default::default()
-        }
-    }
-
-    fn temp_tree() -> (sled::Db, sled::Tree) {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("raft").unwrap();
-        (db, tree)
-    }
-
-    #[test]
-    fn append_truncates_conflicting_suffix_and_survives_reopen() {
-        let (_db, tree) = temp_tree();
-        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
-        assert!(s.is_fresh());
-        s.bootstrap(vec![1, 2, 3]).unwrap();
-        s.append(&[entry(1, 1), entry(2, 1), entry(3, 1)]).unwrap();
-        s.append(&[entry(2, 2)]).unwrap();
-        assert_eq!(s.last_index(), 2);
-        assert_eq!(s.term(2).unwrap(), 2);
-        let reopened = RaftLogStorage::open(tree).unwrap();
-        assert_eq!(reopened.last_index(), 2);
-        assert_eq!(reopened.conf_state().voters, vec![1, 2, 3]);
-        let got = reopened
-            .entries(1, 3, None, GetEntriesContext::empty(false))
-            .unwrap();
-        assert_eq!(
-            got.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(),
-            vec![(1, 1), (2, 2)]
-        );
-    }
-
-    #[test]
-    fn compaction_keeps_term_of_truncated_entry() {
-        let (_db, tree) = temp_tree();
-        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
-        let entries: Vec<_> = (1..=10).map(|i| entry(i, 1 + i / 5)).collect();
-        s.append(&entries).unwrap();
-        s.compact(6).unwrap();
-        assert_eq!(Storage::first_index(&s).unwrap(), 6);
-        assert_eq!(s.term(5).unwrap(), 2);
-        assert!(matches!(
-            s.term(4),
-            Err(raft::Error::Store(StorageError::Compacted))
-        ));
-        assert!(matches!(
-            s.entries(4, 7, None, GetEntriesContext::empty(false)),
-            Err(raft::Error::Store(StorageError::Compacted))
-        ));
-        let reopened = RaftLogStorage::open(tree).unwrap();
-        assert_eq!(Storage::first_index(&reopened).unwrap(), 6);
-        assert_eq!(reopened.term(5).unwrap(), 2);
-        assert_eq!(reopened.last_index(), 10);
-    }
-
-    #[test]
-    fn snapshot_replaces_log_and_is_served() {
-        let (_db, tree) = temp_tree();
-        let mut s = RaftLogStorage::open(tree.clone()).unwrap();
-        s.append(&[entry(1, 1), entry(2, 1)]).unwrap();
-        assert!(s.snapshot(0, 2).is_err());
-        assert!(s.snapshot_wanted());
-        let mut snap = Snapshot::default();
-        snap.mut_metadata().index = 50;
-        snap.mut_metadata().term = 4;
-        snap.mut_metadata().mut_conf_state().voters = vec![1, 2];
-        snap.data = b"state".to_vec().into();
-        s.apply_snapshot(snap).unwrap();
-        assert_eq!(s.last_index(), 50);
-        assert_eq!(Storage::first_index(&s).unwrap(), 51);
-        assert_eq!(s.term(50).unwrap(), 4);
-        assert_eq!(s.hard_state().commit, 50);
-        assert_eq!(s.snapshot(10, 2).unwrap().data.as_ref(), b"state");
-        let reopened = RaftLogStorage::open(tree).unwrap();
-        assert_eq!(reopened.last_index(), 50);
-        assert_eq!(reopened.conf_state().voters, vec![1, 2]);
-    }
-
-    #[test]
-    fn entries_respect_max_size_but_return_at_least_one() {
-        let (_db, tree) = temp_tree();
-        let mut s = RaftLogStorage::open(tree).unwrap();
-        s.append(&(1..=5).map(|i| entry(i, 1)).collect::<Vec<_>>())
-            .unwrap();
-        let got = s.entries(1, 6, 1, GetEntriesContext::empty(false)).unwrap();
-        assert_eq!(got.len(), 1);
-    }
-}
+#[path = "storage_tests.rs"]
+mod tests;

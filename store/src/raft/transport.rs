@@ -26,9 +26,18 @@ const MAX_BATCH: usize = 512;
 /// Enough for a large snapshot in one message.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
 
-/// The raft thread's side: hands each message to its peer's task.
+/// The raft thread's side: hands each message to its peer's task. It follows the
+/// membership: a member added gets a task, a member removed loses it.
 pub struct Transport {
-    peers: HashMap<u64, mpsc::UnboundedSender<Message>>,
+    me: u64,
+    cluster_id: u64,
+    runtime: tokio::runtime::Handle,
+    commands: crossbeam_channel::Sender<Command>,
+    shutdown: CancellationToken,
+    /// TLS towards https:// peer URLs.
+    tls: Option<ClientTlsConfig>,
+    /// Every other member: its peer URL and its task's queue.
+    peers: HashMap<u64, (String, mpsc::UnboundedSender<Message>)>,
 }
 
 impl Transport {
@@ -42,26 +51,54 @@ impl Transport {
         commands: crossbeam_channel::Sender<Command>,
         shutdown: CancellationToken,
     ) -> Transport {
-        let mut senders = HashMap::new();
-        for (id, url) in peers.iter().filter(|(id, _)| *id != me) {
+        let mut transport = Transport {
+            me,
+            cluster_id,
+            runtime: runtime.clone(),
+            commands,
+            shutdown,
+            tls,
+            peers: HashMap::new(),
+        };
+        transport.sync(peers);
+        transport
+    }
+
+    /// Makes the peers exactly `members` (this member ignored): new members and
+    /// changed URLs get a fresh task; removed members' tasks end.
+    pub fn sync(&mut self, members: &[(u64, String)]) {
+        self.peers
+            .retain(|id, (url, _)| members.iter().any(|(m, u)| m == id && u == url));
+        for (id, url) in members.iter().filter(|(id, _)| *id != self.me) {
+            if self.peers.contains_key(id) {
+                continue;
+            }
             let (tx, rx) = mpsc::unbounded_channel();
-            senders.insert(*id, tx);
+            self.peers.insert(*id, (url.clone(), tx));
             let peer = PeerSender {
                 to: *id,
                 url: url.clone(),
-                tls: tls.clone(),
-                header: (cluster_id, me),
-                commands: commands.clone(),
+                tls: self.tls.clone(),
+                header: (self.cluster_id, self.me),
+                commands: self.commands.clone(),
             };
-            runtime.spawn(peer.run(rx, shutdown.clone()));
+            self.runtime.spawn(peer.run(rx, self.shutdown.clone()));
         }
-        Transport { peers: senders }
+    }
+
+    /// Whether `id` is another member this member sends to.
+    pub fn knows(&self, id: u64) -> bool {
+        self.peers.contains_key(&id)
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.peers.keys().copied()
     }
 
     pub fn send(&self, messages: Vec<Message>) {
         for msg in messages {
             match self.peers.get(&msg.to) {
-                Some(tx) => {
+                Some((_, tx)) => {
                     let _ = tx.send(msg);
                 }
                 None => tracing::warn!(to = msg.to, "raft message for an unknown member dropped"),
@@ -101,6 +138,9 @@ impl PeerSender {
                 }
             }
             self.drop_queued(&mut queue);
+            if queue.is_closed() {
+                return; // the member was removed
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(backoff) => {}
@@ -138,7 +178,12 @@ impl PeerSender {
                 ended = &mut call => {
                     return match ended {
                         Ok(_) => "closed by peer".to_string(),
-                        Err(status) => status.to_string(),
+                        Err(status) => {
+                            if status.message().contains("permanently removed") {
+                                let _ = self.commands.send(Command::Removed);
+                            }
+                            status.to_string()
+                        }
                     };
                 }
                 msg = queue.recv() => {

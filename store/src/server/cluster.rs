@@ -1,15 +1,18 @@
-//! etcd's Cluster.MemberList and Maintenance.Status.
+//! etcd's Cluster service: the member list and member changes.
 
 use std::sync::Arc;
 
 use skiff_proto::etcdserverpb::cluster_server::Cluster;
-use skiff_proto::etcdserverpb::maintenance_server::Maintenance;
 use skiff_proto::etcdserverpb::{
-    Member as PbMember, MemberListRequest, MemberListResponse, StatusRequest, StatusResponse,
+    MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse,
+    MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse,
+    MemberUpdateRequest, MemberUpdateResponse,
 };
+use skiff_proto::skiffstore::member_change_request::Change;
+use skiff_proto::skiffstore::{MemberChangeRequest, MemberChangeResponse};
 use tonic::{Request, Response, Status};
 
-use super::{Member, API_VERSION};
+use super::{membership, Member};
 
 pub struct ClusterService {
     member: Arc<Member>,
@@ -19,10 +22,66 @@ impl ClusterService {
     pub fn new(member: Arc<Member>) -> ClusterService {
         ClusterService { member }
     }
+
+    async fn change(&self, change: Change) -> Result<MemberChangeResponse, Status> {
+        let req = MemberChangeRequest {
+            change: Some(change),
+        };
+        membership::change(&self.member, req).await
+    }
+
+    fn header(&self) -> Option<skiff_proto::etcdserverpb::ResponseHeader> {
+        self.member.header(self.member.state.revision())
+    }
 }
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
+    async fn member_add(
+        &self,
+        request: Request<MemberAddRequest>,
+    ) -> Result<Response<MemberAddResponse>, Status> {
+        let done = self.change(Change::Add(request.into_inner())).await?;
+        Ok(Response::new(MemberAddResponse {
+            header: self.header(),
+            member: done.member,
+            members: done.members,
+        }))
+    }
+
+    async fn member_remove(
+        &self,
+        request: Request<MemberRemoveRequest>,
+    ) -> Result<Response<MemberRemoveResponse>, Status> {
+        let done = self.change(Change::Remove(request.into_inner())).await?;
+        Ok(Response::new(MemberRemoveResponse {
+            header: self.header(),
+            members: done.members,
+        }))
+    }
+
+    async fn member_update(
+        &self,
+        request: Request<MemberUpdateRequest>,
+    ) -> Result<Response<MemberUpdateResponse>, Status> {
+        let done = self.change(Change::Update(request.into_inner())).await?;
+        Ok(Response::new(MemberUpdateResponse {
+            header: self.header(),
+            members: done.members,
+        }))
+    }
+
+    async fn member_promote(
+        &self,
+        request: Request<MemberPromoteRequest>,
+    ) -> Result<Response<MemberPromoteResponse>, Status> {
+        let done = self.change(Change::Promote(request.into_inner())).await?;
+        Ok(Response::new(MemberPromoteResponse {
+            header: self.header(),
+            members: done.members,
+        }))
+    }
+
     async fn member_list(
         &self,
         request: Request<MemberListRequest>,
@@ -30,64 +89,10 @@ impl Cluster for ClusterService {
         if request.into_inner().linearizable {
             self.member.node.read_index().await?;
         }
-        // Names and client URLs come from what each member published through
-        // the log; a member that never started yet shows neither, as in etcd.
-        let published = self.member.state.members();
-        let members = self
-            .member
-            .peers
-            .iter()
-            .map(|peer| {
-                let attrs = published.iter().find(|m| m.member_id == peer.id);
-                PbMember {
-                    id: peer.id,
-                    name: attrs.map(|a| a.name.clone()).unwrap_or_default(),
-                    peer_ur_ls: vec![peer.url.clone()],
-                    client_ur_ls: attrs.map(|a| a.client_urls.clone()).unwrap_or_default(),
-                    is_learner: false,
-                }
-            })
-            .collect();
+        let members = membership::list(&self.member, &self.member.state.cluster());
         Ok(Response::new(MemberListResponse {
-            header: self.member.header(self.member.state.revision()),
+            header: self.header(),
             members,
-        }))
-    }
-}
-
-pub struct MaintenanceService {
-    member: Arc<Member>,
-}
-
-impl MaintenanceService {
-    pub fn new(member: Arc<Member>) -> MaintenanceService {
-        MaintenanceService { member }
-    }
-}
-
-#[tonic::async_trait]
-impl Maintenance for MaintenanceService {
-    async fn status(
-        &self,
-        _request: Request<StatusRequest>,
-    ) -> Result<Response<StatusResponse>, Status> {
-        let raft = self.member.node.status();
-        let db_size = self.member.db.size_on_disk().unwrap_or(0) as i64;
-        let mut errors = Vec::new();
-        if raft.leader() == 0 {
-            errors.push("etcdserver: no leader".to_string());
-        }
-        Ok(Response::new(StatusResponse {
-            header: self.member.header(self.member.state.revision()),
-            version: API_VERSION.to_string(),
-            db_size,
-            leader: raft.leader(),
-            raft_index: raft.commit(),
-            raft_term: raft.term(),
-            raft_applied_index: raft.applied(),
-            errors,
-            db_size_in_use: db_size,
-            is_learner: false,
         }))
     }
 }

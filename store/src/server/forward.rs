@@ -1,58 +1,77 @@
-//! Calls to another member's peer service, for work only the leader can do
-//! (lease keep-alives and remaining TTLs: the leader alone keeps lease time).
+//! Calls to another member's peer service, for work only the leader can do (lease
+//! keep-alives and remaining TTLs: the leader alone keeps lease time; member changes:
+//! the leader alone knows who is caught up) and for other members' hashes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use skiff_proto::etcdserverpb::{
-    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
+    HashKvRequest, HashKvResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
 use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
+use skiff_proto::skiffstore::{MemberChangeRequest, MemberChangeResponse};
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::Status;
 
-use crate::config::Peer;
 use crate::error::StoreError;
+use crate::mvcc::StateMachine;
 
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(3);
+/// A member change waits for its conf change to commit and apply.
+const MEMBER_CHANGE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Lazily-connected clients for the other members, by id, following the membership.
 pub struct Forwarder {
-    clients: HashMap<u64, RaftPeerClient<Channel>>,
+    state: Arc<StateMachine>,
+    /// TLS towards https:// peer URLs (the peer CA and this member's peer certificate).
+    tls: Option<ClientTlsConfig>,
+    clients: Mutex<HashMap<u64, (String, RaftPeerClient<Channel>)>>,
 }
 
 impl Forwarder {
-    /// Lazily-connected clients for every other member.
-    pub fn new(
-        me: u64,
-        peers: &[Peer],
-        tls: Option<&ClientTlsConfig>,
-    ) -> Result<Forwarder, tonic::transport::Error> {
-        let mut clients = HashMap::new();
-        for peer in peers.iter().filter(|p| p.id != me) {
-            let endpoint = Endpoint::from_shared(peer.url.clone())?;
-            let channel = skiff_common::tls::with_tls(endpoint, tls)?
-                .connect_timeout(Duration::from_millis(500))
-                .timeout(FORWARD_TIMEOUT)
-                .tcp_nodelay(true)
-                .connect_lazy();
-            clients.insert(peer.id, RaftPeerClient::new(channel));
+    pub fn new(state: Arc<StateMachine>, tls: Option<ClientTlsConfig>) -> Forwarder {
+        Forwarder {
+            state,
+            tls,
+            clients: Mutex::new(HashMap::new()),
         }
-        Ok(Forwarder { clients })
     }
 
-    fn client(&self, leader: u64) -> Result<RaftPeerClient<Channel>, Status> {
-        self.clients
-            .get(&leader)
-            .cloned()
-            .ok_or_else(|| StoreError::NoLeader.into())
+    fn client(&self, member: u64) -> Result<RaftPeerClient<Channel>, Status> {
+        let url = self
+            .state
+            .cluster()
+            .members
+            .iter()
+            .find(|m| m.id == member)
+            .and_then(|m| m.peer_urls.first().cloned())
+            .ok_or_else(|| Status::from(StoreError::NoLeader))?;
+        let mut clients = self.clients.lock();
+        if let Some((known, client)) = clients.get(&member) {
+            if *known == url {
+                return Ok(client.clone());
+            }
+        }
+        let endpoint = Endpoint::from_shared(url.clone())
+            .map_err(|e| Status::internal(format!("peer URL {url}: {e}")))?;
+        let channel = skiff_common::tls::with_tls(endpoint, self.tls.as_ref())
+            .map_err(|e| Status::internal(format!("peer URL {url}: {e}")))?
+            .connect_timeout(Duration::from_millis(500))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let client = RaftPeerClient::new(channel);
+        clients.insert(member, (url, client.clone()));
+        Ok(client)
     }
 
     pub async fn keep_alive(&self, leader: u64, id: i64) -> Result<LeaseKeepAliveResponse, Status> {
         let mut client = self.client(leader)?;
-        Ok(client
-            .lease_keep_alive(LeaseKeepAliveRequest { id })
-            .await?
-            .into_inner())
+        let mut req = tonic::Request::new(LeaseKeepAliveRequest { id });
+        req.set_timeout(FORWARD_TIMEOUT);
+        Ok(client.lease_keep_alive(req).await?.into_inner())
     }
 
     pub async fn time_to_live(
@@ -61,6 +80,26 @@ impl Forwarder {
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse, Status> {
         let mut client = self.client(leader)?;
+        let mut req = tonic::Request::new(req);
+        req.set_timeout(FORWARD_TIMEOUT);
         Ok(client.lease_time_to_live(req).await?.into_inner())
+    }
+
+    pub async fn member_change(
+        &self,
+        leader: u64,
+        req: MemberChangeRequest,
+    ) -> Result<MemberChangeResponse, Status> {
+        let mut client = self.client(leader)?;
+        let mut req = tonic::Request::new(req);
+        req.set_timeout(MEMBER_CHANGE_TIMEOUT);
+        Ok(client.member_change(req).await?.into_inner())
+    }
+
+    pub async fn hash_kv(&self, member: u64, revision: i64) -> Result<HashKvResponse, Status> {
+        let mut client = self.client(member)?;
+        let mut req = tonic::Request::new(HashKvRequest { revision });
+        req.set_timeout(FORWARD_TIMEOUT);
+        Ok(client.hash_kv(req).await?.into_inner())
     }
 }

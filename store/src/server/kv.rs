@@ -25,6 +25,7 @@ impl KvService {
     }
 
     async fn write(&self, request: Internal) -> Result<Outcome, Status> {
+        super::quota::check(&self.member, &request).await?;
         Ok(self.member.node.propose(request).await?)
     }
 }
@@ -38,6 +39,8 @@ fn unexpected(outcome: Outcome) -> Status {
         Outcome::LeaseGrant(_) => "lease grant",
         Outcome::LeaseRevoke(_) => "lease revoke",
         Outcome::MemberAttributes => "member attributes",
+        Outcome::Cluster(_) => "member change",
+        Outcome::Alarms(_) => "alarm",
         Outcome::Error(e) => return e.into(),
     };
     Status::internal(format!("unexpected {name} result"))
@@ -50,7 +53,7 @@ impl Kv for KvService {
         request: Request<RangeRequest>,
     ) -> Result<Response<RangeResponse>, Status> {
         let req = request.into_inner();
-        if !req.serializable {
+        if !req.serializable && !self.member.unsafe_local_reads {
             self.member.node.read_index().await?;
         }
         let mut resp = self.member.state.range(&req)?;

@@ -106,7 +106,9 @@ impl Lease for LeaseService {
             // Chosen here, not in apply: every member must apply the same id.
             req.id = rand::thread_rng().gen_range(1..i64::MAX);
         }
-        match self.member.node.propose(Internal::LeaseGrant(req)).await? {
+        let request = Internal::LeaseGrant(req);
+        super::quota::check(&self.member, &request).await?;
+        match self.member.node.propose(request).await? {
             Outcome::LeaseGrant(mut resp) => {
                 self.member.stamp(&mut resp.header);
                 Ok(Response::new(resp))

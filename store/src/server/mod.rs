@@ -2,31 +2,44 @@
 //! transport. Each service holds an `Arc<Member>`, the member's shared context.
 //!
 //! # Layout
-//! - `kv`, `watch`, `lease`, `cluster`: the etcd v3 services.
+//! - `kv`, `watch`, `lease`, `cluster`, `maintenance`: the etcd v3 services.
+//! - `corruption`, `compactor`: the leader's periodic corruption check and
+//!   auto-compaction.
+//! - `quota`: --quota-backend-bytes and the NOSPACE alarm.
+//! - `membership`: member changes, checked by the leader against etcd's rules.
 //! - `peer`: raft messages and lease calls forwarded from other members.
+//! - `authority`: client connections read so a URL-form `:authority` (etcdctl's) is accepted.
 //! - `forward`: this member's clients to the other members' peer service.
 
+mod authority;
 mod cluster;
+pub mod compactor;
+pub mod corruption;
+mod defrag;
 mod forward;
 mod kv;
 mod lease;
+mod maintenance;
+pub mod membership;
 mod peer;
+pub mod quota;
 mod watch;
 
 use std::sync::Arc;
 
 use skiff_proto::etcdserverpb::ResponseHeader;
 
-use crate::config::Peer;
 use crate::error::StoreError;
 use crate::lessor::Lessor;
 use crate::mvcc::StateMachine;
 use crate::raft::NodeHandle;
 
-pub use cluster::{ClusterService, MaintenanceService};
+pub use authority::AuthorityFix;
+pub use cluster::ClusterService;
 pub use forward::Forwarder;
 pub use kv::KvService;
 pub use lease::LeaseService;
+pub use maintenance::MaintenanceService;
 pub use peer::PeerService;
 pub use watch::{progress_interval as watch_progress_interval, WatchService};
 
@@ -39,13 +52,19 @@ pub struct Member {
     pub id: u64,
     pub cluster_id: u64,
     pub name: String,
-    pub peers: Vec<Peer>,
     pub node: NodeHandle,
     pub state: Arc<StateMachine>,
     pub lessor: Arc<Lessor>,
     pub forward: Forwarder,
     pub db: sled::Db,
     pub max_request_bytes: usize,
+    /// Member changes run one at a time on the leader.
+    pub membership: tokio::sync::Mutex<()>,
+    /// --quota-backend-bytes.
+    pub quota_bytes: u64,
+    pub usage: quota::Usage,
+    /// `--unsafe-test-local-reads`: skip ReadIndex for linearizable reads (tests only).
+    pub unsafe_local_reads: bool,
 }
 
 impl Member {

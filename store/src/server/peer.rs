@@ -1,5 +1,6 @@
-//! The raft peer service: raft messages from the other members, and lease
-//! calls they forward to this member while it leads.
+//! The raft peer service: raft messages from the other members, lease calls and
+//! member changes they forward to this member while it leads, joins of new members,
+//! and this member's hash for the leader's corruption check.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,14 +10,20 @@ use parking_lot::Mutex;
 use protobuf::Message as PbMessage;
 use raft::eraftpb::Message;
 use skiff_proto::etcdserverpb::{
-    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
+    HashKvRequest, HashKvResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
 use skiff_proto::skiffstore::raft_peer_server::RaftPeer;
-use skiff_proto::skiffstore::{RaftEnvelope, SendAck};
+use skiff_proto::skiffstore::{
+    JoinRequest, JoinResponse, MemberChangeRequest, MemberChangeResponse, RaftEnvelope, SendAck,
+};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{lease, Member};
+use super::{lease, maintenance, membership, Member};
 use crate::raft::Command;
+
+/// What a removed member's raft messages are answered with (etcd's words).
+pub const REMOVED: &str = "etcdserver: the member has been permanently removed from the cluster";
 
 pub struct PeerService {
     member: Arc<Member>,
@@ -55,6 +62,9 @@ impl PeerService {
                     self.member.cluster_id
                 )));
             }
+            if self.member.state.was_removed(envelope.from) {
+                return Err(Status::failed_precondition(REMOVED));
+            }
             let mut batch = Vec::with_capacity(envelope.messages.len());
             for bytes in &envelope.messages {
                 match Message::parse_from_bytes(bytes) {
@@ -87,9 +97,11 @@ impl StreamWatch {
     /// The stream carried raft messages from `from`; only another member of the cluster
     /// counts, so a stranger closing a stream that claims to be the leader changes nothing.
     fn sent_by(&mut self, from: u64) {
-        let member_of_cluster =
-            from != self.member.id && self.member.peers.iter().any(|p| p.id == from);
-        if self.sender.is_some() || !member_of_cluster {
+        if self.sender.is_some() || from == self.member.id {
+            return;
+        }
+        let cluster = self.member.state.cluster();
+        if !cluster.members.iter().any(|m| m.id == from) {
             return;
         }
         self.sender = Some(from);
@@ -160,5 +172,51 @@ impl RaftPeer for PeerService {
         Ok(Response::new(
             lease::time_to_live(&self.member, request.into_inner()).await?,
         ))
+    }
+
+    async fn member_change(
+        &self,
+        request: Request<MemberChangeRequest>,
+    ) -> Result<Response<MemberChangeResponse>, Status> {
+        if !self.member.node.is_leader() {
+            return Err(Status::unavailable("etcdserver: not leader"));
+        }
+        Ok(Response::new(
+            membership::change(&self.member, request.into_inner()).await?,
+        ))
+    }
+
+    async fn join(&self, request: Request<JoinRequest>) -> Result<Response<JoinResponse>, Status> {
+        let url = request.into_inner().peer_url;
+        let cluster = self.member.state.cluster();
+        let me = cluster
+            .members
+            .iter()
+            .find(|m| {
+                m.peer_urls
+                    .iter()
+                    .any(|u| u.trim_end_matches('/') == url.trim_end_matches('/'))
+            })
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no member of cluster {:x} has peer URL {url}",
+                    self.member.cluster_id
+                ))
+            })?;
+        Ok(Response::new(JoinResponse {
+            cluster_id: self.member.cluster_id,
+            member_id: me.id,
+            members: cluster.members.clone(),
+        }))
+    }
+
+    async fn hash_kv(
+        &self,
+        request: Request<HashKvRequest>,
+    ) -> Result<Response<HashKvResponse>, Status> {
+        Ok(Response::new(maintenance::hash_kv(
+            &self.member,
+            request.into_inner().revision,
+        )?))
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::util::*;
 
-fn etcdctl(endpoints: &str, args: &[&str]) -> Output {
+pub fn etcdctl(endpoints: &str, args: &[&str]) -> Output {
     Command::new("etcdctl")
         .env("ETCDCTL_API", "3")
         .arg(format!("--endpoints={endpoints}"))
@@ -16,7 +16,7 @@ fn etcdctl(endpoints: &str, args: &[&str]) -> Output {
         .expect("etcdctl must be installed (Debian package etcd-client)")
 }
 
-fn ok(endpoints: &str, args: &[&str]) -> String {
+pub fn ok(endpoints: &str, args: &[&str]) -> String {
     let out = etcdctl(endpoints, args);
     assert!(
         out.status.success(),
@@ -30,11 +30,11 @@ fn ok(endpoints: &str, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcdctl_works_against_skiff_store() {
     let cluster = start(3, &[]).await;
-    let ep = cluster.members()[1].endpoint();
+    let ep = cluster.members()[1].client_url();
     let all = cluster
         .members()
         .iter()
-        .map(|m| m.endpoint())
+        .map(|m| m.client_url())
         .collect::<Vec<_>>()
         .join(",");
 
@@ -90,7 +90,7 @@ async fn etcdctl_works_against_skiff_store() {
     let watcher = KillOnDrop(watcher);
     tokio::time::sleep(Duration::from_millis(700)).await;
     ok(
-        &cluster.members()[2].endpoint(),
+        &cluster.members()[2].client_url(),
         &["put", "/app/w", "hello"],
     );
     let out = read_some(watcher, 3, Duration::from_secs(5));
@@ -109,7 +109,7 @@ async fn etcdctl_works_against_skiff_store() {
         "OK\n"
     );
     let kept = ok(
-        &cluster.members()[0].endpoint(),
+        &cluster.members()[0].client_url(),
         &["lease", "keep-alive", "--once", &id],
     );
     assert_eq!(kept, format!("lease {id} keepalived with TTL(30)\n"));
@@ -156,7 +156,7 @@ async fn etcdctl_works_against_skiff_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_deletes_its_keys() {
     let cluster = start(3, &[]).await;
-    let ep = cluster.members()[0].endpoint();
+    let ep = cluster.members()[0].client_url();
     let granted = ok(&ep, &["lease", "grant", "2"]);
     let id = granted
         .split_whitespace()

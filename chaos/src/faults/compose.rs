@@ -1,0 +1,282 @@
+//! Faults on the compose cluster (`compose/docker-compose.yml`): a component SIGKILLed inside its container (tini exits, Docker's restart policy starts the container again, as after a real crash), `docker pause`/`unpause`, `docker network disconnect`/`connect` partitions (the member keeps its fixed address and name), `docker restart`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use tokio::process::Command;
+
+use super::plan::{FaultKind, Role};
+use super::{LeaseHolders, Target};
+use crate::error::ChaosError;
+
+/// A compose project: its file and its services' host-published store ports.
+pub struct ComposeCluster {
+    file: String,
+    /// `docker-compose` (v1) or `docker compose` (v2).
+    compose: Vec<String>,
+    /// Store services with their published client URLs (`s1` -> `http://127.0.0.1:23791`).
+    pub stores: Vec<(String, String)>,
+    services: Vec<String>,
+    /// Network and fixed address of a disconnected container, to connect it again.
+    cut: Vec<(String, String, String)>,
+}
+
+async fn output(program: &str, args: &[&str]) -> Result<String, ChaosError> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| ChaosError::msg(format!("cannot run {program}: {e}")))?;
+    if !out.status.success() {
+        return Err(ChaosError::msg(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn program_of(service: &str) -> &'static str {
+    match service {
+        s if s.starts_with("apiserver") => "skiff-apiserver",
+        s if s.starts_with("controller-manager") => "skiff-controller-manager",
+        s if s.starts_with("scheduler") => "skiff-scheduler",
+        s if s.starts_with("node") => "skiff-nodelet",
+        _ => "skiff-store",
+    }
+}
+
+impl ComposeCluster {
+    /// Reads the services of `file` (`docker-compose config --services`).
+    pub async fn open(file: &str) -> Result<ComposeCluster, ChaosError> {
+        let compose: Vec<String> = if output("docker-compose", &["version"]).await.is_ok() {
+            vec!["docker-compose".into()]
+        } else {
+            vec!["docker".into(), "compose".into()]
+        };
+        let mut c = ComposeCluster {
+            file: file.to_string(),
+            compose,
+            stores: Vec::new(),
+            services: Vec::new(),
+            cut: Vec::new(),
+        };
+        c.services = c
+            .compose_output(&["config", "--services"])
+            .await?
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // Published ports as compose/docker-compose.yml sets them (SKIFF_STORE<i>_PORT).
+        for (i, s) in c
+            .services
+            .iter()
+            .filter(|s| program_of(s) == "skiff-store")
+            .enumerate()
+        {
+            let port = std::env::var(format!("SKIFF_STORE{}_PORT", i + 1))
+                .unwrap_or_else(|_| format!("2379{}", i + 1));
+            c.stores
+                .push((s.clone(), format!("http://127.0.0.1:{port}")));
+        }
+        Ok(c)
+    }
+
+    async fn compose_output(&self, args: &[&str]) -> Result<String, ChaosError> {
+        let mut all: Vec<&str> = self.compose[1..].iter().map(String::as_str).collect();
+        all.extend(["-f", &self.file]);
+        all.extend(args);
+        output(&self.compose[0], &all).await
+    }
+
+    async fn container(&self, service: &str) -> Result<String, ChaosError> {
+        self.compose_output(&["ps", "-q", service]).await
+    }
+
+    pub fn store_members(&self) -> usize {
+        self.stores.len()
+    }
+
+    pub fn roles(&self) -> Vec<Role> {
+        let count = |p: &str| self.services.iter().filter(|s| s.starts_with(p)).count();
+        let mut roles = vec![Role::StoreLeader, Role::StoreFollower, Role::Apiserver];
+        if count("controller-manager") > 0 {
+            roles.push(Role::ControllerManagerLeader);
+        }
+        if count("controller-manager") > 1 {
+            roles.push(Role::ControllerManagerStandby);
+        }
+        if count("scheduler") > 0 {
+            roles.push(Role::SchedulerLeader);
+        }
+        if count("scheduler") > 1 {
+            roles.push(Role::SchedulerStandby);
+        }
+        roles.extend([Role::Nodelet, Role::ContainerSupervisor]);
+        roles
+    }
+
+    async fn store_leader(&self) -> Option<String> {
+        for (service, url) in &self.stores {
+            if let Ok(status) = skiff_cli::up::store_status(url, None).await {
+                if status.leader != 0
+                    && status.header.as_ref().map(|h| h.member_id) == Some(status.leader)
+                {
+                    return Some(service.clone());
+                }
+            }
+        }
+        None
+    }
+
+    pub async fn resolve(
+        &self,
+        role: Role,
+        rng: &mut StdRng,
+        leases: &LeaseHolders,
+    ) -> Result<Option<Target>, ChaosError> {
+        let with = |p: &str| -> Vec<String> {
+            self.services
+                .iter()
+                .filter(|s| s.starts_with(p))
+                .cloned()
+                .collect()
+        };
+        let leader = match role {
+            Role::StoreLeader | Role::StoreFollower => self.store_leader().await,
+            Role::ControllerManagerLeader | Role::ControllerManagerStandby => {
+                leases.controller_manager.clone()
+            }
+            Role::SchedulerLeader | Role::SchedulerStandby => leases.scheduler.clone(),
+            _ => None,
+        };
+        let mut candidates: Vec<String> = match role {
+            Role::StoreLeader => leader.into_iter().collect(),
+            Role::StoreFollower => self
+                .stores
+                .iter()
+                .map(|(s, _)| s.clone())
+                .filter(|s| Some(s) != leader.as_ref())
+                .collect(),
+            Role::Apiserver => with("apiserver"),
+            Role::ControllerManagerLeader | Role::SchedulerLeader => leader.into_iter().collect(),
+            Role::ControllerManagerStandby => with("controller-manager")
+                .into_iter()
+                .filter(|s| Some(s) != leader.as_ref())
+                .collect(),
+            Role::SchedulerStandby => with("scheduler")
+                .into_iter()
+                .filter(|s| Some(s) != leader.as_ref())
+                .collect(),
+            Role::Nodelet | Role::ContainerSupervisor => with("node"),
+        };
+        candidates.shuffle(rng);
+        let Some(service) = candidates.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(Target {
+            name: if role == Role::ContainerSupervisor {
+                format!("{service}:supervisor")
+            } else {
+                service
+            },
+            pid: 0,
+            start_time: 0,
+            restartable: role != Role::ContainerSupervisor,
+        }))
+    }
+
+    pub async fn inject(&mut self, kind: FaultKind, t: &Target) -> Result<String, ChaosError> {
+        let (service, supervisor) = match t.name.strip_suffix(":supervisor") {
+            Some(s) => (s.to_string(), true),
+            None => (t.name.clone(), false),
+        };
+        let id = self.container(&service).await?;
+        if id.is_empty() {
+            return Err(ChaosError::msg(format!("{service} has no container")));
+        }
+        match kind {
+            FaultKind::Kill if supervisor => {
+                let script = "pid=$(pgrep -f 'supervise --state-dir' | head -n 1); \
+                              [ -n \"$pid\" ] && kill -KILL $pid && echo $pid";
+                let pid = output("docker", &["exec", &id, "sh", "-c", script]).await?;
+                Ok(format!(
+                    "SIGKILL container supervisor pid {pid} in {service}"
+                ))
+            }
+            FaultKind::Kill => {
+                let script = format!("kill -KILL $(pidof {})", program_of(&service));
+                output("docker", &["exec", &id, "sh", "-c", &script]).await?;
+                Ok(format!("SIGKILL {} in {service}", program_of(&service)))
+            }
+            FaultKind::Pause => output("docker", &["pause", &id])
+                .await
+                .map(|_| "docker pause".into()),
+            FaultKind::Restart => output("docker", &["restart", "-t", "5", &id])
+                .await
+                .map(|_| "docker restart".into()),
+            FaultKind::Partition => {
+                let format = "{{range $n, $s := .NetworkSettings.Networks}}{{$n}} {{if $s.IPAMConfig}}{{$s.IPAMConfig.IPv4Address}}{{end}}{{end}}";
+                let net = output("docker", &["inspect", "-f", format, &id]).await?;
+                let mut parts = net.split_whitespace();
+                let network = parts
+                    .next()
+                    .ok_or_else(|| ChaosError::msg(format!("cannot tell {service}'s network")))?;
+                // Only store members have a fixed address; the others get any on reconnect.
+                let ip = parts.next().unwrap_or_default();
+                output("docker", &["network", "disconnect", network, &id]).await?;
+                self.cut
+                    .push((id.clone(), network.to_string(), ip.to_string()));
+                Ok(format!("docker network disconnect {network} ({ip})"))
+            }
+        }
+    }
+
+    pub async fn heal(&mut self, kind: FaultKind, t: &Target) -> Result<String, ChaosError> {
+        let service = t.name.trim_end_matches(":supervisor").to_string();
+        let id = self.container(&service).await?;
+        match kind {
+            FaultKind::Pause => output("docker", &["unpause", &id])
+                .await
+                .map(|_| "docker unpause".into()),
+            FaultKind::Partition => {
+                let Some(at) = self.cut.iter().position(|(c, _, _)| *c == id) else {
+                    return Ok("was not cut off".into());
+                };
+                let (id, network, ip) = self.cut.remove(at);
+                let mut args = vec!["network", "connect", "--alias", &service];
+                if !ip.is_empty() {
+                    args.extend(["--ip", &ip]);
+                }
+                args.extend([network.as_str(), id.as_str()]);
+                output("docker", &args).await?;
+                Ok(format!("docker network connect {network}"))
+            }
+            _ if !t.restartable => Ok("left to its nodelet".into()),
+            // Docker's restart policy starts a crashed container again; wait until it runs.
+            _ => {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while Instant::now() < deadline {
+                    let running =
+                        output("docker", &["inspect", "-f", "{{.State.Running}}", &id]).await;
+                    if running.as_deref().ok() == Some("true") {
+                        return Ok("running again".into());
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                output("docker", &["start", &id]).await?;
+                Ok("not restarted by Docker within 30s: docker start".into())
+            }
+        }
+    }
+
+    /// Container processes can only be listed from inside each node container; the compose
+    /// run checks them through the nodes' pods instead.
+    pub fn container_processes(&self) -> Vec<(u32, String, String)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,105 @@
+//! --quota-backend-bytes: writes that would grow a database already over its quota
+//! are refused with etcd's `database space exceeded`, and the NOSPACE alarm is
+//! raised (through raft), until space is freed (compaction, defragmentation) and the
+//! alarm disarmed.
+//!
+//! Space "in use" is what the member's trees hold (keys and values of the state
+//! machine and the raft log), as etcd counts the pages bbolt uses rather than its
+//! file: sled's files shrink only as it cleans segments. Counting walks every tree,
+//! so it runs only when the files are over the quota (never otherwise: a tree holds
+//! no more than its files) and is kept for a second.
+
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use skiff_proto::etcdserverpb::alarm_request::AlarmAction;
+use skiff_proto::etcdserverpb::{AlarmRequest, AlarmType};
+use skiff_proto::skiffstore::internal_request::Request as Internal;
+
+use super::Member;
+use crate::error::StoreError;
+use crate::mvcc::txn_has_put;
+
+const USAGE_FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// The last count of bytes in use.
+#[derive(Default)]
+pub struct Usage(Mutex<Option<(Instant, u64)>>);
+
+impl Usage {
+    /// Forgets the last count (after a defragmentation).
+    pub fn invalidate(&self) {
+        *self.0.lock() = None;
+    }
+}
+
+/// Bytes the member's trees hold (a walk of every tree).
+pub fn bytes_in_use(db: &sled::Db) -> u64 {
+    let mut total = 0u64;
+    for name in db.tree_names() {
+        let Ok(tree) = db.open_tree(&name) else {
+            continue;
+        };
+        for (key, value) in tree.iter().flatten() {
+            total += (key.len() + value.len()) as u64;
+        }
+    }
+    total
+}
+
+/// Bytes in use, counted only when the files are over `quota`.
+fn in_use(member: &Member, quota: u64) -> u64 {
+    let on_disk = member.db.size_on_disk().unwrap_or(0);
+    if on_disk <= quota {
+        return on_disk;
+    }
+    counted(member)
+}
+
+/// Bytes in use as last counted, counted again when older than a second.
+pub fn counted(member: &Member) -> u64 {
+    let mut cached = member.usage.0.lock();
+    if let Some((at, bytes)) = *cached {
+        if at.elapsed() < USAGE_FRESH_FOR {
+            return bytes;
+        }
+    }
+    let bytes = bytes_in_use(&member.db);
+    *cached = Some((Instant::now(), bytes));
+    bytes
+}
+
+/// Refuses `request` if it may grow a database over its quota, raising NOSPACE.
+pub async fn check(member: &Member, request: &Internal) -> Result<(), StoreError> {
+    let grows = match request {
+        Internal::Put(_) | Internal::LeaseGrant(_) => true,
+        Internal::Txn(t) => txn_has_put(t),
+        _ => false,
+    };
+    if !grows {
+        return Ok(());
+    }
+    if member.state.alarm_raised(AlarmType::Nospace) {
+        return Err(StoreError::NoSpace);
+    }
+    let quota = member.quota_bytes;
+    let member_for_count = member;
+    let used = tokio::task::block_in_place(|| in_use(member_for_count, quota));
+    if used <= quota {
+        return Ok(());
+    }
+    tracing::warn!(
+        used,
+        quota,
+        "database space exceeded; raising the NOSPACE alarm"
+    );
+    let alarm = AlarmRequest {
+        action: AlarmAction::Activate as i32,
+        member_id: member.id,
+        alarm: AlarmType::Nospace as i32,
+    };
+    if let Err(err) = member.node.propose(Internal::Alarm(alarm)).await {
+        tracing::warn!(%err, "the NOSPACE alarm was not raised");
+    }
+    Err(StoreError::NoSpace)
+}
