@@ -34,12 +34,6 @@ pub struct Config {
     /// needs --tls-cert-file and --tls-private-key-file. Off when unset.
     #[arg(long)]
     pub http_listen: Option<SocketAddr>,
-    /// PEM certificate (chain) of the HTTPS listener.
-    #[arg(long)]
-    pub tls_cert_file: Option<PathBuf>,
-    /// PEM private key of the HTTPS listener's certificate.
-    #[arg(long)]
-    pub tls_private_key_file: Option<PathBuf>,
     /// Address to serve plain-HTTP /metrics (Prometheus) and /health on; off when unset.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -71,6 +65,8 @@ pub struct Config {
     /// Largest object accepted, in bytes; larger ones get RequestEntityTooLarge.
     #[arg(long, default_value_t = DEFAULT_MAX_OBJECT_BYTES)]
     pub max_object_bytes: usize,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsFlags,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +97,7 @@ impl Config {
             }
         }
         if self.http_listen.is_some()
-            && (self.tls_cert_file.is_none() || self.tls_private_key_file.is_none())
+            && (self.tls.tls_cert_file.is_none() || self.tls.tls_private_key_file.is_none())
         {
             return Err(ConfigError::HttpWithoutTls);
         }

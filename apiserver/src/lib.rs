@@ -34,6 +34,7 @@ pub mod namespaces;
 pub mod registry;
 pub mod service;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
@@ -74,7 +75,9 @@ pub enum ServerError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]
-    Tls(#[from] http::serve::TlsError),
+    HttpsTls(#[from] http::serve::TlsError),
+    #[error(transparent)]
+    Tls(#[from] skiff_common::tls::TlsError),
     #[error("the gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -83,6 +86,8 @@ pub enum ServerError {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServerError> {
     config.validate()?;
     let auth = Authenticator::load(&config.token_file)?;
+    // Certificates are checked before any port opens.
+    config.tls.load()?;
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
@@ -95,8 +100,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
     };
     let https = match (
         config.http_listen,
-        &config.tls_cert_file,
-        &config.tls_private_key_file,
+        &config.tls.tls_cert_file,
+        &config.tls.tls_private_key_file,
     ) {
         (Some(addr), Some(cert), Some(key)) => Some(HttpsListener {
             listener: bind(addr).await?,
@@ -125,9 +130,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let auth = Arc::new(auth);
-    let store = Arc::new(Store::new(
+    let tls = config.tls.load()?;
+    let store = Arc::new(Store::with_tls(
         &config.store_endpoints,
         config.store_request_timeout,
+        tls.store.as_ref(),
     )?);
     let metrics = Arc::new(Metrics::default());
     let cache = Arc::new(WatchCache::new(CacheConfig {
@@ -148,12 +155,15 @@ pub async fn serve(
         tracker.spawn(reflector.run(shutdown.child_token()));
     }
     let events = EventLeases::new(store.clone(), config.event_ttl);
-    let registry = Arc::new(Registry::new(
-        store.clone(),
-        cache.clone(),
-        events,
-        config.max_object_bytes,
-    ));
+    let registry = Arc::new(
+        Registry::new(
+            store.clone(),
+            cache.clone(),
+            events,
+            config.max_object_bytes,
+        )
+        .with_kubelet_tls(tls.kubelet.clone()),
+    );
     let bootstrapped = Arc::new(AtomicBool::new(false));
     tracker.spawn(bootstrap::run(
         registry.clone(),
@@ -202,20 +212,26 @@ pub async fn serve(
         ));
     }
     let service = ApiService::new(registry, cache, auth, metrics, shutdown.child_token());
-    let result = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .add_service(
             ApiServer::new(service)
                 .max_decoding_message_size(MAX_GRPC_MESSAGE)
                 .max_encoding_message_size(usize::MAX),
-        )
-        .serve_with_incoming_shutdown(
+        );
+    let stopped = shutdown.clone().cancelled_owned();
+    let result = match tls.server {
+        Some(server_tls) => {
+            let incoming = skiff_common::tls::accept(listener, server_tls, "api", shutdown.clone());
+            router.serve_with_incoming_shutdown(incoming, stopped).await
+        }
+        None => {
             // Without TCP_NODELAY a reply's frames wait for the client's delayed ACK (~40 ms).
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown.clone().cancelled_owned(),
-        )
-        .await;
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            router.serve_with_incoming_shutdown(incoming, stopped).await
+        }
+    };
     shutdown.cancel();
     tracker.close();
     tracker.wait().await;

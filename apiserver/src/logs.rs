@@ -107,13 +107,22 @@ pub async fn open(registry: &Registry, req: LogsRequest) -> Result<Streaming<Log
             "cannot reach the nodelet of node {node_name:?} at {target}: {e}"
         ))
     };
-    let channel = Endpoint::from_shared(format!("http://{target}"))
-        .map_err(|e| unreachable(e.to_string()))?
+    let tls = registry.kubelet_tls();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{target}"))
+        .map_err(|e| unreachable(e.to_string()))?;
+    let endpoint = match tls {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .map_err(|e| unreachable(e.to_string()))?,
+        None => endpoint,
+    };
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .connect()
         .await
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(error_chain(&e)))?;
     let forwarded = LogsRequest {
         namespace,
         container,
@@ -125,6 +134,18 @@ pub async fn open(registry: &Registry, req: LogsRequest) -> Result<Streaming<Log
         .map_err(|s| ApiError::from_status(&s))?
         .into_inner();
     Ok(stream)
+}
+
+/// An error with its causes (a TLS failure is a cause of tonic's "transport error").
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

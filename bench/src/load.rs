@@ -75,7 +75,7 @@ pub async fn resolve_target(
     match target {
         Target::All => Ok(endpoints.to_vec()),
         Target::Leader => {
-            let views = probe::views(endpoints, Duration::from_secs(2)).await;
+            let views = probe::views(endpoints, None, Duration::from_secs(2)).await;
             let answered: Vec<usize> = (0..views.len()).filter(|&i| views[i].is_some()).collect();
             let i = probe::leader_index(&views, &answered).ok_or_else(|| {
                 BenchError::Invalid(format!(

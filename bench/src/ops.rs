@@ -98,6 +98,7 @@ fn free_member(dir: &Path, name: &str) -> Result<StoreMember, BenchError> {
         peer_port: port()?,
         metrics_port: None,
         data_dir: dir.join(name),
+        tls: false,
     })
 }
 

@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     /// Bearer token; overrides the config file.
     #[arg(long, global = true)]
     pub token: Option<String>,
+    /// The cluster CA (PEM file) the apiserver's certificate must be signed by; overrides the
+    /// config file's `certificate-authority` / `certificate-authority-data`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub certificate_authority: Option<PathBuf>,
     /// The namespace for this request.
     #[arg(long, short = 'n', global = true)]
     pub namespace: Option<String>,
@@ -104,6 +108,10 @@ pub struct UpArgs {
     /// How long to wait for every component to become healthy.
     #[arg(long, default_value = "90s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// Plain text on every port, no certificates (to watch the wire with tcpdump); by default
+    /// every port runs TLS with client certificates from a CA made in DIR/pki.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Args, Debug, Clone)]

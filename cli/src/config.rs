@@ -40,6 +40,12 @@ pub struct ClientFile {
     pub stores: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_dir: Option<PathBuf>,
+    /// The cluster CA's PEM file (kubeconfig's field name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<PathBuf>,
+    /// The cluster CA's PEM, base64-encoded (kubeconfig's field name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority_data: Option<String>,
 }
 
 const HEADER: &str = "\
@@ -47,7 +53,9 @@ const HEADER: &str = "\
 # apiservers: host:port of each apiserver; requests fail over between them.
 # token: the bearer token sent to them. namespace: the default namespace.
 # stores: client URLs of the store members and cluster-dir: the directory of the
-# cluster `skiff up` started, both read by `skiff status`.
+# cluster `skiff up` started, both read by `skiff status`. certificate-authority (a PEM
+# file) or certificate-authority-data (base64 PEM, as in a kubeconfig): the cluster CA; with
+# it the apiservers are reached over TLS and must present a certificate it signed.
 ";
 
 impl ClientFile {
@@ -104,6 +112,7 @@ pub struct ConfigFlags {
     pub server: Option<String>,
     pub token: Option<String>,
     pub namespace: Option<String>,
+    pub certificate_authority: Option<PathBuf>,
 }
 
 /// What a command talks to, after flags, environment and file are combined.
@@ -116,6 +125,8 @@ pub struct Resolved {
     pub namespace_explicit: bool,
     pub stores: Vec<String>,
     pub cluster_dir: Option<PathBuf>,
+    /// The cluster CA's PEM (checked): TLS to the apiservers.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// Where the configuration file is: `--config`, else `SKIFF_CONFIG`, else `~/.skiff/config`;
@@ -175,7 +186,9 @@ pub fn resolve(flags: &ConfigFlags, env: Option<&str>) -> Result<Resolved, CliEr
         .clone()
         .or(file.namespace.clone())
         .unwrap_or_else(|| "default".to_string());
+    let ca_pem = ca_pem(flags, &file, &path)?;
     Ok(Resolved {
+        ca_pem,
         endpoints,
         token: flags.token.clone().or(file.token.clone()),
         namespace,
@@ -183,6 +196,40 @@ pub fn resolve(flags: &ConfigFlags, env: Option<&str>) -> Result<Resolved, CliEr
         stores: file.stores.clone(),
         cluster_dir: file.cluster_dir.clone(),
     })
+}
+
+/// The cluster CA: `--certificate-authority`, else the file's `certificate-authority`, else
+/// its `certificate-authority-data`; checked (PEM, valid now) with an error naming its source.
+fn ca_pem(
+    flags: &ConfigFlags,
+    file: &ClientFile,
+    path: &Path,
+) -> Result<Option<Vec<u8>>, CliError> {
+    use base64::Engine;
+    let from_file = |ca: &Path| {
+        skiff_common::tls::load_certificates(ca)
+            .map(|(_, pem)| Some(pem))
+            .map_err(|e| CliError::msg(e.to_string()))
+    };
+    if let Some(ca) = &flags.certificate_authority {
+        return from_file(ca);
+    }
+    if let Some(ca) = &file.certificate_authority {
+        return from_file(ca);
+    }
+    let Some(data) = &file.certificate_authority_data else {
+        return Ok(None);
+    };
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| {
+            CliError::msg(format!(
+                "{}: certificate-authority-data is not base64 ({e})",
+                path.display()
+            ))
+        })?;
+    skiff_common::tls::config_from_ca_pem(&pem, path).map_err(|e| CliError::msg(e.to_string()))?;
+    Ok(Some(pem))
 }
 
 #[cfg(test)]
@@ -196,6 +243,8 @@ mod tests {
             namespace: None,
             stores: vec!["http://127.0.0.1:3".into()],
             cluster_dir: Some(PathBuf::from("/tmp/c")),
+            certificate_authority: None,
+            certificate_authority_data: None,
         }
     }
 

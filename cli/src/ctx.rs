@@ -23,12 +23,14 @@ impl Ctx {
             server: global.server.clone(),
             token: global.token.clone(),
             namespace: global.namespace.clone(),
+            certificate_authority: global.certificate_authority.clone(),
         };
         let env = std::env::var("SKIFF_CONFIG").ok();
         let config = resolve(&flags, env.as_deref())?;
         let mut client_config = ClientConfig::new(config.endpoints.clone())
             .with_timeout(Duration::from_secs(15))
-            .with_user_agent(format!("skiff/{}", env!("CARGO_PKG_VERSION")));
+            .with_user_agent(format!("skiff/{}", env!("CARGO_PKG_VERSION")))
+            .with_ca_pem(config.ca_pem.clone());
         if let Some(token) = &config.token {
             client_config = client_config.with_token(token.clone());
         }

@@ -71,6 +71,9 @@ pub struct ClientConfig {
     /// How long one attempt of a request (or the opening of a stream) may take.
     pub timeout: Duration,
     pub user_agent: String,
+    /// The cluster CA (PEM): the apiservers are reached over TLS and their certificates must
+    /// be signed by it. `None`: plain HTTP/2.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 // Written by hand so that the token never reaches a log.
@@ -81,6 +84,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
+            .field("tls", &self.ca_pem.is_some())
             .finish()
     }
 }
@@ -93,7 +97,14 @@ impl ClientConfig {
             token: None,
             timeout: Duration::from_secs(15),
             user_agent: "skiff".to_string(),
+            ca_pem: None,
         }
+    }
+
+    /// Reach the apiservers over TLS, trusting only `ca_pem` (the cluster CA, PEM).
+    pub fn with_ca_pem(mut self, ca_pem: Option<Vec<u8>>) -> ClientConfig {
+        self.ca_pem = ca_pem;
+        self
     }
 
     pub fn with_token(mut self, token: impl Into<String>) -> ClientConfig {

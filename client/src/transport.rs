@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use skiff_proto::skiffapi::api_client::ApiClient;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::Code;
 use tracing::{debug, info, warn};
 
@@ -51,30 +51,30 @@ pub(crate) struct Transport {
     timeout: Duration,
 }
 
-/// `host:port` or `http://host:port`; TLS is not supported.
-fn normalize(address: &str) -> Result<String, ConfigError> {
+/// `host:port`, `http://host:port` or `https://host:port`: a bare address gets `https://`
+/// when the client has the cluster CA (`tls`), else `http://`. With the CA, plain `http://` is
+/// refused (the token would cross in clear); without it, `https://` is refused (nothing to
+/// check the apiserver's certificate against).
+fn normalize(address: &str, tls: bool) -> Result<String, ConfigError> {
     let address = address.trim().trim_end_matches('/');
+    let bad = |why: &str| ConfigError::BadEndpoint {
+        endpoint: address.to_string(),
+        why: why.to_string(),
+    };
     if address.is_empty() {
-        return Err(ConfigError::BadEndpoint {
-            endpoint: address.to_string(),
-            why: "empty address".to_string(),
-        });
+        return Err(bad("empty address"));
     }
-    if address.starts_with("https://") {
-        return Err(ConfigError::BadEndpoint {
-            endpoint: address.to_string(),
-            why: "TLS is not supported; use http://host:port".to_string(),
-        });
-    }
-    if address.starts_with("http://") {
-        Ok(address.to_string())
-    } else if address.contains("://") {
-        Err(ConfigError::BadEndpoint {
-            endpoint: address.to_string(),
-            why: "only http:// is supported".to_string(),
-        })
-    } else {
-        Ok(format!("http://{address}"))
+    match (address.split_once("://"), tls) {
+        (None, true) => Ok(format!("https://{address}")),
+        (None, false) => Ok(format!("http://{address}")),
+        (Some(("https", _)), true) | (Some(("http", _)), false) => Ok(address.to_string()),
+        (Some(("https", _)), false) => Err(bad(
+            "https:// needs the cluster CA to check the apiserver's certificate (--certificate-authority)",
+        )),
+        (Some(("http", _)), true) => Err(bad(
+            "plain http:// while a cluster CA is configured; use host:port or https://",
+        )),
+        _ => Err(bad("only http:// and https:// are supported")),
     }
 }
 
@@ -84,15 +84,22 @@ impl Transport {
             return Err(ConfigError::NoEndpoints);
         }
         let connect_timeout = config.timeout.min(Duration::from_secs(5));
+        let tls = config
+            .ca_pem
+            .as_ref()
+            .map(|pem| ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)));
         let mut targets = Vec::with_capacity(config.endpoints.len());
         for raw in &config.endpoints {
-            let address = normalize(raw)?;
+            let address = normalize(raw, tls.is_some())?;
             let bad = |e: tonic::transport::Error| ConfigError::BadEndpoint {
                 endpoint: raw.clone(),
                 why: e.to_string(),
             };
-            let endpoint = Endpoint::from_shared(address.clone())
-                .map_err(bad)?
+            let mut endpoint = Endpoint::from_shared(address.clone()).map_err(bad)?;
+            if let Some(tls) = &tls {
+                endpoint = endpoint.tls_config(tls.clone()).map_err(bad)?;
+            }
+            let endpoint = endpoint
                 .user_agent(config.user_agent.clone())
                 .map_err(bad)?
                 .connect_timeout(connect_timeout)
@@ -284,13 +291,19 @@ mod tests {
     #[test]
     fn addresses_are_normalized() {
         assert_eq!(
-            normalize("127.0.0.1:6443").unwrap(),
+            normalize("127.0.0.1:6443", true).unwrap(),
+            "https://127.0.0.1:6443"
+        );
+        assert!(normalize("http://h:1", true).is_err());
+        assert_eq!(normalize("https://h:1", true).unwrap(), "https://h:1");
+        assert_eq!(
+            normalize("127.0.0.1:6443", false).unwrap(),
             "http://127.0.0.1:6443"
         );
-        assert_eq!(normalize(" http://h:1/ ").unwrap(), "http://h:1");
-        assert!(normalize("https://h:1").is_err());
-        assert!(normalize("unix:///x").is_err());
-        assert!(normalize("").is_err());
+        assert_eq!(normalize(" http://h:1/ ", false).unwrap(), "http://h:1");
+        assert!(normalize("https://h:1", false).is_err());
+        assert!(normalize("unix:///x", false).is_err());
+        assert!(normalize("", false).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! they are spelled, defaulted and checked the same way everywhere. Names follow Kubernetes'
 //! (`--leader-elect-lease-duration` ...).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
@@ -38,6 +39,10 @@ pub struct ApiserverFlags {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// The cluster CA (PEM): the apiservers are reached over TLS and must present a
+    /// certificate it signed (Kubernetes' `--certificate-authority`). Without it, plain HTTP/2.
+    #[arg(long, value_name = "FILE")]
+    pub certificate_authority: Option<PathBuf>,
 }
 
 impl ApiserverFlags {
@@ -45,6 +50,15 @@ impl ApiserverFlags {
         ApiserverFlags {
             apiserver: apiservers,
             token: Some(token.to_string()),
+            certificate_authority: None,
+        }
+    }
+
+    /// The CA file's PEM, checked (readable, certificates valid now); `None` without the flag.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, crate::tls::TlsError> {
+        match &self.certificate_authority {
+            None => Ok(None),
+            Some(path) => crate::tls::load_certificates(path).map(|(_, pem)| Some(pem)),
         }
     }
 

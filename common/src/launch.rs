@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::pki_layout::PkiLayout;
+
 /// One store member: its name, where it listens, where it keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreMember {
@@ -17,15 +19,22 @@ pub struct StoreMember {
     /// Plain-HTTP `/metrics` and `/health`; none when `None`.
     pub metrics_port: Option<u16>,
     pub data_dir: PathBuf,
+    /// Client and peer ports serve TLS (`https://` URLs).
+    pub tls: bool,
 }
 
 impl StoreMember {
     pub fn client_url(&self) -> String {
-        loopback_url(self.client_port)
+        self.url(self.client_port)
     }
 
     pub fn peer_url(&self) -> String {
-        loopback_url(self.peer_port)
+        self.url(self.peer_port)
+    }
+
+    fn url(&self, port: u16) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{port}")
     }
 
     /// `127.0.0.1:PORT` of the client port, as etcdctl's `--endpoints` takes it.
@@ -35,12 +44,15 @@ impl StoreMember {
 }
 
 /// How a store cluster is formed: every member's entry in `--initial-cluster`, the cluster
-/// token (the store's default when `None`), and flags added to every member.
+/// token (the store's default when `None`), flags added to every member, and the cluster's
+/// certificates when it runs TLS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StorePlan {
     pub members: Vec<StoreMember>,
     pub cluster_token: Option<String>,
     pub extra_args: Vec<String>,
+    /// TLS on both ports with client-certificate authentication, certificates from here.
+    pub pki: Option<PkiLayout>,
 }
 
 impl StorePlan {
@@ -60,12 +72,23 @@ impl StorePlan {
                 peer_port: port(),
                 metrics_port: metrics.then(&mut port),
                 data_dir: data_root.join(dir(i)),
+                tls: false,
             })
             .collect();
         StorePlan {
             members,
             ..StorePlan::default()
         }
+    }
+
+    /// Every member serves TLS with the certificates of `pki` and demands client
+    /// certificates from the cluster CA on both ports.
+    pub fn with_tls(mut self, pki: &PkiLayout) -> StorePlan {
+        for m in &mut self.members {
+            m.tls = true;
+        }
+        self.pki = Some(pki.clone());
+        self
     }
 
     /// The `--initial-cluster` value: `name=peer-url` for every member.
@@ -109,6 +132,29 @@ impl StorePlan {
         if let Some(port) = m.metrics_port {
             args.extend([s("--listen-metrics-urls"), loopback_url(port)]);
         }
+        if let Some(pki) = &self.pki {
+            let (server, peer, ca) = (
+                pki.store_server(&m.name),
+                pki.store_peer(&m.name),
+                path(&pki.ca_cert()),
+            );
+            args.extend([
+                s("--cert-file"),
+                path(&server.cert),
+                s("--key-file"),
+                path(&server.key),
+                s("--trusted-ca-file"),
+                ca.clone(),
+                s("--client-cert-auth"),
+                s("--peer-cert-file"),
+                path(&peer.cert),
+                s("--peer-key-file"),
+                path(&peer.key),
+                s("--peer-trusted-ca-file"),
+                ca,
+                s("--peer-client-cert-auth"),
+            ]);
+        }
         args.extend(self.extra_args.iter().cloned());
         args
     }
@@ -123,6 +169,8 @@ pub struct ApiserverPlan {
     pub token_file: PathBuf,
     /// The Kubernetes REST API over HTTPS, when served.
     pub https: Option<HttpsPlan>,
+    /// TLS on the API port, a client certificate towards the store and the nodelets.
+    pub pki: Option<PkiLayout>,
 }
 
 /// An apiserver's HTTPS listener: its port and serving certificate.
@@ -158,13 +206,39 @@ impl ApiserverPlan {
             loopback(self.metrics_port),
         ];
         if let Some(h) = &self.https {
+            args.extend([s("--http-listen"), loopback(h.port)]);
+            if self.pki.is_none() {
+                args.extend([
+                    s("--tls-cert-file"),
+                    h.cert_file.display().to_string(),
+                    s("--tls-private-key-file"),
+                    h.key_file.display().to_string(),
+                ]);
+            }
+        }
+        if let Some(pki) = &self.pki {
+            let (serving, etcd, kubelet) = (
+                pki.apiserver(),
+                pki.apiserver_etcd_client(),
+                pki.apiserver_kubelet_client(),
+            );
             args.extend([
-                s("--http-listen"),
-                loopback(h.port),
                 s("--tls-cert-file"),
-                h.cert_file.display().to_string(),
+                path(&serving.cert),
                 s("--tls-private-key-file"),
-                h.key_file.display().to_string(),
+                path(&serving.key),
+                s("--etcd-cafile"),
+                path(&pki.ca_cert()),
+                s("--etcd-certfile"),
+                path(&etcd.cert),
+                s("--etcd-keyfile"),
+                path(&etcd.key),
+                s("--kubelet-client-certificate"),
+                path(&kubelet.cert),
+                s("--kubelet-client-key"),
+                path(&kubelet.key),
+                s("--kubelet-certificate-authority"),
+                path(&pki.ca_cert()),
             ]);
         }
         args
@@ -196,18 +270,24 @@ pub struct ClientPlan {
     pub apiservers: Vec<String>,
     pub token: String,
     pub metrics_port: u16,
+    /// The cluster CA: the apiservers are reached over TLS (`--certificate-authority`).
+    pub ca: Option<PathBuf>,
 }
 
 impl ClientPlan {
     fn args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             s("--apiserver"),
             self.apiservers.join(","),
             s("--token"),
             self.token.clone(),
             s("--metrics-listen"),
             loopback(self.metrics_port),
-        ]
+        ];
+        if let Some(ca) = &self.ca {
+            args.extend([s("--certificate-authority"), path(ca)]);
+        }
+        args
     }
 
     /// The controller-manager's or the scheduler's command line.
@@ -229,6 +309,8 @@ pub struct NodeletPlan {
     pub pod_cidr: String,
     /// `key=value` labels of the Node.
     pub labels: Vec<(String, String)>,
+    /// TLS on the log port, answering only the apiserver's client certificate.
+    pub pki: Option<PkiLayout>,
 }
 
 impl NodeletPlan {
@@ -251,6 +333,17 @@ impl NodeletPlan {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             args.extend([s("--labels"), labels.join(",")]);
+        }
+        if let Some(pki) = &self.pki {
+            let serving = pki.nodelet(&self.node_name);
+            args.extend([
+                s("--tls-cert-file"),
+                path(&serving.cert),
+                s("--tls-private-key-file"),
+                path(&serving.key),
+                s("--client-ca-file"),
+                path(&pki.ca_cert()),
+            ]);
         }
         args
     }
@@ -319,6 +412,10 @@ fn s(v: &str) -> String {
     v.to_string()
 }
 
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +480,7 @@ mod tests {
             store_endpoints: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
             token_file: "/d/tokens.csv".into(),
             https: None,
+            pki: None,
         };
         assert_eq!(
             api.args().join(" "),
@@ -393,6 +491,7 @@ mod tests {
             apiservers: vec![api.address(), "127.0.0.1:7443".into()],
             token: "tok".into(),
             metrics_port: 10257,
+            ca: None,
         };
         assert_eq!(
             client.control_plane_args("cm-1").join(" "),
@@ -406,6 +505,7 @@ mod tests {
             listen_port: 10250,
             pod_cidr: "127.9.0.0/16".into(),
             labels: vec![("disk".into(), "ssd".into()), ("zone".into(), "a".into())],
+            pki: None,
         };
         assert!(node.args().join(" ").ends_with(
             "--node-name n1 --data-dir /d/n1 --listen 127.0.0.1:10250 \

@@ -10,6 +10,8 @@
 //! - [`http`]: the plain-HTTP `/metrics` (Prometheus) and `/health` endpoint.
 //! - [`ports`]: free loopback ports, chosen outside the kernel's ephemeral range.
 //! - [`pki`]: the cluster CA and the certificates it issues, as PEM files under `DIR/pki`.
+//! - [`pki_layout`]: where each certificate of a cluster lives under `pki/`.
+//! - [`tls`]: certificates checked from PEM files, TLS servers that log refused clients, TLS clients.
 
 pub mod duration;
 pub mod flags;
@@ -18,5 +20,7 @@ pub mod launch;
 pub mod logging;
 pub mod metrics;
 pub mod pki;
+pub mod pki_layout;
 pub mod ports;
 pub mod shutdown;
+pub mod tls;

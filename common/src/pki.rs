@@ -17,6 +17,12 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
+/// How long every issued certificate is valid (rotation is not automated).
+pub const VALIDITY: time::Duration = time::Duration::days(365);
+
+/// How long the CA is valid.
+pub const CA_VALIDITY: time::Duration = time::Duration::days(3650);
+
 /// The CA's common name (fixed: a loaded CA is rebuilt from it).
 pub const CA_COMMON_NAME: &str = "skiff-ca";
 
@@ -71,7 +77,12 @@ impl Ca {
     /// A new CA with a fresh key.
     pub fn generate() -> Result<Ca, PkiError> {
         let key = KeyPair::generate()?;
-        let cert = ca_params().self_signed(&key)?;
+        // The CA outlives the certificates it issues, as kubeadm's does (ten years).
+        let mut params = ca_params();
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = now + CA_VALIDITY;
+        let cert = params.self_signed(&key)?;
         let pair = CertPair {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
@@ -144,7 +155,33 @@ impl Ca {
         self.sign(params)
     }
 
-    fn sign(&self, params: CertificateParams) -> Result<CertPair, PkiError> {
+    /// A certificate for both ends of a connection (a store member's peer port, which also
+    /// calls the other members with it): serving for `names`, and client use.
+    pub fn issue_peer(&self, names: &[String]) -> Result<CertPair, PkiError> {
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_, _>>()?;
+        let mut dn = DistinguishedName::new();
+        dn.push(
+            DnType::CommonName,
+            names.first().map_or("skiff", String::as_str),
+        );
+        params.distinguished_name = dn;
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        self.sign(params)
+    }
+
+    fn sign(&self, mut params: CertificateParams) -> Result<CertPair, PkiError> {
+        // Valid for a year (from an hour ago, for clocks slightly behind).
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = now + VALIDITY;
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(CertPair {

@@ -82,6 +82,8 @@ impl LeaderElection {
 pub struct Config {
     pub apiservers: Vec<String>,
     pub token: String,
+    /// The cluster CA (PEM) the apiservers' certificates are checked against; `None`: plain.
+    pub ca_pem: Option<Vec<u8>>,
     pub leader: LeaderElection,
     pub node_monitor_grace_period: Duration,
     pub pod_eviction_timeout: Duration,
@@ -100,6 +102,10 @@ impl Config {
             .apiservers()
             .map_err(|e| Error::Config(e.to_string()))?;
         let token = args.api.token().map_err(|e| Error::Config(e.to_string()))?;
+        let ca_pem = args
+            .api
+            .ca_pem()
+            .map_err(|e| Error::Config(e.to_string()))?;
         if args.node_monitor_grace_period.is_zero() {
             return Err(Error::Config(
                 "--node-monitor-grace-period must be greater than zero".into(),
@@ -126,6 +132,7 @@ impl Config {
         Ok(Config {
             apiservers,
             token,
+            ca_pem,
             leader,
             node_monitor_grace_period: args.node_monitor_grace_period,
             pod_eviction_timeout: args.pod_eviction_timeout,

@@ -38,6 +38,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Erro
     let client = Client::new(
         ClientConfig::new(config.apiservers.clone())
             .with_token(config.token.clone())
+            .with_ca_pem(config.ca_pem.clone())
             .with_user_agent("skiff-controller-manager"),
     )?;
     let metrics = Metrics::new();

@@ -31,6 +31,8 @@ pub enum ConfigError {
     LogFormat(String),
     #[error(transparent)]
     Missing(#[from] MissingFlag),
+    #[error("--certificate-authority: {0}")]
+    Tls(String),
     #[error("{0}")]
     LeaderElection(String),
 }
@@ -40,6 +42,8 @@ pub enum ConfigError {
 pub struct Validated {
     pub apiservers: Vec<String>,
     pub token: String,
+    /// The cluster CA (PEM) the apiservers' certificates are checked against; `None`: plain.
+    pub ca_pem: Option<Vec<u8>>,
     /// The lease settings, when leader election is on.
     pub leader: Option<LeaderConfig>,
 }
@@ -61,6 +65,10 @@ impl Config {
         }
         let apiservers = self.api.apiservers()?;
         let token = self.api.token()?;
+        let ca_pem = self
+            .api
+            .ca_pem()
+            .map_err(|e| ConfigError::Tls(e.to_string()))?;
         let leader = if self.leader.leader_elect {
             let config = self.leader_config();
             config
@@ -73,6 +81,7 @@ impl Config {
         Ok(Validated {
             apiservers,
             token,
+            ca_pem,
             leader,
         })
     }

@@ -63,7 +63,8 @@ pub enum SchedulerError {
 pub fn client(config: &Validated) -> Result<Client, SchedulerError> {
     let client_config = ClientConfig::new(config.apiservers.clone())
         .with_user_agent(config::COMPONENT)
-        .with_token(config.token.clone());
+        .with_token(config.token.clone())
+        .with_ca_pem(config.ca_pem.clone());
     Ok(Client::new(client_config)?)
 }
 

@@ -64,6 +64,8 @@ pub struct Config {
     /// text or json
     #[arg(long, default_value = "text")]
     pub log_format: String,
+    #[command(flatten)]
+    pub tls: TlsFlags,
     /// Database size (bytes in use) above which writes that grow it are refused and
     /// the NOSPACE alarm is raised (etcd: 0 means its default, 2 GiB).
     #[arg(long, default_value_t = 0)]
@@ -119,6 +121,41 @@ pub struct RestoreCommand {
     pub config: Config,
 }
 
+/// etcd's TLS flags: the client port's and the peer port's certificates, and whether each
+/// port demands a client certificate signed by its trusted CA. A port serves TLS when its
+/// URLs are `https://`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TlsFlags {
+    /// The client port's certificate (PEM).
+    #[arg(long)]
+    pub cert_file: Option<PathBuf>,
+    /// The client port's private key (PEM).
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// CA that signs the certificates clients must present (with --client-cert-auth).
+    #[arg(long)]
+    pub trusted_ca_file: Option<PathBuf>,
+    /// Refuse clients without a certificate signed by --trusted-ca-file.
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub client_cert_auth: bool,
+    /// The peer port's certificate (PEM), also presented to the other members as this
+    /// member's client certificate; it needs both server and client use.
+    #[arg(long)]
+    pub peer_cert_file: Option<PathBuf>,
+    /// The peer port's private key (PEM).
+    #[arg(long)]
+    pub peer_key_file: Option<PathBuf>,
+    /// CA that signs every member's peer certificate: the other members' certificates are
+    /// checked against it, and (with --peer-client-cert-auth) so are incoming peers'.
+    #[arg(long)]
+    pub peer_trusted_ca_file: Option<PathBuf>,
+    /// Refuse peers without a certificate signed by --peer-trusted-ca-file.
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub peer_client_cert_auth: bool,
+}
+
 /// One member of the cluster as --initial-cluster names it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peer {
@@ -131,7 +168,7 @@ pub struct Peer {
 pub enum ConfigError {
     #[error("--initial-cluster: {0}")]
     InitialCluster(String),
-    #[error("{flag}: {url:?} is not a valid http://host:port URL (or the host does not resolve)")]
+    #[error("{flag}: {url:?} is not a valid http://host:port or https://host:port URL (or the host does not resolve)")]
     Url { flag: &'static str, url: String },
     #[error("--heartbeat-interval must be > 0 and --election-timeout at least 5 times it (got {heartbeat} ms and {election} ms)")]
     Timing { heartbeat: u64, election: u64 },
@@ -143,6 +180,8 @@ pub enum ConfigError {
     AdvertisePeer { given: String, listed: String },
     #[error("--log-format must be text or json, not {0:?}")]
     LogFormat(String),
+    #[error("{0}")]
+    Tls(String),
     #[error("--auto-compaction-{0}")]
     AutoCompaction(String),
 }
@@ -174,6 +213,7 @@ impl Config {
             ));
         }
         let peers = self.peers()?;
+        self.validate_tls(&peers)?;
         if let (Some(given), Some(me)) = (
             self.initial_advertise_peer_urls.first(),
             peers.iter().find(|p| p.name == self.name),
@@ -184,6 +224,54 @@ impl Config {
                     listed: me.url.clone(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Every port's scheme matches its certificates: `https://` needs them, and client
+    /// certificate authentication needs TLS and a CA (etcd would ignore it on plain http;
+    /// a security setting silently ignored is refused here instead).
+    fn validate_tls(&self, peers: &[Peer]) -> Result<(), ConfigError> {
+        let tls = &self.tls;
+        let client_https = self.listen_client_urls.iter().any(|u| is_https(u));
+        if client_https && (tls.cert_file.is_none() || tls.key_file.is_none()) {
+            return Err(ConfigError::Tls(
+                "--listen-client-urls is https:// but --cert-file and --key-file are not both given".into(),
+            ));
+        }
+        if tls.client_cert_auth && !client_https {
+            return Err(ConfigError::Tls(
+                "--client-cert-auth needs https:// --listen-client-urls".into(),
+            ));
+        }
+        if tls.client_cert_auth && tls.trusted_ca_file.is_none() {
+            return Err(ConfigError::Tls(
+                "--client-cert-auth needs --trusted-ca-file".into(),
+            ));
+        }
+        let listen_https = self.listen_peer_urls.iter().any(|u| is_https(u));
+        let peers_https = peers.iter().filter(|p| is_https(&p.url)).count();
+        if peers_https != 0 && peers_https != peers.len() {
+            return Err(ConfigError::Tls(
+                "--initial-cluster mixes http:// and https:// peer URLs".into(),
+            ));
+        }
+        if (listen_https || peers_https != 0)
+            && (tls.peer_cert_file.is_none() || tls.peer_key_file.is_none())
+        {
+            return Err(ConfigError::Tls(
+                "https:// peer URLs need --peer-cert-file and --peer-key-file".into(),
+            ));
+        }
+        if peers_https != 0 && tls.peer_trusted_ca_file.is_none() {
+            return Err(ConfigError::Tls(
+                "https:// peer URLs need --peer-trusted-ca-file to check the other members".into(),
+            ));
+        }
+        if tls.peer_client_cert_auth && !listen_https {
+            return Err(ConfigError::Tls(
+                "--peer-client-cert-auth needs https:// --listen-peer-urls".into(),
+            ));
         }
         Ok(())
     }
@@ -318,6 +406,7 @@ pub fn split_url(flag: &'static str, url: &str) -> Result<(String, u16), ConfigE
     };
     let rest = url
         .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
         .ok_or_else(bad)?
         .trim_end_matches('/');
     let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
@@ -331,6 +420,10 @@ pub fn split_url(flag: &'static str, url: &str) -> Result<(String, u16), ConfigE
         return Err(bad());
     }
     Ok((host.to_string(), port))
+}
+
+pub fn is_https(url: &str) -> bool {
+    url.starts_with("https://")
 }
 
 /// FNV-1a: stable across builds and platforms, unlike std's hasher.
@@ -425,7 +518,7 @@ mod tests {
             "s1=http://:2380",
             "s1=http://store-1",
             "s1=http://store 1:2380",
-            "s1=https://store-1:2380",
+            "s1=ftp://store-1:2380",
         ] {
             let c = config(&["--name", "s1", "--initial-cluster", bad]);
             assert!(c.peers().is_err(), "{bad}");

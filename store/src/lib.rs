@@ -22,6 +22,7 @@ pub mod mvcc;
 mod observe;
 pub mod raft;
 pub mod server;
+mod tls;
 pub mod watch;
 
 use std::sync::Arc;
@@ -58,6 +59,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let identity = join::resolve(&config).await?;
     let (my_id, cluster_id) = (identity.member_id, identity.cluster_id);
     let db = datadir::open(&config.data_dir, &config.name, my_id, cluster_id)?;
+    let tls = tls::load(&config)?;
     let state = Arc::new(StateMachine::open(db.open_tree("state")?).with_context(|| {
         format!(
             "data dir {}: the state machine cannot be read",
@@ -68,11 +70,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let mut client_listeners = Vec::new();
     for url in &config.listen_client_urls {
         let addr = socket_addr("--listen-client-urls", url)?;
-        client_listeners.push(
-            TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {url}"))?,
-        );
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {url}"))?;
+        let tls = config::is_https(url).then(|| tls.client.clone()).flatten();
+        client_listeners.push((listener, tls));
     }
     let peer_url = config
         .listen_peer_urls
@@ -110,6 +112,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         tick: config.tick(),
         election_ticks: config.election_ticks(),
         snapshot_count: config.snapshot_count,
+        peer_tls: tls.peer_client.clone(),
     };
     let (node, _leader, raft_done) = raft::spawn(
         node_config,
@@ -131,7 +134,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         node: node.clone(),
         state: state.clone(),
         lessor: lessor.clone(),
-        forward: Forwarder::new(state.clone()),
+        forward: Forwarder::new(state.clone(), tls.peer_client.clone()),
         membership: tokio::sync::Mutex::new(()),
         quota_bytes: config.quota_bytes(),
         usage: Default::default(),
@@ -178,18 +181,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         ));
     }
 
-    let peer_server = tonic::transport::Server::builder()
-        .add_service(
-            RaftPeerServer::new(PeerService::new(member.clone()))
-                .max_decoding_message_size(raft::transport::MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(raft::transport::MAX_MESSAGE_BYTES),
-        )
-        .serve_with_incoming_shutdown(incoming(peer_listener), shutdown.clone().cancelled_owned());
+    let peer_router = tonic::transport::Server::builder().add_service(
+        RaftPeerServer::new(PeerService::new(member.clone()))
+            .max_decoding_message_size(raft::transport::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(raft::transport::MAX_MESSAGE_BYTES),
+    );
     let mut servers = tokio::task::JoinSet::new();
-    servers.spawn(peer_server);
+    let stopped = shutdown.clone().cancelled_owned();
+    match (config::is_https(peer_url), tls.peer.clone()) {
+        (true, Some(tls)) => {
+            let incoming = skiff_common::tls::accept(peer_listener, tls, "peer", shutdown.clone());
+            servers.spawn(peer_router.serve_with_incoming_shutdown(incoming, stopped));
+        }
+        _ => {
+            servers
+                .spawn(peer_router.serve_with_incoming_shutdown(incoming(peer_listener), stopped));
+        }
+    }
     let max_message = GRPC_MAX_MESSAGE_BYTES.max(config.max_request_bytes * 2);
-    for listener in client_listeners {
-        let server = tonic::transport::Server::builder()
+    for (listener, tls) in client_listeners {
+        let router = tonic::transport::Server::builder()
             .add_service(
                 KvServer::new(KvService::new(member.clone()))
                     .max_decoding_message_size(max_message),
@@ -202,12 +213,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .add_service(ClusterServer::new(ClusterService::new(member.clone())))
             .add_service(MaintenanceServer::new(MaintenanceService::new(
                 member.clone(),
-            )))
-            .serve_with_incoming_shutdown(
-                client_incoming(listener),
-                shutdown.clone().cancelled_owned(),
-            );
-        servers.spawn(server);
+            )));
+        let stopped = shutdown.clone().cancelled_owned();
+        match tls {
+            Some(tls) => {
+                // etcdctl's URL-form :authority is fixed inside TLS as on plain ports.
+                use tokio_stream::StreamExt;
+                let incoming = skiff_common::tls::accept(listener, tls, "client", shutdown.clone())
+                    .map(|conn| conn.map(server::AuthorityFix::new));
+                servers.spawn(router.serve_with_incoming_shutdown(incoming, stopped));
+            }
+            None => {
+                servers
+                    .spawn(router.serve_with_incoming_shutdown(client_incoming(listener), stopped));
+            }
+        }
     }
     tracing::info!(
         name = %config.name,

@@ -3,6 +3,7 @@
 //! Components are named `store-1`.., `apiserver-1`.., `scheduler-1`..,
 //! `controller-manager-1`.., `nodelet-<node>`.
 
+use skiff_common::pki_layout::{issue_cluster, PkiLayout};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -99,6 +100,9 @@ pub struct ClusterSpec {
     pub nodelet_args: Vec<String>,
     /// Environment for every nodelet (e.g. SKIFF_BATCH_JOB_SECONDS).
     pub nodelet_env: Vec<(String, String)>,
+    /// TLS and client certificates on every port, as `skiff up` runs (the default); false:
+    /// plain text.
+    pub tls: bool,
 }
 
 impl Default for ClusterSpec {
@@ -115,6 +119,7 @@ impl Default for ClusterSpec {
             controller_manager_args: Vec::new(),
             nodelet_args: Vec::new(),
             nodelet_env: Vec::new(),
+            tls: true,
         }
     }
 }
@@ -141,6 +146,8 @@ pub struct TestCluster {
     apiserver_addrs: Vec<String>,
     metrics_ports: BTreeMap<String, u16>,
     nodelet_data: BTreeMap<String, PathBuf>,
+    /// The cluster's certificates (TLS clusters).
+    pki: Option<PkiLayout>,
 }
 
 impl TestCluster {
@@ -150,6 +157,15 @@ impl TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store_spec = StoreSpec::skiff(spec.store_members);
         store_spec.extra_args = spec.store_args.clone();
+        let pki = spec.tls.then(|| {
+            let pki = PkiLayout::new(&dir.path().join("pki"));
+            let members: Vec<String> = (1..=spec.store_members).map(|i| format!("s{i}")).collect();
+            let nodes: Vec<String> = spec.nodelets.iter().map(|n| n.name.clone()).collect();
+            issue_cluster(&pki, &members, &nodes, &[]).expect("the cluster's certificates");
+            pki
+        });
+        store_spec.tls = spec.tls;
+        store_spec.pki = pki.clone();
         let store = StoreCluster::launch(&store_spec).expect("start the store members");
         let mut cluster = TestCluster {
             dir,
@@ -159,6 +175,7 @@ impl TestCluster {
             apiserver_addrs: Vec::new(),
             metrics_ports: BTreeMap::new(),
             nodelet_data: BTreeMap::new(),
+            pki,
         };
         cluster.write_tokens();
         cluster.add_apiservers();
@@ -218,6 +235,7 @@ impl TestCluster {
                 store_endpoints: self.store.client_urls(),
                 token_file: self.path("tokens.csv"),
                 https: None,
+                pki: self.pki.clone(),
             };
             let mut args = plan.args();
             args.extend(self.spec.apiserver_args.iter().cloned());
@@ -233,6 +251,7 @@ impl TestCluster {
             apiservers: self.apiserver_addrs.clone(),
             token: token.to_string(),
             metrics_port: free_port(),
+            ca: self.pki.as_ref().map(PkiLayout::ca_cert),
         }
     }
 
@@ -272,6 +291,7 @@ impl TestCluster {
             listen_port: free_port(),
             pod_cidr: unique_pod_cidr(),
             labels: nodelet.labels.clone(),
+            pki: self.pki.clone(),
         };
         let mut args = plan.args();
         args.extend(self.spec.nodelet_args.iter().cloned());
@@ -335,6 +355,16 @@ impl TestCluster {
         self.proc(name).is_running()
     }
 
+    /// The `127.0.0.1:PORT` a nodelet's log service listens on.
+    pub fn nodelet_address(&self, node: &str) -> String {
+        let args = &self.proc_ref(&format!("nodelet-{node}")).args;
+        args.iter()
+            .position(|a| a == "--listen")
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| panic!("nodelet-{node} has no --listen"))
+    }
+
     pub fn log(&self, name: &str) -> String {
         self.proc_ref(name).log_text()
     }
@@ -366,8 +396,25 @@ impl TestCluster {
     pub fn client(&self, token: &str) -> Client {
         let config = ClientConfig::new(self.apiserver_addrs.clone())
             .with_token(token)
-            .with_timeout(Duration::from_secs(10));
+            .with_timeout(Duration::from_secs(10))
+            .with_ca_pem(self.ca_pem());
         Client::new(config).expect("client")
+    }
+
+    /// The cluster's certificates (`None`: a plain cluster).
+    pub fn pki(&self) -> Option<&PkiLayout> {
+        self.pki.as_ref()
+    }
+
+    /// The cluster CA's PEM, what clients trust (`None`: a plain cluster).
+    pub fn ca_pem(&self) -> Option<Vec<u8>> {
+        let pki = self.pki.as_ref()?;
+        Some(std::fs::read(pki.ca_cert()).expect("the cluster CA"))
+    }
+
+    /// A store client configuration for tests that talk to the store directly.
+    pub fn store_tls(&self) -> Option<&tonic::transport::ClientTlsConfig> {
+        self.store.client_tls()
     }
 
     pub fn admin_client(&self) -> Client {

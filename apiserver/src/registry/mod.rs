@@ -58,6 +58,8 @@ pub struct Registry {
     cache: Arc<WatchCache>,
     events: EventLeases,
     max_object_bytes: usize,
+    /// TLS towards the nodelets' log service (`--kubelet-*` flags); `None`: plain.
+    kubelet_tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 /// The condition of a compare-and-swap write.
@@ -81,7 +83,18 @@ impl Registry {
             cache,
             events,
             max_object_bytes,
+            kubelet_tls: None,
         }
+    }
+
+    /// Calls the nodelets' log service over `tls`.
+    pub fn with_kubelet_tls(mut self, tls: Option<tonic::transport::ClientTlsConfig>) -> Registry {
+        self.kubelet_tls = tls;
+        self
+    }
+
+    pub fn kubelet_tls(&self) -> Option<&tonic::transport::ClientTlsConfig> {
+        self.kubelet_tls.as_ref()
     }
 
     pub fn store(&self) -> &Arc<Store> {

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use skiff_api::error::ApiError;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::Code;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,10 +81,30 @@ pub struct Store {
 impl Store {
     /// Connections are lazy: nothing is dialled until the first request.
     pub fn new(urls: &[String], timeout: Duration) -> Result<Store, StoreError> {
+        Store::with_tls(urls, timeout, None)
+    }
+
+    /// [`Store::new`], over `tls` for `https://` members (the store's CA and the apiserver's
+    /// client certificate).
+    pub fn with_tls(
+        urls: &[String],
+        timeout: Duration,
+        tls: Option<&ClientTlsConfig>,
+    ) -> Result<Store, StoreError> {
         let mut members = Vec::new();
         for url in urls.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
-            let endpoint = Endpoint::from_shared(url.to_string())
-                .map_err(|e| StoreError::BadEndpoint(url.to_string(), e.to_string()))?
+            let bad = |e: String| StoreError::BadEndpoint(url.to_string(), e);
+            let mut endpoint =
+                Endpoint::from_shared(url.to_string()).map_err(|e| bad(e.to_string()))?;
+            if url.starts_with("https://") {
+                let tls = tls.ok_or_else(|| {
+                    bad("an https:// store member needs --etcd-cafile (and --etcd-certfile, --etcd-keyfile for client-certificate authentication)".to_string())
+                })?;
+                endpoint = endpoint
+                    .tls_config(tls.clone())
+                    .map_err(|e| bad(e.to_string()))?;
+            }
+            let endpoint = endpoint
                 .connect_timeout(Duration::from_secs(1))
                 .tcp_nodelay(true)
                 // Finds a member that vanished without closing its connections.

@@ -48,6 +48,7 @@ impl LocalCluster {
             store_endpoints: store_cluster.client_urls(),
             token_file: tokens,
             https: None,
+            pki: None,
         };
         let mut apiserver = Process::new(
             "apiserver",

@@ -122,7 +122,7 @@ impl ComposeCluster {
 
     async fn store_leader(&self) -> Option<String> {
         for (service, url) in &self.stores {
-            if let Ok(status) = skiff_cli::up::store_status(url).await {
+            if let Ok(status) = skiff_cli::up::store_status(url, None).await {
                 if status.leader != 0
                     && status.header.as_ref().map(|h| h.member_id) == Some(status.leader)
                 {

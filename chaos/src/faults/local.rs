@@ -99,11 +99,12 @@ impl LocalCluster {
 
     /// The store member leading now, by its own Maintenance.Status.
     async fn store_leader(&self) -> Result<Option<String>, ChaosError> {
+        let pki = self.state()?.pki_layout();
         for c in self.components("store-")? {
             let Health::Store { client_url } = &c.health else {
                 continue;
             };
-            if let Ok(status) = skiff_cli::up::store_status(client_url).await {
+            if let Ok(status) = skiff_cli::up::store_status(client_url, pki.as_ref()).await {
                 if status.leader != 0
                     && status.header.as_ref().map(|h| h.member_id) == Some(status.leader)
                 {

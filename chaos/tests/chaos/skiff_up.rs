@@ -42,6 +42,8 @@ impl Up {
                 &dir.display().to_string(),
                 "--timeout",
                 "120s",
+                // skiff-chaos's own clients (workload, watchers) speak plain text only.
+                "--insecure",
             ])
             .env("HOME", up.home.path())
             .stdin(Stdio::null())

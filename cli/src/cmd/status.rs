@@ -16,7 +16,8 @@ use crate::output::age::human_duration;
 use crate::output::tabwriter::TABLE;
 use crate::table::cluster::node_status;
 use crate::up::state::ClusterState;
-use crate::up::{procs, store_status};
+use crate::up::{procs, store_channel, store_status};
+use skiff_common::pki_layout::PkiLayout;
 
 fn table(rows: Vec<Vec<String>>) -> String {
     let text: String = rows.into_iter().map(|r| r.join("\t") + "\n").collect();
@@ -44,10 +45,10 @@ fn human_bytes(bytes: i64) -> String {
 }
 
 /// Member id -> name, from whichever member answers MemberList.
-async fn member_names(endpoints: &[String]) -> BTreeMap<u64, String> {
+async fn member_names(endpoints: &[String], pki: Option<&PkiLayout>) -> BTreeMap<u64, String> {
     for endpoint in endpoints {
         let call = async {
-            let mut client = ClusterClient::connect(endpoint.clone()).await.ok()?;
+            let mut client = ClusterClient::new(store_channel(endpoint, pki).await.ok()?);
             client
                 .member_list(MemberListRequest {
                     linearizable: false,
@@ -68,8 +69,8 @@ async fn member_names(endpoints: &[String]) -> BTreeMap<u64, String> {
     BTreeMap::new()
 }
 
-async fn stores(endpoints: &[String], healthy: &mut bool) -> String {
-    let names = member_names(endpoints).await;
+async fn stores(endpoints: &[String], pki: Option<&PkiLayout>, healthy: &mut bool) -> String {
+    let names = member_names(endpoints, pki).await;
     let mut rows = vec![[
         "STORE MEMBER",
         "ENDPOINT",
@@ -86,7 +87,7 @@ async fn stores(endpoints: &[String], healthy: &mut bool) -> String {
     .to_vec()];
     let mut leaders = Vec::new();
     for endpoint in endpoints {
-        match store_status(endpoint).await {
+        match store_status(endpoint, pki).await {
             Ok(status) => {
                 let id = status
                     .header
@@ -149,7 +150,8 @@ async fn apiservers(ctx: &Ctx, healthy: &mut bool) -> String {
     let mut rows = vec![vec![s("APISERVER"), s("HEALTH")]];
     for endpoint in &ctx.config.endpoints {
         let mut config = skiff_client::ClientConfig::new([endpoint.clone()])
-            .with_timeout(std::time::Duration::from_secs(2));
+            .with_timeout(std::time::Duration::from_secs(2))
+            .with_ca_pem(ctx.config.ca_pem.clone());
         if let Some(token) = &ctx.config.token {
             config = config.with_token(token.clone());
         }
@@ -299,7 +301,13 @@ pub async fn run(ctx: &Ctx, args: &StatusArgs) -> Result<(), CliError> {
     if store_endpoints.is_empty() {
         sections.push(s("Store members unknown: pass --store-endpoints URL,... (a config written by `skiff up` lists them)\n"));
     } else {
-        sections.push(stores(&store_endpoints, &mut healthy).await);
+        let pki = ctx
+            .config
+            .cluster_dir
+            .as_deref()
+            .and_then(|dir| ClusterState::load(dir).ok().flatten())
+            .and_then(|state| state.pki_layout());
+        sections.push(stores(&store_endpoints, pki.as_ref(), &mut healthy).await);
     }
     sections.push(apiservers(ctx, &mut healthy).await);
     match leaders(ctx, &mut healthy).await {

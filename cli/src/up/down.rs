@@ -158,6 +158,7 @@ fn purge(dir: &Path) -> Result<(), CliError> {
         "data",
         "logs",
         "tokens.csv",
+        "pki",
         "config",
         "pki",
         "kubeconfig",

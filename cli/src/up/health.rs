@@ -8,17 +8,22 @@ use skiff_proto::etcdserverpb::maintenance_client::MaintenanceClient;
 use skiff_proto::etcdserverpb::{StatusRequest, StatusResponse};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use skiff_common::pki_layout::PkiLayout;
+use skiff_common::tls::ClientTlsFiles;
+
 use super::state::Health;
 
 /// How long one check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One store member's `Maintenance.Status`.
-pub async fn store_status(client_url: &str) -> Result<StatusResponse, String> {
+/// With `pki`, over TLS with the cluster's `etcd-client` certificate.
+pub async fn store_status(
+    client_url: &str,
+    pki: Option<&PkiLayout>,
+) -> Result<StatusResponse, String> {
     let call = async {
-        let mut client = MaintenanceClient::connect(client_url.to_string())
-            .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
+        let mut client = MaintenanceClient::new(store_channel(client_url, pki).await?);
         client
             .status(StatusRequest {})
             .await
@@ -28,6 +33,30 @@ pub async fn store_status(client_url: &str) -> Result<StatusResponse, String> {
     tokio::time::timeout(CHECK_TIMEOUT, call)
         .await
         .map_err(|_| "no answer".to_string())?
+}
+
+/// A connection to a store member's client URL; with `pki`, over TLS with the cluster's
+/// `etcd-client` certificate.
+pub async fn store_channel(
+    client_url: &str,
+    pki: Option<&PkiLayout>,
+) -> Result<tonic::transport::Channel, String> {
+    let tls = match pki {
+        Some(pki) => {
+            let client = pki.etcd_client();
+            ClientTlsFiles::new(&pki.ca_cert(), &client.cert, &client.key)
+                .config(["--cacert", "--cert", "--key"])
+                .map_err(|e| e.to_string())?
+        }
+        None => None,
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(client_url.to_string())
+        .map_err(|e| format!("bad URL: {e}"))?;
+    skiff_common::tls::with_tls(endpoint, tls.as_ref())
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))
 }
 
 /// `GET /health` over plain HTTP/1.0; true for a 200.
@@ -68,19 +97,29 @@ pub async fn http_ok(url: &str) -> Result<(), String> {
 }
 
 /// An admin client for one apiserver.
-pub fn admin_client(endpoints: &[String], token: &str) -> Result<Client, String> {
+pub fn admin_client(
+    endpoints: &[String],
+    token: &str,
+    ca_pem: Option<Vec<u8>>,
+) -> Result<Client, String> {
     let config = ClientConfig::new(endpoints.to_vec())
         .with_token(token)
-        .with_timeout(CHECK_TIMEOUT);
+        .with_timeout(CHECK_TIMEOUT)
+        .with_ca_pem(ca_pem);
     Client::new(config).map_err(|e| e.to_string())
 }
 
 /// Ok when the component does its job, else what is wrong. `client` talks to the cluster's
 /// apiservers with the admin token.
-pub async fn check(health: &Health, client: &Client, token: &str) -> Result<(), String> {
+pub async fn check(
+    health: &Health,
+    client: &Client,
+    token: &str,
+    pki: Option<&PkiLayout>,
+) -> Result<(), String> {
     match health {
         Health::Store { client_url } => {
-            let status = store_status(client_url).await?;
+            let status = store_status(client_url, pki).await?;
             if status.leader == 0 {
                 Err("no raft leader yet".to_string())
             } else {
@@ -89,7 +128,8 @@ pub async fn check(health: &Health, client: &Client, token: &str) -> Result<(), 
         }
         Health::Apiserver { address } => {
             // This apiserver alone, so that another one answering does not count.
-            let one = admin_client(std::slice::from_ref(address), token)?;
+            let ca_pem = pki.and_then(|p| std::fs::read(p.ca_cert()).ok());
+            let one = admin_client(std::slice::from_ref(address), token, ca_pem)?;
             one.who_am_i().await.map(drop).map_err(|e| e.message)
         }
         Health::Http { url } => http_ok(url).await,

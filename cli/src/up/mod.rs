@@ -28,6 +28,7 @@ pub mod procs;
 pub mod state;
 pub mod supervise;
 
+use skiff_common::pki_layout::{issue_cluster, PkiLayout};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -36,7 +37,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 pub use down::down;
-pub use health::store_status;
+pub use health::{store_channel, store_status};
 pub use pki::certs;
 
 use crate::args::UpArgs;
@@ -75,16 +76,25 @@ fn hex_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_cluster(dir: &Path, nodes: usize) -> Result<ClusterState, CliError> {
+fn new_cluster(dir: &Path, nodes: usize, insecure: bool) -> Result<ClusterState, CliError> {
     let secrets = Secrets {
         admin_token: hex_token(),
         node_tokens: (0..nodes).map(|_| hex_token()).collect(),
         pod_net_base: ports::pod_net_base(nodes),
     };
     let mut ports = ports::Allocator::default();
-    let state = plan(dir, nodes, &secrets, || ports.next());
+    // The CA and every certificate, valid a year, keys 0600 under DIR/pki.
+    let pki = if insecure {
+        None
+    } else {
+        let pki = PkiLayout::new(&dir.join("pki"));
+        let members: Vec<String> = (1..=plan::STORE_MEMBERS).map(|i| format!("s{i}")).collect();
+        issue_cluster(&pki, &members, &node_names(nodes), &[])
+            .map_err(|e| CliError::msg(format!("making the cluster's certificates: {e}")))?;
+        Some(pki)
+    };
+    let state = plan(dir, nodes, &secrets, pki.as_ref(), || ports.next());
     ports.finish()?;
-    pki::make_certificates(dir)?;
     write_private(
         &dir.join("tokens.csv"),
         &token_file(&node_names(nodes), &secrets),
@@ -114,7 +124,7 @@ pub async fn up(args: &UpArgs) -> Result<(), CliError> {
             Some(stopped) => stopped,
             None => return Ok(()),
         },
-        None => new_cluster(&dir, args.nodes)?,
+        None => new_cluster(&dir, args.nodes, args.insecure)?,
     };
     // Every binary is looked up before anything starts.
     let mut skipped = Vec::new();
@@ -221,8 +231,13 @@ impl Starter {
     }
 
     async fn wait(&mut self, names: &[String]) -> Result<(), CliError> {
-        let client = health::admin_client(&self.state.apiservers, &self.state.admin_token)
-            .map_err(CliError::msg)?;
+        let pki = self.state.pki_layout();
+        let client = health::admin_client(
+            &self.state.apiservers,
+            &self.state.admin_token,
+            self.state.ca_pem(),
+        )
+        .map_err(CliError::msg)?;
         let mut pending: Vec<String> = names.to_vec();
         let mut why: BTreeMap<String, String> = BTreeMap::new();
         while !pending.is_empty() {
@@ -247,7 +262,8 @@ impl Starter {
                         )));
                     }
                 }
-                match health::check(&c.health, &client, &self.state.admin_token).await {
+                match health::check(&c.health, &client, &self.state.admin_token, pki.as_ref()).await
+                {
                     Ok(()) => {
                         pending.retain(|n| n != &name);
                         outln(&format!(
@@ -324,6 +340,8 @@ fn write_client_config(state: &ClusterState, is_default: bool) -> Result<(), Cli
         namespace: None,
         stores: state.stores.clone(),
         cluster_dir: Some(state.dir.clone()),
+        certificate_authority: state.pki_layout().map(|p| p.ca_cert()),
+        certificate_authority_data: None,
     };
     file.save(&state.dir.join("config"))?;
     if is_default {

@@ -13,14 +13,6 @@ pub fn pki_dir(dir: &Path) -> PathBuf {
     dir.join("pki")
 }
 
-pub fn apiserver_cert_file(dir: &Path) -> PathBuf {
-    pki::pair_paths(&pki_dir(dir), "apiserver").0
-}
-
-pub fn apiserver_key_file(dir: &Path) -> PathBuf {
-    pki::pair_paths(&pki_dir(dir), "apiserver").1
-}
-
 /// `DIR/kubeconfig`.
 pub fn kubeconfig_path(dir: &Path) -> PathBuf {
     dir.join("kubeconfig")
@@ -28,13 +20,6 @@ pub fn kubeconfig_path(dir: &Path) -> PathBuf {
 
 fn pki_error(e: pki::PkiError) -> CliError {
     CliError::msg(format!("cannot make the cluster's certificates: {e}"))
-}
-
-/// Makes the CA (kept if it exists) and a serving certificate for the apiservers, valid for
-/// loopback by name and address.
-pub fn make_certificates(dir: &Path) -> Result<(), CliError> {
-    let names = ["127.0.0.1", "localhost", "::1"].map(String::from);
-    write_certificates(&pki_dir(dir), &names)
 }
 
 /// The CA in `pki` (made if missing) and `apiserver.crt`/`.key` for `hosts`.

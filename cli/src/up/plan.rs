@@ -11,6 +11,7 @@ use std::path::Path;
 use skiff_common::launch::{
     self, ApiserverPlan, ClientPlan, HttpsPlan, NodeletPlan, StorePlan, TokenEntry,
 };
+use skiff_common::pki_layout::PkiLayout;
 
 use super::state::{ClusterState, Component, Health};
 
@@ -76,6 +77,7 @@ pub fn plan(
     dir: &Path,
     nodes: usize,
     secrets: &Secrets,
+    pki: Option<&PkiLayout>,
     mut port: impl FnMut() -> u16,
 ) -> ClusterState {
     let data = dir.join("data");
@@ -86,6 +88,11 @@ pub fn plan(
         true,
         &mut port,
     );
+    let store = match pki {
+        Some(pki) => store.with_tls(pki),
+        None => store,
+    };
+    let ca = pki.map(PkiLayout::ca_cert);
     let stores = store.client_urls();
     let mut components = Vec::new();
     for (i, client_url) in stores.iter().enumerate() {
@@ -105,11 +112,13 @@ pub fn plan(
         metrics_port: port(),
         store_endpoints: stores.clone(),
         token_file: dir.join("tokens.csv"),
-        https: Some(HttpsPlan {
+        // The REST API is served over HTTPS only, so a cluster without TLS has none.
+        https: pki.map(|p| HttpsPlan {
             port: port(),
-            cert_file: super::pki::apiserver_cert_file(dir),
-            key_file: super::pki::apiserver_key_file(dir),
+            cert_file: p.apiserver().cert,
+            key_file: p.apiserver().key,
         }),
+        pki: pki.cloned(),
     };
     let health = Health::Apiserver {
         address: apiserver.address(),
@@ -147,6 +156,7 @@ pub fn plan(
             apiservers: vec![apiserver.address()],
             token: secrets.admin_token.clone(),
             metrics_port: port(),
+            ca: ca.clone(),
         };
         let mut args = client.control_plane_args(&format!("{name}-1"));
         args.extend(lease.iter().cloned());
@@ -163,6 +173,7 @@ pub fn plan(
                 apiservers: vec![apiserver.address()],
                 token: secrets.node_tokens.get(i).cloned().unwrap_or_default(),
                 metrics_port: port(),
+                ca: ca.clone(),
             },
             node_name: node.clone(),
             data_dir: data.join(format!("nodelet-{node}")),
@@ -176,6 +187,7 @@ pub fn plan(
             } else {
                 Vec::new()
             },
+            pki: pki.cloned(),
         };
         let mut args = nodelet.args();
         args.extend([s("--heartbeat-interval"), s(NODE_HEARTBEAT)]);
@@ -197,6 +209,7 @@ pub fn plan(
         nodes: names,
         components,
         supervisor: None,
+        pki: pki.map(|p| p.dir.clone()),
     }
 }
 
@@ -215,7 +228,7 @@ mod tests {
     #[test]
     fn the_plan_wires_every_component() {
         let mut next = 40000;
-        let state = plan(Path::new("/c"), 2, &secrets(), || {
+        let state = plan(Path::new("/c"), 2, &secrets(), None, || {
             next += 1;
             next
         });

@@ -74,6 +74,9 @@ pub struct ClusterState {
     /// The supervisor restarting components that exit; `None` while the cluster is down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<SupervisorRecord>,
+    /// The cluster's certificates (`pki/`); `None`: started with `--insecure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pki: Option<PathBuf>,
 }
 
 pub fn state_path(dir: &Path) -> PathBuf {
@@ -81,6 +84,17 @@ pub fn state_path(dir: &Path) -> PathBuf {
 }
 
 impl ClusterState {
+    pub fn pki_layout(&self) -> Option<skiff_common::pki_layout::PkiLayout> {
+        self.pki
+            .as_deref()
+            .map(skiff_common::pki_layout::PkiLayout::new)
+    }
+
+    /// The cluster CA's PEM (`None` for a plain cluster).
+    pub fn ca_pem(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.pki_layout()?.ca_cert()).ok()
+    }
+
     /// The state in `dir`, if `skiff up` ever ran there.
     pub fn load(dir: &Path) -> Result<Option<ClusterState>, CliError> {
         let path = state_path(dir);
@@ -140,6 +154,7 @@ mod tests {
             https_apiservers: vec![],
             apiservers: vec!["127.0.0.1:1".into()],
             stores: vec!["http://127.0.0.1:2".into()],
+            pki: None,
             admin_token: "t".into(),
             nodes: vec!["node-1".into()],
             components: vec![Component {

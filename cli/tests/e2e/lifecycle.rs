@@ -53,12 +53,21 @@ fn up_twice_status_down_and_restart() {
     let state = cluster.state();
     let server = state.apiservers.join(",");
     let elsewhere = [("HOME", "/nonexistent")];
+    let ca = state
+        .pki
+        .as_ref()
+        .expect("TLS by default")
+        .join("ca.crt")
+        .display()
+        .to_string();
     let run = cluster.run_env(
         &[
             "--server",
             &server,
             "--token",
             &state.admin_token,
+            "--certificate-authority",
+            &ca,
             "get",
             "no",
             "-o",
@@ -105,7 +114,7 @@ fn up_twice_status_down_and_restart() {
     let status = cluster.ok(&["status"]);
     let members: Vec<&str> = status
         .lines()
-        .filter(|l| l.starts_with('s') && l.contains("http://127.0.0.1:"))
+        .filter(|l| l.starts_with('s') && l.contains("https://127.0.0.1:"))
         .collect();
     assert_eq!(members.len(), 3, "{status}");
     // Role and database size of each member (from Maintenance.Status).
@@ -159,7 +168,7 @@ fn up_twice_status_down_and_restart() {
     step("version, completion and help");
     let version = cluster.ok(&["version"]);
     assert!(
-        version.starts_with("Client Version: v0.1.0\nServer: http://127.0.0.1:"),
+        version.starts_with("Client Version: v0.1.0\nServer: https://127.0.0.1:"),
         "{version}"
     );
     assert_eq!(

@@ -9,5 +9,6 @@ mod heal;
 mod lifecycle;
 mod logs;
 mod objects;
+mod security;
 mod supervisor;
 mod util;

@@ -121,6 +121,7 @@ fn the_supervisor_restarts_with_back_off_under_the_lock_and_stops_when_told() {
         dir: dir.clone(),
         apiservers: vec![],
         stores: vec![],
+        pki: None,
         admin_token: "t".into(),
         nodes: vec![],
         components: vec![Component {

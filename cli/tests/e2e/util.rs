@@ -58,6 +58,11 @@ impl Cluster {
     /// `skiff up --dir <temp> --nodes 2`, with HOME pointing at a temporary directory so the
     /// user's ~/.skiff is never touched.
     pub fn up() -> Cluster {
+        Cluster::up_with(&[])
+    }
+
+    /// [`Cluster::up`] with more `skiff up` flags.
+    pub fn up_with(extra: &[&str]) -> Cluster {
         let root = tempfile::tempdir().expect("temp dir");
         let home = tempfile::tempdir().expect("temp home");
         let dir = root.path().join("cluster");
@@ -68,16 +73,10 @@ impl Cluster {
             _root: root,
         };
         step("skiff up");
-        let run = cluster.run_env(
-            &[
-                "up",
-                "--dir",
-                &dir.display().to_string(),
-                "--timeout",
-                "120s",
-            ],
-            &[],
-        );
+        let dir_arg = dir.display().to_string();
+        let mut args = vec!["up", "--dir", &dir_arg, "--timeout", "120s"];
+        args.extend_from_slice(extra);
+        let run = cluster.run_env(&args, &[]);
         assert_eq!(
             run.status, 0,
             "skiff up failed:\n{}\n{}",

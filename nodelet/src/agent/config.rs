@@ -70,6 +70,8 @@ pub struct AgentArgs {
     /// text or json
     #[arg(long, default_value = "text")]
     pub log_format: String,
+    #[command(flatten)]
+    pub tls: super::tls::TlsFlags,
 }
 
 /// Which container backend runs pods.
@@ -84,6 +86,8 @@ pub enum RuntimeKind {
 pub struct AgentConfig {
     pub apiservers: Vec<String>,
     pub token: String,
+    /// The cluster CA (PEM) the apiservers' certificates are checked against; `None`: plain.
+    pub ca_pem: Option<Vec<u8>>,
     pub node_name: String,
     pub labels: BTreeMap<String, String>,
     pub data_dir: PathBuf,
@@ -99,6 +103,7 @@ pub struct AgentConfig {
     pub max_pods: u32,
     pub metrics_listen: Option<SocketAddr>,
     pub log_format: String,
+    pub tls: super::tls::TlsFlags,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -179,6 +184,10 @@ impl AgentArgs {
         };
         let apiservers = self.api.apiservers()?;
         let token = self.api.token()?;
+        let ca_pem = self
+            .api
+            .ca_pem()
+            .map_err(|e| invalid("certificate-authority", e.to_string()))?;
         let node_name = self
             .node_name
             .filter(|n| !n.is_empty())
@@ -207,6 +216,7 @@ impl AgentArgs {
         Ok(AgentConfig {
             apiservers,
             token,
+            ca_pem,
             labels: parse_labels(&self.labels).map_err(|e| invalid("labels", e))?,
             data_dir: self.data_dir.ok_or(ConfigError::Missing("data-dir"))?,
             listen: self.listen,
@@ -226,6 +236,7 @@ impl AgentArgs {
             memory: quantity("memory", self.memory, Quantity::parse_bytes)?,
             max_pods: self.max_pods,
             metrics_listen: self.metrics_listen,
+            tls: self.tls.clone(),
             log_format: self.log_format,
             node_name,
         })

@@ -28,6 +28,9 @@ pub struct LogService {
     pub pods: Store<Pod>,
     /// Ends followed streams when the agent stops.
     pub shutdown: CancellationToken,
+    /// Callers present client certificates (`--client-ca-file`): only the apiserver's is
+    /// answered.
+    pub client_certificates: bool,
 }
 
 /// The container a request is about: the one named, or the pod's only one (Kubernetes'
@@ -148,6 +151,7 @@ impl NodeLogs for LogService {
         &self,
         request: Request<LogsRequest>,
     ) -> Result<Response<Self::LogsStream>, Status> {
+        super::tls::authorize(&request, self.client_certificates)?;
         self.open(request.get_ref()).map(Response::new)
     }
 }

@@ -6,6 +6,7 @@ pub mod lease;
 pub mod logs;
 pub mod machine;
 pub mod node;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,6 +57,8 @@ pub enum AgentError {
     Images(#[from] ImageError),
     #[error("pod IPs: {0}")]
     Ipam(#[from] IpamError),
+    #[error(transparent)]
+    Tls(#[from] skiff_common::tls::TlsError),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AgentError {
@@ -137,6 +140,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     let client = Client::new(
         ClientConfig::new(config.apiservers.clone())
             .with_token(config.token.clone())
+            .with_ca_pem(config.ca_pem.clone())
             .with_user_agent(format!("skiff-nodelet/{node}")),
     )?;
     let metrics = Arc::new(NodeMetrics::new(config.heartbeat_interval));
@@ -155,6 +159,8 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     let recovered = backend.recover()?;
     tracing::info!(node = %node, containers = recovered.len(), runtime = runtime_name, "nodelet starting");
 
+    // Certificates are checked before the port opens.
+    let logs_tls = config.tls.load()?;
     let logs_listener = TcpListener::bind(config.listen)
         .await
         .map_err(io(format!("listening on {}", config.listen)))?;
@@ -224,14 +230,24 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         backend,
         pods: store,
         shutdown: shutdown.child_token(),
+        client_certificates: config.tls.client_ca_file.is_some(),
     };
-    let serve_logs = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
-        .add_service(NodeLogsServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(logs_listener),
-            shutdown.clone().cancelled_owned(),
-        );
+        .add_service(NodeLogsServer::new(service));
+    let stopped = shutdown.clone().cancelled_owned();
+    let serve_logs: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+    > = match logs_tls {
+        Some(server) => {
+            let incoming =
+                skiff_common::tls::accept(logs_listener, server, "logs", shutdown.clone());
+            Box::pin(router.serve_with_incoming_shutdown(incoming, stopped))
+        }
+        None => Box::pin(
+            router.serve_with_incoming_shutdown(TcpListenerStream::new(logs_listener), stopped),
+        ),
+    };
     tasks.spawn(async move {
         if let Err(e) = serve_logs.await {
             tracing::error!(error = %e, "the log service failed");

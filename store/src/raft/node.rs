@@ -42,6 +42,8 @@ pub struct NodeConfig {
     pub election_ticks: usize,
     /// Applied entries between two snapshots (after which the log is compacted).
     pub snapshot_count: u64,
+    /// TLS towards the other members' peer ports (https:// peer URLs).
+    pub peer_tls: Option<tonic::transport::ClientTlsConfig>,
     /// The membership a brand-new cluster starts with (empty when joining).
     pub initial: Vec<ClusterMember>,
 }
@@ -114,6 +116,7 @@ pub fn spawn(
         config.id,
         config.cluster_id,
         &config.peers,
+        config.peer_tls.clone(),
         tx.clone(),
         shutdown.clone(),
     );

@@ -15,7 +15,7 @@ use skiff_proto::skiffstore::RaftEnvelope;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
 use super::Command;
 
@@ -34,6 +34,8 @@ pub struct Transport {
     runtime: tokio::runtime::Handle,
     commands: crossbeam_channel::Sender<Command>,
     shutdown: CancellationToken,
+    /// TLS towards https:// peer URLs.
+    tls: Option<ClientTlsConfig>,
     /// Every other member: its peer URL and its task's queue.
     peers: HashMap<u64, (String, mpsc::UnboundedSender<Message>)>,
 }
@@ -45,6 +47,7 @@ impl Transport {
         me: u64,
         cluster_id: u64,
         peers: &[(u64, String)],
+        tls: Option<ClientTlsConfig>,
         commands: crossbeam_channel::Sender<Command>,
         shutdown: CancellationToken,
     ) -> Transport {
@@ -54,6 +57,7 @@ impl Transport {
             runtime: runtime.clone(),
             commands,
             shutdown,
+            tls,
             peers: HashMap::new(),
         };
         transport.sync(peers);
@@ -74,6 +78,7 @@ impl Transport {
             let peer = PeerSender {
                 to: *id,
                 url: url.clone(),
+                tls: self.tls.clone(),
                 header: (self.cluster_id, self.me),
                 commands: self.commands.clone(),
             };
@@ -105,6 +110,7 @@ impl Transport {
 struct PeerSender {
     to: u64,
     url: String,
+    tls: Option<ClientTlsConfig>,
     header: (u64, u64),
     commands: crossbeam_channel::Sender<Command>,
 }
@@ -127,7 +133,9 @@ impl PeerSender {
                         }
                     }
                 }
-                Err(err) => tracing::debug!(peer = self.to, %err, "cannot reach member"),
+                Err(err) => {
+                    tracing::debug!(peer = self.to, err = %error_chain(&err), "cannot reach member")
+                }
             }
             self.drop_queued(&mut queue);
             if queue.is_closed() {
@@ -144,7 +152,8 @@ impl PeerSender {
     async fn connect(
         &self,
     ) -> Result<RaftPeerClient<tonic::transport::Channel>, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(self.url.clone())?
+        let endpoint = Endpoint::from_shared(self.url.clone())?;
+        let channel = skiff_common::tls::with_tls(endpoint, self.tls.as_ref())?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(1))
@@ -224,4 +233,16 @@ impl PeerSender {
             let _ = self.commands.send(Command::Unreachable(self.to));
         }
     }
+}
+
+/// An error with its causes (a TLS failure is a cause of tonic's "transport error").
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -13,7 +13,7 @@ use skiff_proto::etcdserverpb::{
 };
 use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
 use skiff_proto::skiffstore::{MemberChangeRequest, MemberChangeResponse};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::Status;
 
 use crate::error::StoreError;
@@ -26,13 +26,16 @@ const MEMBER_CHANGE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Lazily-connected clients for the other members, by id, following the membership.
 pub struct Forwarder {
     state: Arc<StateMachine>,
+    /// TLS towards https:// peer URLs (the peer CA and this member's peer certificate).
+    tls: Option<ClientTlsConfig>,
     clients: Mutex<HashMap<u64, (String, RaftPeerClient<Channel>)>>,
 }
 
 impl Forwarder {
-    pub fn new(state: Arc<StateMachine>) -> Forwarder {
+    pub fn new(state: Arc<StateMachine>, tls: Option<ClientTlsConfig>) -> Forwarder {
         Forwarder {
             state,
+            tls,
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -52,7 +55,9 @@ impl Forwarder {
                 return Ok(client.clone());
             }
         }
-        let channel = Endpoint::from_shared(url.clone())
+        let endpoint = Endpoint::from_shared(url.clone())
+            .map_err(|e| Status::internal(format!("peer URL {url}: {e}")))?;
+        let channel = skiff_common::tls::with_tls(endpoint, self.tls.as_ref())
             .map_err(|e| Status::internal(format!("peer URL {url}: {e}")))?
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)

@@ -148,16 +148,17 @@ async fn a_snapshot_saved_during_writes_restores_into_a_new_cluster() {
         || {
             let urls = restored_urls.clone();
             async move {
-                let views = skiff_testkit::store::views(&urls, Duration::from_millis(500)).await;
+                let views =
+                    skiff_testkit::store::views(&urls, None, Duration::from_millis(500)).await;
                 skiff_testkit::store::leader_index(&views, &[0, 1, 2])?;
-                skiff_testkit::store::status(&urls[0], Duration::from_millis(500)).await
+                skiff_testkit::store::status(&urls[0], None, Duration::from_millis(500)).await
             }
         },
     )
     .await;
     let header = statuses.header.expect("header");
     let revision = header.revision;
-    let source_header = skiff_testkit::store::status(&ep, Duration::from_secs(1))
+    let source_header = skiff_testkit::store::status(&ep, None, Duration::from_secs(1))
         .await
         .and_then(|s| s.header)
         .expect("source status");

@@ -33,6 +33,7 @@ impl Joiner {
             peer_port: free_port(),
             metrics_port: None,
             data_dir: cluster.dir().join(name),
+            tls: false,
         }
     }
 
@@ -132,7 +133,7 @@ impl LeaderWatch {
                 let current = urls.lock().clone();
                 for url in current {
                     if let Some(s) =
-                        skiff_testkit::store::status(&url, Duration::from_millis(300)).await
+                        skiff_testkit::store::status(&url, None, Duration::from_millis(300)).await
                     {
                         if s.leader != 0 {
                             record

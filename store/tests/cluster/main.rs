@@ -10,5 +10,6 @@ mod grow;
 mod maintenance;
 mod membership;
 mod snapshot;
+mod tls;
 mod util;
 mod watch;

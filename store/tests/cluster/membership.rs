@@ -205,7 +205,7 @@ async fn grow_from_one_to_five_and_shrink_to_three_under_load() {
     );
 
     step("5 -> 3: removing the leader and one follower");
-    let status = skiff_testkit::store::status(&ep, Duration::from_secs(2))
+    let status = skiff_testkit::store::status(&ep, None, Duration::from_secs(2))
         .await
         .expect("status");
     let leader = format!("{:x}", status.leader);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use skiff_proto::etcdserverpb::maintenance_client::MaintenanceClient;
 use skiff_proto::etcdserverpb::{StatusRequest, StatusResponse};
-use tonic::transport::Endpoint;
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
 /// One member's answer: who it is and whom it follows (0: nobody).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,16 @@ impl View {
     }
 }
 
-/// Maintenance.Status of the member at `url`, or `None` when it does not answer within
-/// `limit`.
-pub async fn status(url: &str, limit: Duration) -> Option<StatusResponse> {
+/// Maintenance.Status of the member at `url` (over `tls` when given), or `None` when it
+/// does not answer within `limit`.
+pub async fn status(
+    url: &str,
+    tls: Option<&ClientTlsConfig>,
+    limit: Duration,
+) -> Option<StatusResponse> {
     let call = async {
-        let channel = Endpoint::from_shared(url.to_string())
+        let endpoint = Endpoint::from_shared(url.to_string()).ok()?;
+        let channel = skiff_common::tls::with_tls(endpoint, tls)
             .ok()?
             .tcp_nodelay(true)
             .connect_timeout(limit)
@@ -44,11 +49,18 @@ pub async fn status(url: &str, limit: Duration) -> Option<StatusResponse> {
 }
 
 /// Every member's view, asked in parallel (`None` for a member that did not answer).
-pub async fn views(urls: &[String], limit: Duration) -> Vec<Option<View>> {
+pub async fn views(
+    urls: &[String],
+    tls: Option<&ClientTlsConfig>,
+    limit: Duration,
+) -> Vec<Option<View>> {
     let handles: Vec<_> = urls
         .iter()
         .cloned()
-        .map(|u| tokio::spawn(async move { status(&u, limit).await.map(|s| View::of(&s)) }))
+        .map(|u| {
+            let tls = tls.cloned();
+            tokio::spawn(async move { status(&u, tls.as_ref(), limit).await.map(|s| View::of(&s)) })
+        })
         .collect();
     let mut out = Vec::with_capacity(handles.len());
     for h in handles {

@@ -9,9 +9,11 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use skiff_common::launch::{StoreMember, StorePlan};
+use skiff_common::pki_layout::{issue_cluster, PkiLayout};
+use skiff_common::tls::ClientTlsFiles;
 use skiff_proto::etcdserverpb::kv_client::KvClient;
 use skiff_proto::etcdserverpb::StatusResponse;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 
 pub use leader::{leader_index, status, views, View};
 
@@ -34,6 +36,11 @@ pub struct StoreSpec {
     pub env: Vec<(String, String)>,
     /// Members in process groups of their own (see [`Process::own_process_group`]).
     pub own_process_group: bool,
+    /// TLS on both ports with client-certificate authentication: the cluster's certificates
+    /// are made in its directory (`pki/`), and the kit's own calls use `etcd-client`'s.
+    pub tls: bool,
+    /// With `tls`: certificates already made (a whole cluster's) instead of new ones.
+    pub pki: Option<PkiLayout>,
 }
 
 impl StoreSpec {
@@ -51,7 +58,15 @@ impl StoreSpec {
             extra_args: Vec::new(),
             env: Vec::new(),
             own_process_group: false,
+            tls: false,
+            pki: None,
         }
+    }
+
+    /// With TLS and client-certificate authentication on both ports.
+    pub fn tls(mut self) -> StoreSpec {
+        self.tls = true;
+        self
     }
 
     pub fn args(mut self, args: &[&str]) -> StoreSpec {
@@ -64,6 +79,8 @@ impl StoreSpec {
 /// dirs and logs is removed (field order is drop order).
 pub struct StoreCluster {
     plan: StorePlan,
+    /// The kit's own calls to members of a TLS cluster.
+    client_tls: Option<ClientTlsConfig>,
     procs: Vec<Process>,
     dir: tempfile::TempDir,
 }
@@ -103,6 +120,21 @@ impl StoreCluster {
         );
         plan.cluster_token = spec.cluster_token.clone();
         plan.extra_args = spec.extra_args.clone();
+        let mut client_tls = None;
+        if spec.tls {
+            let pki = match &spec.pki {
+                Some(pki) => pki.clone(),
+                None => {
+                    let pki = PkiLayout::new(&dir.path().join("pki"));
+                    let names: Vec<String> = plan.members.iter().map(|m| m.name.clone()).collect();
+                    issue_cluster(&pki, &names, &[], &[])
+                        .map_err(|e| LaunchError::Invalid(format!("making certificates: {e}")))?;
+                    pki
+                }
+            };
+            client_tls = client_tls_config(&pki)?;
+            plan = plan.with_tls(&pki);
+        }
         let procs = (0..spec.members)
             .map(|i| {
                 let name = plan.members[i].name.clone();
@@ -113,7 +145,12 @@ impl StoreCluster {
                 p
             })
             .collect();
-        let mut cluster = StoreCluster { plan, procs, dir };
+        let mut cluster = StoreCluster {
+            plan,
+            client_tls,
+            procs,
+            dir,
+        };
         for i in 0..spec.members {
             cluster.try_start_member(i)?;
         }
@@ -140,6 +177,16 @@ impl StoreCluster {
 
     pub fn plan(&self) -> &StorePlan {
         &self.plan
+    }
+
+    /// What the kit's own calls present to a TLS cluster (`None`: plain).
+    pub fn client_tls(&self) -> Option<&ClientTlsConfig> {
+        self.client_tls.as_ref()
+    }
+
+    /// The cluster's certificates (TLS clusters).
+    pub fn pki(&self) -> Option<&PkiLayout> {
+        self.plan.pki.as_ref()
     }
 
     pub fn members(&self) -> &[StoreMember] {
@@ -245,7 +292,7 @@ impl StoreCluster {
         let deadline = Instant::now() + within;
         loop {
             self.check_alive()?;
-            let views = views(&urls, Duration::from_millis(500)).await;
+            let views = views(&urls, self.client_tls.as_ref(), Duration::from_millis(500)).await;
             if let Some(i) = leader_index(&views, required) {
                 return Ok(i);
             }
@@ -270,7 +317,7 @@ impl StoreCluster {
         let running: Vec<usize> = (0..self.len()).filter(|i| self.is_running(*i)).collect();
         let deadline = Instant::now() + within;
         loop {
-            let views = views(&urls, Duration::from_millis(500)).await;
+            let views = views(&urls, self.client_tls.as_ref(), Duration::from_millis(500)).await;
             if let Some(i) = leader_index(&views, &running) {
                 return i;
             }
@@ -286,6 +333,7 @@ impl StoreCluster {
     pub async fn status(&self, i: usize) -> Option<StatusResponse> {
         status(
             &self.plan.members[i].client_url(),
+            self.client_tls.as_ref(),
             Duration::from_millis(500),
         )
         .await
@@ -310,7 +358,13 @@ impl StoreCluster {
 
     /// A KV client on member `i` (connected lazily).
     pub async fn kv(&self, i: usize) -> KvClient<Channel> {
-        KvClient::new(channel(&self.plan.members[i].client_url()))
+        KvClient::new(self.channel(i))
+    }
+
+    /// A lazily connected channel to member `i`'s client port (with the kit's client
+    /// certificate on a TLS cluster).
+    pub fn channel(&self, i: usize) -> Channel {
+        tls_channel(&self.plan.members[i].client_url(), self.client_tls.as_ref())
     }
 
     /// A KV client on any member that is still running.
@@ -337,9 +391,23 @@ impl StoreCluster {
 
 /// A lazily connected channel to a gRPC URL (15 s per request).
 pub fn channel(url: &str) -> Channel {
-    tonic::transport::Endpoint::from_shared(url.to_string())
-        .expect("url")
+    tls_channel(url, None)
+}
+
+/// [`channel`] over `tls` when given.
+pub fn tls_channel(url: &str, tls: Option<&ClientTlsConfig>) -> Channel {
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_string()).expect("url");
+    skiff_common::tls::with_tls(endpoint, tls)
+        .expect("a TLS configuration tonic accepts")
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(15))
         .connect_lazy()
+}
+
+/// The client configuration of `pki`'s `etcd-client` certificate.
+pub fn client_tls_config(pki: &PkiLayout) -> Result<Option<ClientTlsConfig>, LaunchError> {
+    let client = pki.etcd_client();
+    ClientTlsFiles::new(&pki.ca_cert(), &client.cert, &client.key)
+        .config(["--cacert", "--cert", "--key"])
+        .map_err(|e| LaunchError::Invalid(e.to_string()))
 }

@@ -35,6 +35,21 @@ impl Interceptor for Bearer {
 pub type Client = ApiClient<InterceptedService<Channel, Bearer>>;
 
 /// A client with this token ("" for none).
+/// A gRPC client of a TLS port whose certificate chains to `ca_pem`.
+pub async fn client_tls(url: &str, ca_pem: &str, token: &str) -> Client {
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(ca_pem));
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .expect("url")
+        .tls_config(tls)
+        .expect("tls config")
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    let header =
+        (!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ascii token"));
+    ApiClient::with_interceptor(channel, Bearer(header)).max_decoding_message_size(64 * 1024 * 1024)
+}
+
 pub async fn client(url: &str, token: &str) -> Client {
     let header =
         (!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ascii token"));

@@ -52,12 +52,13 @@ pub struct Apiserver {
 }
 
 impl Apiserver {
+    /// The gRPC port: TLS, since the apiserver serves its REST API and so has a certificate.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
     }
 
     pub async fn client(&self, token: &str) -> Client {
-        client(&self.endpoint(), token).await
+        api::client_tls(&self.endpoint(), &self.ca_pem, token).await
     }
 
     /// A REST client of this apiserver's HTTPS API with this token ("" for none).
@@ -137,6 +138,7 @@ impl Cluster {
                 cert_file,
                 key_file,
             }),
+            pki: None,
         };
         let ca_pem = std::fs::read_to_string(pki_dir.join("ca.crt")).expect("read ca.crt");
         let mut args = plan.args();
