@@ -36,6 +36,7 @@ apiservers:
 - 127.0.0.1:${SKIFF_API1_PORT:-16443}
 - 127.0.0.1:${SKIFF_API2_PORT:-16444}
 token: $admin
+certificate-authority: $dir/pki/ca.crt
 stores:
 - http://127.0.0.1:${SKIFF_STORE1_PORT:-23791}
 - http://127.0.0.1:${SKIFF_STORE2_PORT:-23792}

@@ -80,11 +80,10 @@ async fn local_reads_without_read_index_are_flagged_and_the_real_store_passes() 
         "stale reads went unnoticed: {weakened:#?}"
     );
     let first = &weakened.first[0];
+    // The shrunk counterexample is usually a stale read, but it may also be a compare-and-set
+    // that failed against a value the lagging member served earlier: both only appear when
+    // reads skip ReadIndex.
     assert!(first.what.contains("cannot be ordered"), "{first:#?}");
-    assert!(
-        first.evidence.iter().any(|e| e.contains(" read ")),
-        "{first:#?}"
-    );
 
     step("the real store under the same workload and pauses");
     let real = workload(StoreSpec::skiff(3), 12).await;
