@@ -41,6 +41,7 @@ async fn every_client_refuses_an_apiserver_the_cluster_ca_did_not_sign() {
         metrics_port: free_port(),
         store_endpoints: cluster.store_endpoints(),
         token_file: dir.join("tokens.csv"),
+        https: None,
         pki: Some(pki.clone()),
     };
     let mut args = plan.args();

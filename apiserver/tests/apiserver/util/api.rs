@@ -12,13 +12,6 @@ use tonic::service::Interceptor;
 use tonic::transport::Channel;
 use tonic::Streaming;
 
-pub async fn channel(url: &str) -> Channel {
-    tonic::transport::Endpoint::from_shared(url.to_string())
-        .expect("url")
-        .connect_timeout(Duration::from_secs(2))
-        .connect_lazy()
-}
-
 /// Adds `authorization: Bearer <token>` to every request.
 #[derive(Clone)]
 pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
@@ -34,8 +27,8 @@ impl Interceptor for Bearer {
 
 pub type Client = ApiClient<InterceptedService<Channel, Bearer>>;
 
-/// A client with this token ("" for none).
-/// A gRPC client of a TLS port whose certificate chains to `ca_pem`.
+/// A gRPC client of a TLS port whose certificate chains to `ca_pem`, with this token ("" for
+/// none).
 pub async fn client_tls(url: &str, ca_pem: &str, token: &str) -> Client {
     let tls = tonic::transport::ClientTlsConfig::new()
         .ca_certificate(tonic::transport::Certificate::from_pem(ca_pem));
@@ -48,13 +41,6 @@ pub async fn client_tls(url: &str, ca_pem: &str, token: &str) -> Client {
     let header =
         (!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ascii token"));
     ApiClient::with_interceptor(channel, Bearer(header)).max_decoding_message_size(64 * 1024 * 1024)
-}
-
-pub async fn client(url: &str, token: &str) -> Client {
-    let header =
-        (!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ascii token"));
-    ApiClient::with_interceptor(channel(url).await, Bearer(header))
-        .max_decoding_message_size(64 * 1024 * 1024)
 }
 
 pub fn reason(s: &tonic::Status) -> Reason {
