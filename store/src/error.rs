@@ -47,7 +47,7 @@ pub enum StoreError {
     MemberNotFound,
     #[error("etcdserver: Peer URLs already exists")]
     PeerUrlExists,
-    #[error("etcdserver: invalid peer URL {0:?}: not http://host:port")]
+    #[error("etcdserver: invalid peer URL {0:?}: not http(s)://host:port")]
     BadPeerUrl(String),
     #[error("etcdserver: can only promote a learner member")]
     NotLearner,

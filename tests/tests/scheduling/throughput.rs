@@ -22,7 +22,12 @@ async fn every_pod_is_bound_and_the_rate_is_reported() {
         size("SKIFF_SCHED_BENCH_PODS", 1000),
     );
     step("start store and apiserver (no scheduler, no controller-manager)");
-    let cluster = TestCluster::start(ClusterSpec::default()).await;
+    // skiff-bench's clients speak plain text (they take no CA), so this cluster does too.
+    let cluster = TestCluster::start(ClusterSpec {
+        tls: false,
+        ..ClusterSpec::default()
+    })
+    .await;
     step(&format!(
         "skiff-bench scheduler: {nodes} hollow nodes, {pods} pods"
     ));
