@@ -96,7 +96,7 @@ fn grpc_and_rest_see_the_same_objects() {
         ])
         .lines()
         .last(),
-        Some("pod \"made-by-rest\" force deleted")
+        Some("pod \"made-by-rest\" force deleted from default namespace")
     );
     let gone = c.skiff(&["get", "po", "made-by-rest"]);
     assert!(
