@@ -29,6 +29,8 @@ use crate::registry::{
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, Status>> + Send>>;
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
+type ExecOutputStream =
+    Pin<Box<dyn Stream<Item = Result<skiff_proto::skiffapi::ExecOutput, Status>> + Send>>;
 
 pub struct ApiService {
     registry: Arc<Registry>,
@@ -155,6 +157,7 @@ impl ApiService {
 impl Api for ApiService {
     type WatchStream = EventStream;
     type LogsStream = ChunkStream;
+    type ExecStream = ExecOutputStream;
 
     async fn create(
         &self,
@@ -414,6 +417,32 @@ impl Api for ApiService {
         }
         .await;
         self.finish("logs", "pods", started, result)
+    }
+
+    async fn exec(
+        &self,
+        request: Request<tonic::Streaming<skiff_proto::skiffapi::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
+        let started = Instant::now();
+        let result = async {
+            let (metadata, extensions, mut input) = request.into_parts();
+            let (first, start) = crate::exec::read_start(&mut input).await?;
+            let check = Request::from_parts(metadata, extensions, ());
+            self.object(
+                &check,
+                "create",
+                "exec",
+                "pods",
+                &start.namespace,
+                &start.name,
+            )?;
+            let outputs = crate::exec::open(&self.registry, first, start, input).await?;
+            let stream: ExecOutputStream =
+                Box::pin(outputs.take_until(self.shutdown.clone().cancelled_owned()));
+            Ok(Response::new(stream))
+        }
+        .await;
+        self.finish("exec", "pods", started, result)
     }
 
     async fn who_am_i(

@@ -81,6 +81,9 @@ pub enum Command {
     /// Print the logs for a container in a pod.
     #[command(after_help = help::LOGS)]
     Logs(LogsArgs),
+    /// Execute a command in a container.
+    #[command(after_help = help::EXEC)]
+    Exec(ExecArgs),
     /// Print the client version and the apiserver it reaches.
     #[command(after_help = help::VERSION)]
     Version(VersionArgs),
@@ -108,6 +111,10 @@ pub struct UpArgs {
     /// How long to wait for every component to become healthy.
     #[arg(long, default_value = "90s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// Pod sandboxes: namespaces (each pod a container on its node's bridge, needs root),
+    /// none (plain processes on loopback IPs), or auto (namespaces when root).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "namespaces", "none"])]
+    pub sandbox: String,
     /// Plain text on every port, no certificates (to watch the wire with tcpdump); by default
     /// every port runs TLS with client certificates from a CA made in DIR/pki.
     #[arg(long)]
@@ -299,6 +306,24 @@ pub struct LogsArgs {
     /// Only the last N lines (-1: all).
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
     pub tail: i64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExecArgs {
+    /// The pod (NAME or pod/NAME).
+    pub pod: String,
+    /// The container (required when the pod has several).
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Pass stdin to the command.
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Stdin is a terminal (accepted for kubectl's habit; no terminal is allocated).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

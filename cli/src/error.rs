@@ -19,6 +19,10 @@ pub enum CliError {
     /// does for several manifests); only the exit status is left to give.
     #[error("")]
     AlreadyReported,
+    /// The command ran inside a container (`exec`) and exited with this status, which
+    /// becomes skiff's own (kubectl prints `command terminated with exit code N`).
+    #[error("command terminated with exit code {0}")]
+    Exit(i32),
 }
 
 impl CliError {

@@ -177,3 +177,12 @@ Examples:
 
   # fish
   skiff completion fish > ~/.config/fish/completions/skiff.fish";
+
+pub const EXEC: &str = "Examples:
+  # The hostname of pod kubia (its name, in its own UTS namespace)
+  skiff exec kubia -- cat /etc/hostname
+
+  # Pipe stdin into a command inside container main of pod web
+  echo hello | skiff exec -i web -c main -- cat
+
+The command's exit code becomes skiff's own. -t is accepted, but no terminal is allocated.";

@@ -74,6 +74,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
     match runtime.block_on(dispatch(&cli)) {
         Ok(()) => 0,
         Err(CliError::AlreadyReported) => 1,
+        Err(CliError::Exit(code)) => {
+            errln(&CliError::Exit(code).to_string());
+            code
+        }
         Err(e) => {
             errln(&e.to_string());
             1
@@ -105,6 +109,7 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Scale(args) => cmd::scale::run(&ctx, args).await,
         Command::Edit(args) => cmd::edit::run(&ctx, args).await,
         Command::Logs(args) => cmd::logs::run(&ctx, args).await,
+        Command::Exec(args) => cmd::exec::run(&ctx, args).await,
         Command::Status(args) => cmd::status::run(&ctx, args).await,
         Command::Version(args) => cmd::misc::version(Some(&ctx), args).await,
         Command::Up(_)

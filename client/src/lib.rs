@@ -46,6 +46,7 @@
 //! Its scenario tests against fake apiservers are in `skiff-runtime`'s `tests/client_scenarios`
 //! (they share one fake server with the informer and leader election scenarios).
 
+mod exec;
 mod json;
 pub mod options;
 mod raw;

@@ -138,7 +138,15 @@ impl Transport {
         self.targets.iter().map(|t| t.address.as_str())
     }
 
-    fn request<M>(&self, message: M) -> tonic::Request<M> {
+    /// A client of the endpoint in use, for calls that cannot be retried elsewhere (a
+    /// stream of input, such as exec's stdin).
+    pub(crate) fn current_client(&self) -> ApiClient<Channel> {
+        let count = self.targets.len().max(1);
+        let index = self.current.load(Ordering::Relaxed) % count;
+        ApiClient::new(self.targets[index].channel()).max_decoding_message_size(MAX_REPLY_BYTES)
+    }
+
+    pub(crate) fn request<M>(&self, message: M) -> tonic::Request<M> {
         let mut request = tonic::Request::new(message);
         if let Some(value) = &self.authorization {
             request

@@ -45,6 +45,34 @@ impl Ipv4Cidr {
         })
     }
 
+    /// A range from any address and prefix length (a length over 32 counts as 32).
+    pub fn masked(addr: Ipv4Addr, prefix: u8) -> Self {
+        let prefix = prefix.min(32);
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - prefix)
+        };
+        Ipv4Cidr {
+            network: Ipv4Addr::from(u32::from(addr) & mask),
+            prefix,
+        }
+    }
+
+    pub fn network(&self) -> Ipv4Addr {
+        self.network
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The first usable address: the node's own address on its pod bridge (the pods'
+    /// gateway) when pods have network namespaces.
+    pub fn gateway(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.usable().0 as u32)
+    }
+
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         Ipv4Cidr::new(ip, self.prefix).is_ok_and(|c| c.network == self.network)
     }
@@ -118,6 +146,8 @@ struct State {
 pub struct Ipam {
     path: PathBuf,
     range: Ipv4Cidr,
+    /// Addresses never handed to pods (the bridge's gateway address).
+    reserved: Vec<Ipv4Addr>,
     state: Mutex<State>,
 }
 
@@ -131,8 +161,15 @@ impl Ipam {
         Ok(Ipam {
             path,
             range,
+            reserved: vec![Ipv4Addr::LOCALHOST],
             state: Mutex::new(state),
         })
+    }
+
+    /// Keeps `ip` from ever being handed to a pod.
+    pub fn reserve(mut self, ip: Ipv4Addr) -> Self {
+        self.reserved.push(ip);
+        self
     }
 
     pub fn range(&self) -> Ipv4Cidr {
@@ -156,7 +193,7 @@ impl Ipam {
             .map_or(0, |last| last - lo + 1);
         let ip = (0..count)
             .map(|k| Ipv4Addr::from((lo + (start + k) % count) as u32))
-            .find(|ip| *ip != Ipv4Addr::LOCALHOST && !used.contains(ip))
+            .find(|ip| !self.reserved.contains(ip) && !used.contains(ip))
             .ok_or(IpamError::Exhausted { range: self.range })?;
         state.allocations.insert(pod_uid.to_string(), ip);
         state.last = Some(ip);

@@ -27,9 +27,11 @@
 pub mod agent;
 pub mod backend;
 pub mod images;
+pub mod internal;
 pub mod ipam;
 pub mod logs;
 pub mod metrics;
 pub mod pod;
 pub mod probe;
 pub mod runtime;
+pub mod sandbox;

@@ -1,11 +1,11 @@
 //! The `skiff-nodelet` binary: the node agent, plus the hidden subcommands it re-executes
-//! itself with (a container's supervisor, the built-in image stand-ins).
+//! itself with (see `skiff_nodelet::internal`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use skiff_nodelet::agent::config::AgentArgs;
+use skiff_nodelet::internal::Internal;
 
 #[derive(Parser)]
 // A flag given twice takes its last value, so wrappers can append overrides.
@@ -23,32 +23,11 @@ struct Cli {
     internal: Option<Internal>,
 }
 
-#[derive(Subcommand)]
-enum Internal {
-    /// Supervise one container instance (started by the nodelet's runtime).
-    #[command(hide = true)]
-    Supervise {
-        #[arg(long)]
-        state_dir: PathBuf,
-    },
-    /// Run a built-in image stand-in (`kubia`, `kubia-unhealthy`, `batch-job`, `ssd-monitor`).
-    #[command(hide = true)]
-    Image {
-        name: String,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-}
-
-// The async runtime is started only for the agent: the supervisor and the stand-ins run
-// once per container and must stay small.
+// The async runtime is started only for the agent.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.internal {
-        Some(Internal::Supervise { state_dir }) => {
-            skiff_nodelet::runtime::supervisor::run(&state_dir)
-        }
-        Some(Internal::Image { name, args }) => skiff_nodelet::images::standins::run(&name, &args),
+        Some(internal) => internal.run(),
         None => skiff_nodelet::agent::main(cli.agent),
     }
 }

@@ -15,6 +15,9 @@ use skiff_common::launch::{token_file, ApiserverPlan, ClientPlan, NodeletPlan, T
 use crate::binary::binary;
 use crate::process::Process;
 use crate::store::{StoreCluster, StoreSpec};
+
+#[path = "cluster_teardown.rs"]
+mod teardown;
 use crate::wait::wait_for;
 
 /// Fast leader election for the controller-manager and the scheduler, so a failover takes
@@ -100,6 +103,9 @@ pub struct ClusterSpec {
     pub nodelet_args: Vec<String>,
     /// Environment for every nodelet (e.g. SKIFF_BATCH_JOB_SECONDS).
     pub nodelet_env: Vec<(String, String)>,
+    /// Pods get sandboxes (namespaces, a pod network on a bridge per node, cgroups; needs
+    /// root). Otherwise nodelets run with `--sandbox none` and loopback pod IPs.
+    pub sandboxed: bool,
     /// TLS and client certificates on every port, as `skiff up` runs (the default); false:
     /// plain text.
     pub tls: bool,
@@ -119,6 +125,7 @@ impl Default for ClusterSpec {
             controller_manager_args: Vec::new(),
             nodelet_args: Vec::new(),
             nodelet_env: Vec::new(),
+            sandboxed: false,
             tls: true,
         }
     }
@@ -146,6 +153,8 @@ pub struct TestCluster {
     apiserver_addrs: Vec<String>,
     metrics_ports: BTreeMap<String, u16>,
     nodelet_data: BTreeMap<String, PathBuf>,
+    /// The sandboxed cluster's pod network (see [`crate::sandbox_net`]).
+    sandbox_net: Option<crate::sandbox_net::SandboxNet>,
     /// The cluster's certificates (TLS clusters).
     pki: Option<PkiLayout>,
 }
@@ -175,6 +184,7 @@ impl TestCluster {
             apiserver_addrs: Vec::new(),
             metrics_ports: BTreeMap::new(),
             nodelet_data: BTreeMap::new(),
+            sandbox_net: spec.sandboxed.then(crate::sandbox_net::SandboxNet::unique),
             pki,
         };
         cluster.write_tokens();
@@ -284,16 +294,24 @@ impl TestCluster {
     pub fn add_nodelet(&mut self, nodelet: &NodeletSpec) {
         let name = format!("nodelet-{}", nodelet.name);
         let data_dir = self.path(&name);
+        let index = self.nodelet_data.len();
         let plan = NodeletPlan {
             client: self.client_plan(&node_token(&nodelet.name)),
             node_name: nodelet.name.clone(),
             data_dir: data_dir.clone(),
             listen_port: free_port(),
-            pod_cidr: unique_pod_cidr(),
+            pod_cidr: match &self.sandbox_net {
+                Some(net) => net.pod_cidr(index),
+                None => unique_pod_cidr(),
+            },
             labels: nodelet.labels.clone(),
             pki: self.pki.clone(),
         };
         let mut args = plan.args();
+        match &self.sandbox_net {
+            Some(net) => args.extend(net.nodelet_args(index)),
+            None => args.extend(["--sandbox".to_string(), "none".to_string()]),
+        }
         args.extend(self.spec.nodelet_args.iter().cloned());
         args.extend(nodelet.args.iter().cloned());
         let log = self.path(&format!("{name}.log"));
@@ -436,40 +454,5 @@ impl TestCluster {
             }
         })
         .await;
-    }
-
-    /// The end of every component's log (`lines` lines each, all of it for `None`), for a
-    /// failing test's output.
-    pub fn dump_logs(&self, lines: Option<usize>) {
-        for name in self.components() {
-            let text = self.proc_ref(&name).log_text();
-            let all: Vec<&str> = text.lines().collect();
-            let from = lines.map_or(0, |n| all.len().saturating_sub(n));
-            eprintln!(
-                "----- {name} (lines {}..{} of its log) -----\n{}",
-                from + 1,
-                all.len(),
-                all[from..].join("\n")
-            );
-        }
-    }
-}
-
-/// Lines of each component's log a failing test prints (all of them with `SKIFF_E2E_LOGS`).
-const FAILURE_LOG_LINES: usize = 40;
-
-impl Drop for TestCluster {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let whole = std::env::var_os("SKIFF_E2E_LOGS").is_some();
-            self.dump_logs((!whole).then_some(FAILURE_LOG_LINES));
-        }
-        for proc in self.procs.values_mut() {
-            proc.kill();
-        }
-        // Containers outlive their nodelet (their supervisors run in sessions of their own).
-        for data_dir in self.nodelet_data.values() {
-            crate::containers::kill_all(data_dir);
-        }
     }
 }

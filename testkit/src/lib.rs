@@ -23,6 +23,7 @@ mod error;
 pub mod http;
 pub mod process;
 pub mod prometheus;
+pub mod sandbox_net;
 pub mod store;
 pub mod wait;
 

@@ -114,7 +114,7 @@ fn node_rule(user: &User, node: &str, a: &Attributes<'_>) -> Result<Option<Objec
     let read = READ_VERBS.contains(&a.verb);
     let write = matches!(a.verb, "create" | "update" | "patch" | "delete");
     match (a.info.plural, a.subresource) {
-        (_, "log") => deny(None),
+        (_, "log") | (_, "exec") => deny(None),
         (_, "") | (_, "status") | (_, "scale") if read => Ok(None),
         ("nodes", "" | "status") if write => {
             let rule = ObjectRule::OwnNode(node.to_string());

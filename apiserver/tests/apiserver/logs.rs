@@ -18,6 +18,17 @@ struct FakeNodelet;
 #[tonic::async_trait]
 impl NodeLogs for FakeNodelet {
     type LogsStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
+    type ExecStream =
+        Pin<Box<dyn Stream<Item = Result<skiff_proto::skiffapi::ExecOutput, Status>> + Send>>;
+
+    async fn exec(
+        &self,
+        _request: Request<tonic::Streaming<skiff_proto::skiffapi::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
+        Err(Status::unimplemented(
+            "the log tests' nodelet does not exec",
+        ))
+    }
 
     async fn logs(
         &self,

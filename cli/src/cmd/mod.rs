@@ -4,6 +4,7 @@ pub mod apply;
 pub mod delete;
 pub mod describe;
 pub mod edit;
+pub mod exec;
 pub mod get;
 pub mod label;
 pub mod logs;

@@ -93,6 +93,8 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
     let left = procs::leftovers(&dir.join("data"), &sessions);
     let containers = left.len();
     stuck.extend(procs::terminate(&left, Duration::from_secs(2)));
+    // Then what the nodes' pod sandboxes made: veths, bridges, routes, rules, cgroups.
+    teardown_sandboxes(&dir.join("data"));
     state.clear_processes();
     state.save()?;
     if !stuck.is_empty() {
@@ -129,6 +131,33 @@ pub fn down(args: &DownArgs) -> Result<(), CliError> {
         ));
     }
     Ok(())
+}
+
+/// Runs `skiff-nodelet teardown` for every node's data dir that has sandboxes.
+fn teardown_sandboxes(data: &Path) {
+    let Ok(bin_dir) = procs::binary_dir() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(data) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let node_dir = entry.path();
+        if !node_dir.join("sandboxes").is_dir() {
+            continue;
+        }
+        let status = std::process::Command::new(bin_dir.join("skiff-nodelet"))
+            .arg("teardown")
+            .arg("--data-dir")
+            .arg(&node_dir)
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            errln(&format!(
+                "could not remove the pod network of {}: {status:?}",
+                node_dir.display()
+            ));
+        }
+    }
 }
 
 /// Deletes what `skiff up` wrote in `dir`, and `~/.skiff/config` if it points at this cluster.

@@ -76,11 +76,34 @@ fn hex_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_cluster(dir: &Path, nodes: usize, insecure: bool) -> Result<ClusterState, CliError> {
+fn new_cluster(
+    dir: &Path,
+    nodes: usize,
+    sandbox: &str,
+    insecure: bool,
+) -> Result<ClusterState, CliError> {
+    let sandboxed = match sandbox {
+        "none" => false,
+        "namespaces" => true,
+        _ => rustix::process::geteuid().is_root(),
+    };
+    // A sandboxed cluster's range must not be another's on this host: its first bridge
+    // would then exist.
+    let mut pod_net_base = ports::pod_net_base(nodes);
+    for _ in 0..64 {
+        let taken = std::path::Path::new("/sys/class/net")
+            .join(plan::bridge_name(pod_net_base, 0))
+            .exists();
+        if !sandboxed || !taken {
+            break;
+        }
+        pod_net_base = ports::pod_net_base(nodes);
+    }
     let secrets = Secrets {
         admin_token: hex_token(),
         node_tokens: (0..nodes).map(|_| hex_token()).collect(),
-        pod_net_base: ports::pod_net_base(nodes),
+        pod_net_base,
+        sandboxed,
     };
     let mut ports = ports::Allocator::default();
     // The CA and every certificate, valid a year, keys 0600 under DIR/pki.
@@ -124,7 +147,7 @@ pub async fn up(args: &UpArgs) -> Result<(), CliError> {
             Some(stopped) => stopped,
             None => return Ok(()),
         },
-        None => new_cluster(&dir, args.nodes, args.insecure)?,
+        None => new_cluster(&dir, args.nodes, &args.sandbox, args.insecure)?,
     };
     // Every binary is looked up before anything starts.
     let mut skipped = Vec::new();

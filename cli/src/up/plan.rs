@@ -31,6 +31,14 @@ pub struct Secrets {
     /// Second octet of the first node's pod range (`127.X.0.0/16`); node i gets X+i, so two
     /// clusters on one machine rarely hand out the same pod IPs.
     pub pod_net_base: u8,
+    /// Pods get sandboxes: node i gets `10.X.(i+1).0/24` and bridge `skuXXn<i>` instead,
+    /// the nodes' bridges are joined, and pods reach `10.X.0.0/16` on-link.
+    pub sandboxed: bool,
+}
+
+/// The bridge of node `i` (0-based) of a sandboxed cluster with this base.
+pub fn bridge_name(base: u8, i: usize) -> String {
+    format!("sku{base:02x}n{i}")
 }
 
 /// `node-1`, `node-2`, ...
@@ -178,10 +186,14 @@ pub fn plan(
             node_name: node.clone(),
             data_dir: data.join(format!("nodelet-{node}")),
             listen_port: port(),
-            pod_cidr: format!(
-                "127.{}.0.0/16",
-                secrets.pod_net_base.saturating_add(i as u8)
-            ),
+            pod_cidr: if secrets.sandboxed {
+                format!("10.{}.{}.0/24", secrets.pod_net_base, i + 1)
+            } else {
+                format!(
+                    "127.{}.0.0/16",
+                    secrets.pod_net_base.saturating_add(i as u8)
+                )
+            },
             labels: if i == 0 {
                 vec![(s("disk"), s("ssd"))]
             } else {
@@ -191,6 +203,22 @@ pub fn plan(
         };
         let mut args = nodelet.args();
         args.extend([s("--heartbeat-interval"), s(NODE_HEARTBEAT)]);
+        if secrets.sandboxed {
+            let base = secrets.pod_net_base;
+            args.extend([
+                s("--sandbox"),
+                s("namespaces"),
+                s("--pod-bridge"),
+                bridge_name(base, i),
+                s("--cluster-cidr"),
+                format!("10.{base}.0.0/16"),
+            ]);
+            if i > 0 {
+                args.extend([s("--pod-bridge-link"), bridge_name(base, 0)]);
+            }
+        } else {
+            args.extend([s("--sandbox"), s("none")]);
+        }
         let health = Health::Node { name: node.clone() };
         components.push(component(
             &format!("nodelet-{node}"),
@@ -222,6 +250,7 @@ mod tests {
             admin_token: "admintok".into(),
             node_tokens: vec!["n1tok".into(), "n2tok".into()],
             pod_net_base: 100,
+            sandboxed: false,
         }
     }
 

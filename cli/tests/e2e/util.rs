@@ -74,7 +74,17 @@ impl Cluster {
         };
         step("skiff up");
         let dir_arg = dir.display().to_string();
-        let mut args = vec!["up", "--dir", &dir_arg, "--timeout", "120s"];
+        // These scenarios time plain processes; sandboxes have their own
+        // (tests/tests/sandbox).
+        let mut args = vec![
+            "up",
+            "--dir",
+            &dir_arg,
+            "--timeout",
+            "120s",
+            "--sandbox",
+            "none",
+        ];
         args.extend_from_slice(extra);
         let run = cluster.run_env(&args, &[]);
         assert_eq!(
@@ -97,7 +107,7 @@ impl Cluster {
             _root: root,
         };
         step("skiff up (default directory)");
-        let run = cluster.run(&["up", "--timeout", "120s"]);
+        let run = cluster.run(&["up", "--timeout", "120s", "--sandbox", "none"]);
         assert_eq!(
             run.status, 0,
             "skiff up failed:\n{}\n{}",

@@ -12,6 +12,7 @@ use skiff_api::quantity::Quantity;
 use skiff_common::flags::{ApiserverFlags, MissingFlag};
 
 use crate::ipam::Ipv4Cidr;
+use crate::sandbox::SandboxMode;
 
 /// The agent's command-line flags. Required ones are checked by [`AgentArgs::into_config`]
 /// so that the hidden subcommands of the same binary do not need them.
@@ -39,9 +40,25 @@ pub struct AgentArgs {
     /// compose service's own name).
     #[arg(long, default_value = "127.0.0.1")]
     pub node_ip: String,
-    /// The range pod IPs come from (loopback addresses need no setup).
-    #[arg(long, default_value = "127.42.0.0/16")]
-    pub pod_cidr: String,
+    /// The range pod IPs come from: the node's podCIDR. Default 10.42.0.0/24 with
+    /// sandboxes, 127.42.0.0/16 without (loopback addresses need no setup).
+    #[arg(long)]
+    pub pod_cidr: Option<String>,
+    /// `namespaces`: each pod gets Linux namespaces, a network on the node's bridge and
+    /// cgroup limits; `none`: pods are plain host processes; `auto`: namespaces when
+    /// running as root, else none (said once at start).
+    #[arg(long, default_value = "auto")]
+    pub sandbox: String,
+    /// The node's pod bridge (unique per node on a host; at most 15 characters).
+    #[arg(long, default_value = "skiff0")]
+    pub pod_bridge: String,
+    /// Another node's pod bridge on this same host to join at layer 2, so pods of both
+    /// nodes reach each other (needs --cluster-cidr).
+    #[arg(long)]
+    pub pod_bridge_link: Option<String>,
+    /// The whole cluster's pod range, reached on-link from pods (with --pod-bridge-link).
+    #[arg(long)]
+    pub cluster_cidr: Option<String>,
     /// How often the node's Lease in kube-node-lease is renewed.
     #[arg(long, default_value = "2s")]
     pub heartbeat_interval: String,
@@ -93,7 +110,12 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub node_ip: IpAddr,
-    pub pod_cidr: Ipv4Cidr,
+    /// `None`: the default of the sandbox mode in use ([`AgentConfig::pod_cidr`]).
+    pub pod_cidr_flag: Option<Ipv4Cidr>,
+    pub sandbox: SandboxMode,
+    pub pod_bridge: String,
+    pub pod_bridge_link: Option<String>,
+    pub cluster_cidr: Option<Ipv4Cidr>,
     pub heartbeat_interval: Duration,
     pub crashloop_backoff_base: Duration,
     pub image_catalog: Option<PathBuf>,
@@ -114,6 +136,19 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("--{flag}: {message}")]
     Invalid { flag: &'static str, message: String },
+}
+
+impl AgentConfig {
+    /// The node's pod range once the sandbox mode is known.
+    pub fn pod_cidr(&self, sandboxed: bool) -> Ipv4Cidr {
+        self.pod_cidr_flag.unwrap_or_else(|| {
+            if sandboxed {
+                Ipv4Cidr::masked(std::net::Ipv4Addr::new(10, 42, 0, 0), 24)
+            } else {
+                Ipv4Cidr::masked(std::net::Ipv4Addr::new(127, 42, 0, 0), 16)
+            }
+        })
+    }
 }
 
 /// `--node-ip` as an address: taken as is, or a host name resolved now.
@@ -221,10 +256,22 @@ impl AgentArgs {
             data_dir: self.data_dir.ok_or(ConfigError::Missing("data-dir"))?,
             listen: self.listen,
             node_ip: resolve_node_ip(&self.node_ip)?,
-            pod_cidr: self
+            pod_cidr_flag: self
                 .pod_cidr
-                .parse()
+                .map(|c| c.parse())
+                .transpose()
                 .map_err(|e: crate::ipam::IpamError| invalid("pod-cidr", e.to_string()))?,
+            sandbox: self
+                .sandbox
+                .parse()
+                .map_err(|e: String| invalid("sandbox", e))?,
+            pod_bridge: self.pod_bridge,
+            pod_bridge_link: self.pod_bridge_link,
+            cluster_cidr: self
+                .cluster_cidr
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(|e: crate::ipam::IpamError| invalid("cluster-cidr", e.to_string()))?,
             heartbeat_interval: duration("heartbeat-interval", &self.heartbeat_interval)?,
             crashloop_backoff_base: duration(
                 "crashloop-backoff-base",
@@ -282,7 +329,9 @@ mod tests {
         assert_eq!(c.crashloop_backoff_base, Duration::from_secs(10));
         assert_eq!(c.max_pods, 110);
         assert_eq!(c.runtime, RuntimeKind::Process);
-        assert_eq!(c.pod_cidr.to_string(), "127.42.0.0/16");
+        assert_eq!(c.pod_cidr(false).to_string(), "127.42.0.0/16");
+        assert_eq!(c.pod_cidr(true).to_string(), "10.42.0.0/24");
+        assert_eq!(c.sandbox, SandboxMode::Auto);
         assert!(c.cpu.is_none() && c.memory.is_none());
     }
 
@@ -321,6 +370,8 @@ mod tests {
             (&["--heartbeat-interval", "0s"], "--heartbeat-interval"),
             (&["--pod-cidr", "10.0.0.0"], "--pod-cidr"),
             (&["--max-pods", "0"], "--max-pods"),
+            (&["--sandbox", "docker"], "--sandbox"),
+            (&["--cluster-cidr", "10.0.0.0"], "--cluster-cidr"),
         ];
         for (extra, flag) in bad {
             let mut args = BASE.to_vec();

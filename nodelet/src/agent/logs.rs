@@ -146,6 +146,16 @@ impl LogService {
 #[tonic::async_trait]
 impl NodeLogs for LogService {
     type LogsStream = ChunkStream;
+    type ExecStream = super::exec::OutputStream;
+
+    async fn exec(
+        &self,
+        request: Request<tonic::Streaming<skiff_proto::skiffapi::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
+        // The same client-certificate check as logs: only the apiserver may exec.
+        super::tls::authorize(&request, self.client_certificates)?;
+        super::exec::exec(&self.backend, &self.pods, request).await
+    }
 
     async fn logs(
         &self,

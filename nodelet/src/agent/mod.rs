@@ -2,10 +2,12 @@
 //! the node, and serves container logs to the apiserver.
 
 pub mod config;
+pub mod exec;
 pub mod lease;
 pub mod logs;
 pub mod machine;
 pub mod node;
+pub mod sandbox;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -57,6 +59,10 @@ pub enum AgentError {
     Images(#[from] ImageError),
     #[error("pod IPs: {0}")]
     Ipam(#[from] IpamError),
+    #[error("pod sandboxes: {0}")]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("{0}")]
+    SandboxMode(String),
     #[error(transparent)]
     Tls(#[from] skiff_common::tls::TlsError),
 }
@@ -155,7 +161,15 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     if let Some(file) = &config.image_catalog {
         catalog.load_file(file)?;
     }
-    let ipam = Ipam::open(config.data_dir.join("ipam.json"), config.pod_cidr)?;
+    let sandboxed = sandbox::sandboxed(&config).map_err(AgentError::SandboxMode)?;
+    let pod_cidr = config.pod_cidr(sandboxed);
+    let mut ipam = Ipam::open(config.data_dir.join("ipam.json"), pod_cidr)?;
+    let sandboxes = if sandboxed {
+        ipam = ipam.reserve(pod_cidr.gateway());
+        Some(sandbox::open(&config, &helper, pod_cidr).await?)
+    } else {
+        None
+    };
     let recovered = backend.recover()?;
     tracing::info!(node = %node, containers = recovered.len(), runtime = runtime_name, "nodelet starting");
 
@@ -180,7 +194,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     let identity = NodeIdentity {
         name: node.clone(),
         labels: config.labels.clone(),
-        pod_cidr: config.pod_cidr.to_string(),
+        pod_cidr: pod_cidr.to_string(),
         capacity: capacity(&config),
         address: config.node_ip.to_string(),
         logs_port,
@@ -201,6 +215,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         backend: backend.clone(),
         catalog,
         ipam,
+        sandboxes: sandboxes.clone(),
         backoff_base: config.crashloop_backoff_base,
         resync: POD_RESYNC,
         metrics: metrics.clone(),
@@ -223,6 +238,16 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         shutdown.child_token(),
     ));
     tasks.spawn(informer.run(shutdown.child_token()));
+    if let Some(sandboxes) = sandboxes {
+        tasks.spawn(sandbox::keep_network(
+            client.clone(),
+            sandboxes,
+            config.data_dir.clone(),
+            node.clone(),
+            config.node_ip,
+            shutdown.child_token(),
+        ));
+    }
     tasks.spawn(
         PodManager::new(ctx, store.clone(), changes_rx).run(recovered, shutdown.child_token()),
     );

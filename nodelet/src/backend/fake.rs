@@ -202,6 +202,7 @@ mod tests {
             env: vec![],
             working_dir: None,
             pod_ip: "127.0.0.2".parse().unwrap(),
+            isolation: None,
         }
     }
 

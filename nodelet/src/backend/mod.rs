@@ -89,6 +89,19 @@ impl Backend {
         }
     }
 
+    /// The container's newest instance if it is running.
+    pub fn running_instance(&self, pod_uid: &str, container: &str) -> Option<ContainerId> {
+        match self {
+            Backend::Process(rt) => {
+                let id = rt
+                    .log_instance(pod_uid, container, &LogOptions::default())
+                    .ok()?;
+                rt.status(&id).ok()?.is_running().then_some(id)
+            }
+            Backend::Fake(_) => None,
+        }
+    }
+
     /// A container's log; hollow containers write none.
     pub fn read_log(
         &self,

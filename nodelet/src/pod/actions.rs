@@ -64,6 +64,14 @@ impl PodWorker {
     /// Starts the container's next instance (or records why it cannot start).
     pub(super) async fn start(&mut self, i: usize, container: &Container) {
         let Some(pod_ip) = self.pod_ip else { return };
+        let isolation = match (&self.ctx.sandboxes, &self.sandbox) {
+            (None, _) => None,
+            (Some(_), Some(base)) => Some(crate::runtime::Isolation {
+                limits: crate::sandbox::limits_of(&container.resources),
+                ..base.clone()
+            }),
+            (Some(_), None) => return,
+        };
         let placement = Placement {
             pod_ip: pod_ip.into(),
             host_ip: self.ctx.host_ip.clone(),
@@ -76,7 +84,7 @@ impl PodWorker {
             instance,
             &placement,
         ) {
-            Ok(spec) => spec,
+            Ok(spec) => crate::runtime::ContainerSpec { isolation, ..spec },
             Err(e) => return self.image_failure(i, container, e),
         };
         let name = container.name.clone();
@@ -315,6 +323,7 @@ impl PodWorker {
                         context: ExecContext {
                             env: Vec::new(),
                             working_dir: "/".into(),
+                            enter: None,
                         },
                     });
                     let spec = with_timing(probe, placeholder);

@@ -101,6 +101,15 @@ impl PodManager {
                 .spawn(clean_up_orphan(self.ctx.clone(), uid, infos));
         }
         let keep = |uid: &str| self.workers.contains_key(uid) || orphans.contains(uid);
+        // Sandboxes of pods that left no containers (deleted while the nodelet was down).
+        if let Some(sandboxes) = &self.ctx.sandboxes {
+            for uid in sandboxes.pods() {
+                if !keep(&uid) {
+                    self.tasks
+                        .spawn(clean_up_orphan(self.ctx.clone(), uid, Vec::new()));
+                }
+            }
+        }
         match self.ctx.ipam.retain(keep) {
             Ok(freed) if !freed.is_empty() => tracing::info!(
                 count = freed.len(),
@@ -183,6 +192,11 @@ async fn clean_up_orphan(ctx: Arc<NodeContext>, uid: String, infos: Vec<Containe
     futures::future::join_all(stops).await;
     if let Err(e) = ctx.backend.remove_pod(&uid) {
         tracing::warn!(pod = %uid, error = %e, "removing an orphaned pod's state failed");
+    }
+    if let Some(sandboxes) = &ctx.sandboxes {
+        if let Err(e) = sandboxes.remove(&uid).await {
+            tracing::warn!(pod = %uid, error = %e, "removing an orphaned pod's sandbox failed");
+        }
     }
     if let Err(e) = ctx.ipam.release(&uid) {
         tracing::warn!(pod = %uid, error = %e, "releasing an orphaned pod's IP failed");

@@ -52,6 +52,8 @@ pub struct NodeContext {
     pub backend: Backend,
     pub catalog: ImageCatalog,
     pub ipam: Ipam,
+    /// Pod sandboxes, when pods get namespaces (`--sandbox`).
+    pub sandboxes: Option<crate::sandbox::Sandboxes>,
     /// The first CrashLoopBackOff delay.
     pub backoff_base: Duration,
     /// How often a worker looks at its pod with nothing else happening.

@@ -224,6 +224,7 @@ mod tests {
         let ctx = ExecContext {
             env: vec![("A".into(), "1".into())],
             working_dir: "/".into(),
+            enter: None,
         };
         let spec = probe_spec(&exec, &container(), "127.42.0.3", || Some(ctx.clone())).unwrap();
         assert_eq!(

@@ -122,6 +122,7 @@ pub fn container_spec(
         working_dir: (!container.working_dir.is_empty())
             .then(|| PathBuf::from(&container.working_dir)),
         pod_ip: placement.pod_ip,
+        isolation: None,
     })
 }
 

@@ -24,6 +24,7 @@ use super::{NodeContext, PodUpdate};
 use crate::metrics::PodCounts;
 use crate::probe::ProbeUpdate;
 use crate::runtime::ContainerInfo;
+use crate::runtime::Isolation;
 
 /// How soon a starting instance or a failed API call is looked at again.
 const RECHECK: Duration = Duration::from_millis(100);
@@ -43,6 +44,8 @@ pub struct PodWorker {
     /// One per spec container, in spec order (a pod's container list never changes).
     pub(super) tracks: Vec<ContainerTrack>,
     pub(super) pod_ip: Option<Ipv4Addr>,
+    /// The pod's sandbox once made or re-adopted (sandboxed nodes only).
+    pub(super) sandbox: Option<Isolation>,
     writer: StatusWriter,
     pub(super) wake_tx: mpsc::Sender<()>,
     wake_rx: mpsc::Receiver<()>,
@@ -74,6 +77,7 @@ impl PodWorker {
             events: PodEvents::new(ctx.recorder.clone(), &pod),
             uid: pod.metadata.uid.clone(),
             pod_ip: ctx.ipam.get(&pod.metadata.uid),
+            sandbox: None,
             ctx,
             pod,
             updates,
@@ -154,6 +158,23 @@ impl PodWorker {
                 }
             }
         }
+        if let (Some(ip), Some(sandboxes), None) = (self.pod_ip, &self.ctx.sandboxes, &self.sandbox)
+        {
+            match sandboxes.ensure(&self.uid, &pod.metadata.name, ip).await {
+                Ok(isolation) => self.sandbox = Some(isolation),
+                Err(e) => {
+                    tracing::warn!(pod = %self.events.description(), error = %e, "creating the pod's sandbox failed");
+                    if !self.ip_error_reported {
+                        self.ip_error_reported = true;
+                        self.events.pod_warning(
+                            "FailedCreatePodSandBox",
+                            format!("Failed to create pod sandbox: {e}"),
+                        );
+                    }
+                    wake = wake.min(now + RETRY * 5);
+                }
+            }
+        }
         let base = self.writer.base(&pod).clone();
         let (deadline_exceeded, deadline_wake) = deadline(&pod, &base);
         if let Some(at) = deadline_wake {
@@ -193,7 +214,9 @@ impl PodWorker {
                 track.due = None;
                 track.image_backoff.reset();
             }
-            if self.pod_ip.is_none() && !self.tracks[i].is_running() {
+            let placed =
+                self.pod_ip.is_some() && (self.ctx.sandboxes.is_none() || self.sandbox.is_some());
+            if !placed && !self.tracks[i].is_running() {
                 continue;
             }
             for _ in 0..STEPS_PER_SYNC {
@@ -324,7 +347,7 @@ impl PodWorker {
             }
         }
         tracing::info!(pod = %self.events.description(), "pod deleted");
-        self.clean_up();
+        self.clean_up().await;
         true
     }
 
@@ -359,14 +382,20 @@ impl PodWorker {
             tracing::info!(pod = %self.events.description(), "pod removed from the API; stopping its containers");
         }
         futures::future::join_all(stops).await;
-        self.clean_up();
+        self.clean_up().await;
     }
 
-    /// Drops the pod's probes, containers' state and logs, and its IP.
-    fn clean_up(&mut self) {
+    /// Drops the pod's probes, containers' state and logs, its sandbox and its IP.
+    async fn clean_up(&mut self) {
         self.tracks.clear();
         if let Err(e) = self.ctx.backend.remove_pod(&self.uid) {
             tracing::warn!(pod = %self.uid, error = %e, "removing the pod's container state failed");
+        }
+        if let Some(sandboxes) = &self.ctx.sandboxes {
+            self.sandbox = None;
+            if let Err(e) = sandboxes.remove(&self.uid).await {
+                tracing::warn!(pod = %self.uid, error = %e, "removing the pod's sandbox failed");
+            }
         }
         if let Err(e) = self.ctx.ipam.release(&self.uid) {
             tracing::warn!(pod = %self.uid, error = %e, "releasing the pod's IP failed");

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use rustix::process::{kill_process_group, Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
 
 use super::{ExecAction, ProbeOutcome};
 
@@ -13,15 +12,13 @@ use super::{ExecAction, ProbeOutcome};
 const MAX_OUTPUT: usize = 10 * 1024;
 
 pub(super) async fn probe(action: &ExecAction, timeout: Duration) -> ProbeOutcome {
-    let Some((program, args)) = action.command.split_first() else {
+    let Some(program) = action.command.first() else {
         return ProbeOutcome::Failure("exec probe has an empty command".into());
     };
     let shown = action.command.join(" ");
-    let spawned = Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(action.context.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&action.context.working_dir)
+    let spawned = action
+        .context
+        .command(&action.command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -116,9 +116,16 @@ impl Runtime {
         let dir = self.existing(id)?;
         let stored = read_json::<StoredSpec>(&dir.spec())?
             .ok_or_else(|| RuntimeError::NotFound(id.clone()))?;
+        let enter = match (&stored.spec.isolation, self.status(id)?) {
+            (Some(_), super::ContainerStatus::Running { pid, .. }) => {
+                Some((self.config.nodelet_exe.clone(), pid))
+            }
+            _ => None,
+        };
         Ok(ExecContext {
             env: stored.env,
             working_dir: stored.working_dir,
+            enter,
         })
     }
 

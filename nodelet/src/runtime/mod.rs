@@ -16,10 +16,13 @@
 //!     supervisor.log   the supervisor's own errors
 //! ```
 
+pub mod cgroup;
 mod control;
+pub mod enter;
 mod inventory;
+pub mod isolation;
 pub(crate) mod layout;
-mod procfs;
+pub(crate) mod procfs;
 mod start;
 pub mod supervisor;
 mod types;
@@ -30,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use control::STARTING_MESSAGE;
+pub use isolation::Isolation;
 pub use types::{
     ContainerId, ContainerInfo, ContainerSpec, ContainerStatus, ExecContext, ExitRecord,
 };

@@ -59,14 +59,59 @@ fn supervise(state_dir: &Path) -> Result<(), String> {
     // One pipe for stdout and stderr keeps the two interleaved as the container wrote them.
     let (reader, writer) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
     let writer2 = writer.try_clone().map_err(|e| format!("pipe: {e}"))?;
-    let mut command = Command::new(program);
+    // The copier thread starts first: once this process has a PID namespace for its
+    // children (a sandboxed container), it can no longer start threads.
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let copier = thread::Builder::new()
+        .name("log-copier".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            copy_output(reader, &mut log);
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| format!("log thread: {e}"))?;
+    // A start failure is logged through the pipe too, then the copier sees EOF.
+    let fail_start = |mut writer: std::io::PipeWriter, message: String| {
+        let _ = writeln!(writer, "{message}");
+        drop(writer);
+        let _ = done_rx.recv_timeout(DRAIN_TIMEOUT);
+        start_failed(&dir, message)
+    };
+    let isolation = stored.spec.isolation.as_ref();
+    let cgroup = isolation.and_then(|i| {
+        i.cgroup(
+            &stored.spec.pod_uid,
+            &stored.spec.container_name,
+            stored.spec.instance,
+        )
+    });
+    let mut command = match isolation {
+        None => {
+            let mut command = Command::new(program);
+            command.args(args).current_dir(&stored.working_dir);
+            command
+        }
+        Some(isolation) => {
+            if let Err(message) = super::isolation::prepare(isolation, cgroup.as_ref()) {
+                drop(writer2);
+                return fail_start(writer, message);
+            }
+            let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
+            let mut command = Command::new(exe);
+            // The init stage chdirs to the working dir once its mounts are in place.
+            command
+                .arg("init")
+                .arg("--state-dir")
+                .arg(state_dir)
+                .current_dir("/");
+            command
+        }
+    };
     command
-        .args(args)
         .env_clear()
         .envs(stored.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&stored.working_dir)
         .stdin(Stdio::null())
-        .stdout(writer)
+        .stdout(writer.try_clone().map_err(|e| format!("pipe: {e}"))?)
         .stderr(writer2)
         // Its own process group, so stop/kill reach every process of the container.
         .process_group(0);
@@ -79,49 +124,28 @@ fn supervise(state_dir: &Path) -> Result<(), String> {
         Ok(child) => child,
         Err(e) => {
             let message = start_error_message(program, &e);
-            let _ = log.write(format!("{message}\n").as_bytes());
-            let record = ExitRecord {
-                exit_code: 128,
-                signal: None,
-                reason: "StartError".into(),
-                message: Some(message.clone()),
-                started_at: None,
-                finished_at: Utc::now(),
-            };
-            write_json_atomic(&dir.exit(), &record).map_err(|e| format!("exit.json: {e}"))?;
-            handshake(&format!("failed {message}"));
-            return Ok(());
+            return fail_start(writer, message);
         }
     };
+    drop(writer);
     let started_at = Utc::now();
     let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let setup = (|| {
-        // The child is ours and unreaped: its /proc entry exists even if it already exited.
-        let process = identity_of(pid).map_err(|e| format!("child identity: {e}"))?;
-        let record = ChildRecord {
-            process,
-            started_at,
-        };
-        write_json_atomic(&dir.child(), &record).map_err(|e| format!("child.json: {e}"))?;
-        thread::Builder::new()
-            .name("log-copier".into())
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                copy_output(reader, &mut log);
-                let _ = done_tx.send(());
-            })
-            .map_err(|e| format!("log thread: {e}"))
-    })();
-    let copier = match setup {
-        Ok(copier) => copier,
-        Err(message) => {
-            // Nobody could ever stop or observe this container: do not leave it running.
-            kill_group(pid);
-            let _ = child.wait();
-            return Err(message);
-        }
-    };
+    // The child is ours and unreaped: its /proc entry exists even if it already exited.
+    let setup = identity_of(pid)
+        .map_err(|e| format!("child identity: {e}"))
+        .and_then(|process| {
+            let record = ChildRecord {
+                process,
+                started_at,
+            };
+            write_json_atomic(&dir.child(), &record).map_err(|e| format!("child.json: {e}"))
+        });
+    if let Err(message) = setup {
+        // Nobody could ever stop or observe this container: do not leave it running.
+        kill_group(pid);
+        let _ = child.wait();
+        return Err(message);
+    }
     handshake(&format!("started {pid}"));
 
     let status = child.wait().map_err(|e| format!("wait: {e}"))?;
@@ -132,9 +156,55 @@ fn supervise(state_dir: &Path) -> Result<(), String> {
         let _ = copier.join();
     }
 
-    let record = exit_record(status, started_at, finished_at);
+    let mut record = exit_record(status, started_at, finished_at);
+    match std::fs::read_to_string(super::isolation::start_error_file(&dir)) {
+        Ok(message) if !message.is_empty() => record = start_error_record(message),
+        _ => {}
+    }
+    if let Some(cgroup) = &cgroup {
+        // The kernel's OOM killer sends SIGKILL; a shell whose child it killed exits 137.
+        if record.exit_code == 137 && cgroup.oom_kills() > 0 {
+            record.reason = "OOMKilled".into();
+        }
+        remove_cgroup(cgroup);
+    }
     write_json_atomic(&dir.exit(), &record).map_err(|e| format!("exit.json: {e}"))?;
     Ok(())
+}
+
+/// Records a container whose program never ran (exit code 128, reason StartError).
+fn start_failed(dir: &InstanceDir, message: String) -> Result<(), String> {
+    let record = start_error_record(message.clone());
+    write_json_atomic(&dir.exit(), &record).map_err(|e| format!("exit.json: {e}"))?;
+    handshake(&format!("failed {message}"));
+    Ok(())
+}
+
+fn start_error_record(message: String) -> ExitRecord {
+    ExitRecord {
+        exit_code: 128,
+        signal: None,
+        reason: "StartError".into(),
+        message: Some(message),
+        started_at: None,
+        finished_at: Utc::now(),
+    }
+}
+
+/// Removes the container's cgroup once the kernel has finished off the processes of its
+/// PID namespace (which takes a moment after PID 1 ends).
+fn remove_cgroup(cgroup: &super::cgroup::Cgroup) {
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        match cgroup.remove() {
+            Ok(()) => return,
+            Err(e) if std::time::Instant::now() >= deadline => {
+                eprintln!("supervisor: removing the cgroup: {e}");
+                return;
+            }
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
 }
 
 fn kill_group(pid: u32) {
@@ -197,7 +267,7 @@ pub(crate) fn exit_record(
     }
 }
 
-fn start_error_message(program: &str, e: &std::io::Error) -> String {
+pub(crate) fn start_error_message(program: &str, e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::NotFound && !program.contains('/') {
         format!("exec: \"{program}\": executable file not found in $PATH")
     } else {

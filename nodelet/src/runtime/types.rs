@@ -25,6 +25,9 @@ pub struct ContainerSpec {
     /// Working directory of the process; `/` when unset (an image without WORKDIR).
     pub working_dir: Option<PathBuf>,
     pub pod_ip: IpAddr,
+    /// The pod sandbox the container runs in; `None`: a plain host process.
+    #[serde(default)]
+    pub isolation: Option<super::isolation::Isolation>,
 }
 
 impl ContainerSpec {
@@ -101,6 +104,39 @@ pub struct ContainerInfo {
 pub struct ExecContext {
     pub env: Vec<(String, String)>,
     pub working_dir: PathBuf,
+    /// For a sandboxed container: the helper binary and the container's main process,
+    /// whose namespaces the command joins (`HELPER enter --pid PID ...`).
+    #[serde(default)]
+    pub enter: Option<(PathBuf, u32)>,
+}
+
+impl ExecContext {
+    /// The command `argv` (non-empty) as run inside the container: with its environment
+    /// and working directory, in its namespaces when it has them.
+    pub fn command(&self, argv: &[String]) -> tokio::process::Command {
+        let mut command = match &self.enter {
+            Some((helper, pid)) => {
+                let mut c = tokio::process::Command::new(helper);
+                c.arg("enter")
+                    .arg("--pid")
+                    .arg(pid.to_string())
+                    .arg("--cwd")
+                    .arg(&self.working_dir)
+                    .arg("--")
+                    .args(argv);
+                c
+            }
+            None => {
+                let mut c = tokio::process::Command::new(argv.first().map_or("", String::as_str));
+                c.args(argv.iter().skip(1)).current_dir(&self.working_dir);
+                c
+            }
+        };
+        command
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
 }
 
 /// `spec.json`: the spec as given plus what the runtime derived from it; the supervisor

@@ -22,6 +22,7 @@ fn spec(container: &str, argv: &[&str]) -> ContainerSpec {
         env: Vec::new(),
         working_dir: None,
         pod_ip: "127.0.0.1".parse().unwrap(),
+        isolation: None,
     }
 }
 

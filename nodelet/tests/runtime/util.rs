@@ -62,6 +62,7 @@ impl TestNode {
             env: Vec::new(),
             working_dir: None,
             pod_ip: self.ipam.allocate(&format!("uid-{pod}")).unwrap().into(),
+            isolation: None,
         }
     }
 

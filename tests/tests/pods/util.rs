@@ -46,6 +46,27 @@ impl Cluster {
         }
     }
 
+    /// Like [`Cluster::start`] with pod sandboxes (needs root): namespaces, the cluster's
+    /// own pod network and bridges, cgroups.
+    #[allow(dead_code)] // used by the sandbox scenarios only
+    pub async fn start_sandboxed(nodelets: Vec<NodeletSpec>) -> Cluster {
+        let names = nodelets.iter().map(|n| n.name.clone()).collect();
+        let spec = ClusterSpec {
+            nodelets,
+            nodelet_args: FAST.iter().map(|s| s.to_string()).collect(),
+            sandboxed: true,
+            ..ClusterSpec::default()
+        };
+        step("starting a sandboxed cluster");
+        let tc = TestCluster::start(spec).await;
+        let admin = tc.admin_client();
+        Cluster {
+            tc,
+            admin,
+            nodelets: names,
+        }
+    }
+
     /// The usual two nodes, `n1` and `n2`.
     pub async fn two_nodes() -> Cluster {
         Cluster::start(vec![NodeletSpec::new("n1"), NodeletSpec::new("n2")]).await

@@ -384,6 +384,16 @@ impl Api for Service {
     }
 
     type LogsStream = ChunkStream;
+    type ExecStream = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<skiff_proto::skiffapi::ExecOutput, Status>> + Send>,
+    >;
+
+    async fn exec(
+        &self,
+        _request: Request<tonic::Streaming<skiff_proto::skiffapi::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
+        Err(Status::unimplemented("the fake apiserver does not exec"))
+    }
 
     async fn logs(&self, request: Request<LogsRequest>) -> Result<Response<ChunkStream>, Status> {
         self.admit(&request)?;

@@ -1,0 +1,209 @@
+//! Per-container cgroups: memory and CPU limits, OOM-kill detection, removal.
+//!
+//! cgroup v1 (one hierarchy per controller under `/sys/fs/cgroup/<controller>`) and v2
+//! (one unified hierarchy with `cgroup.controllers` at its root) are both handled; the
+//! files touched are few (`memory.limit_in_bytes` / `memory.max`, `cpu.cfs_quota_us` /
+//! `cpu.max`, `memory.oom_control` / `memory.events`), so they are written directly
+//! rather than through a cgroup crate (see ARCHITECTURE.md).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+const ROOT: &str = "/sys/fs/cgroup";
+/// The CFS period for CPU limits (the kernel's and the kubelet's default): 100 ms.
+const CPU_PERIOD_US: u64 = 100_000;
+
+/// Resource limits of one container, from `resources.limits`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub memory_bytes: Option<u64>,
+    pub cpu_millis: Option<u64>,
+}
+
+/// Which cgroup layout the host has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// The host's cgroup version, or `None` without a usable cgroup filesystem.
+pub fn detect() -> Option<Version> {
+    let root = Path::new(ROOT);
+    if root.join("cgroup.controllers").exists() {
+        Some(Version::V2)
+    } else if root.join("memory").join("memory.limit_in_bytes").exists() {
+        Some(Version::V1)
+    } else {
+        None
+    }
+}
+
+/// One container's cgroup, named by a path relative to each hierarchy's root (e.g.
+/// `skiff-br1/<pod uid>_<container>_<instance>`).
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    version: Version,
+    relative: PathBuf,
+}
+
+impl Cgroup {
+    pub fn new(version: Version, relative: impl Into<PathBuf>) -> Self {
+        Cgroup {
+            version,
+            relative: relative.into(),
+        }
+    }
+
+    /// The directories of this cgroup: one per controller used (v1) or one (v2).
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        match self.version {
+            Version::V1 => ["memory", "cpu"]
+                .iter()
+                .map(|c| Path::new(ROOT).join(c).join(&self.relative))
+                .collect(),
+            Version::V2 => vec![Path::new(ROOT).join(&self.relative)],
+        }
+    }
+
+    /// Creates the cgroup and writes the limits.
+    pub fn create(&self, limits: &Limits) -> io::Result<()> {
+        for dir in self.dirs() {
+            fs::create_dir_all(&dir).map_err(|e| context(&dir, e))?;
+        }
+        match self.version {
+            Version::V1 => {
+                let [memory, cpu] = [self.dir_of("memory"), self.dir_of("cpu")];
+                if let Some(bytes) = limits.memory_bytes {
+                    write(&memory.join("memory.limit_in_bytes"), &bytes.to_string())?;
+                    // No swapping around the limit: over it, the OOM killer acts.
+                    let _ = write(&memory.join("memory.swappiness"), "0");
+                }
+                if let Some(millis) = limits.cpu_millis {
+                    write(&cpu.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                    write(&cpu.join("cpu.cfs_quota_us"), &quota_us(millis).to_string())?;
+                }
+            }
+            Version::V2 => {
+                let dir = self.dir_of("");
+                // Controllers must be enabled on every ancestor for the limit files to exist.
+                enable_v2_controllers(&self.relative)?;
+                if let Some(bytes) = limits.memory_bytes {
+                    write(&dir.join("memory.max"), &bytes.to_string())?;
+                    let _ = write(&dir.join("memory.swap.max"), "0");
+                }
+                if let Some(millis) = limits.cpu_millis {
+                    write(
+                        &dir.join("cpu.max"),
+                        &format!("{} {CPU_PERIOD_US}", quota_us(millis)),
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the calling process into the cgroup (`0` names the writer itself).
+    pub fn join_self(&self) -> io::Result<()> {
+        for dir in self.dirs() {
+            write(&dir.join("cgroup.procs"), "0")?;
+        }
+        Ok(())
+    }
+
+    /// How many times the kernel's OOM killer killed a process of this cgroup.
+    pub fn oom_kills(&self) -> u64 {
+        let (file, key) = match self.version {
+            Version::V1 => (self.dir_of("memory").join("memory.oom_control"), "oom_kill"),
+            Version::V2 => (self.dir_of("").join("memory.events"), "oom_kill"),
+        };
+        fs::read_to_string(file)
+            .ok()
+            .and_then(|text| {
+                text.lines().find_map(|line| {
+                    let (k, v) = line.split_once(' ')?;
+                    (k == key).then(|| v.trim().parse().ok()).flatten()
+                })
+            })
+            .unwrap_or(0)
+    }
+
+    /// Removes the cgroup; it must have no processes left. Missing directories are fine.
+    pub fn remove(&self) -> io::Result<()> {
+        for dir in self.dirs() {
+            remove_dir(&dir)?;
+        }
+        Ok(())
+    }
+
+    fn dir_of(&self, controller: &str) -> PathBuf {
+        match self.version {
+            Version::V1 => Path::new(ROOT).join(controller).join(&self.relative),
+            Version::V2 => Path::new(ROOT).join(&self.relative),
+        }
+    }
+}
+
+/// Removes an (empty) cgroup directory of any hierarchy; missing is fine.
+pub fn remove_dir(dir: &Path) -> io::Result<()> {
+    match fs::remove_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(context(dir, e)),
+    }
+}
+
+/// The directories of a node's parent cgroup `name` in every hierarchy skiff uses.
+pub fn parent_dirs(version: Version, name: &str) -> Vec<PathBuf> {
+    Cgroup::new(version, name).dirs()
+}
+
+/// CFS quota for a limit in millicores (at least 1 ms per period, the kernel's minimum).
+fn quota_us(millis: u64) -> u64 {
+    (millis * CPU_PERIOD_US / 1000).max(1000)
+}
+
+fn enable_v2_controllers(relative: &Path) -> io::Result<()> {
+    let mut dir = PathBuf::from(ROOT);
+    for part in relative.parent().into_iter().flat_map(|p| p.components()) {
+        let _ = fs::write(dir.join("cgroup.subtree_control"), "+memory +cpu");
+        dir.push(part);
+    }
+    let _ = fs::write(dir.join("cgroup.subtree_control"), "+memory +cpu");
+    Ok(())
+}
+
+fn write(path: &Path, value: &str) -> io::Result<()> {
+    fs::write(path, value).map_err(|e| context(path, e))
+}
+
+fn context(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_quota_follows_the_kubelet() {
+        assert_eq!(quota_us(1000), 100_000);
+        assert_eq!(quota_us(250), 25_000);
+        assert_eq!(quota_us(1), 1000);
+    }
+
+    #[test]
+    fn v1_uses_one_directory_per_controller() {
+        let g = Cgroup::new(Version::V1, "skiff-x/p_c_0");
+        assert_eq!(
+            g.dirs(),
+            vec![
+                PathBuf::from("/sys/fs/cgroup/memory/skiff-x/p_c_0"),
+                PathBuf::from("/sys/fs/cgroup/cpu/skiff-x/p_c_0")
+            ]
+        );
+    }
+}
