@@ -17,6 +17,8 @@
 //! - [`machine`]: describes the machine a report was measured on.
 //! - [`apiserver`]: `skiff-bench apiserver`, create latency and watch fan-out of
 //!   skiff-apiserver, against a running apiserver or a throw-away local cluster.
+//! - [`tls`]: the clients' TLS files (etcdctl's `--cacert --cert --key` towards the store,
+//!   the cluster CA towards apiservers).
 //! - [`scheduler`]: `skiff-bench scheduler`, scheduling throughput with hollow nodes,
 //!   in-process or against a live cluster.
 
@@ -34,5 +36,6 @@ pub mod probe;
 pub mod rss;
 pub mod scheduler;
 pub mod stats;
+pub mod tls;
 
 pub use error::BenchError;
