@@ -35,6 +35,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// skiff-apiserver: create latency under concurrent clients, and watch fan-out.
     Apiserver(ApiserverArgs),
+    /// skiff-apiserver's REST API against its gRPC API (creates, watch fan-out, Table lists).
+    Rest(crate::rest::RestArgs),
     /// skiff-scheduler: scheduling throughput (pods/s) with hollow nodes.
     Scheduler(SchedulerArgs),
     /// Learner add + promote with N keys, snapshot save/restore MB/s: etcd and skiff-store.

@@ -19,6 +19,8 @@
 //!   skiff-apiserver, against a running apiserver or a throw-away local cluster.
 //! - [`tls`]: the clients' TLS files (etcdctl's `--cacert --cert --key` towards the store,
 //!   the cluster CA towards apiservers).
+//! - [`rest`]: `skiff-bench rest`, the apiserver's REST API against its gRPC API on one
+//!   TLS cluster: create latency, watch fan-out lag, listing pods as a Table.
 //! - [`scheduler`]: `skiff-bench scheduler`, scheduling throughput with hollow nodes,
 //!   in-process or against a live cluster.
 
@@ -33,6 +35,7 @@ pub mod load;
 pub mod machine;
 pub mod ops;
 pub mod probe;
+pub mod rest;
 pub mod rss;
 pub mod scheduler;
 pub mod stats;
