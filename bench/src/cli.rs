@@ -37,6 +37,8 @@ pub enum Command {
     Apiserver(ApiserverArgs),
     /// skiff-apiserver's REST API against its gRPC API (creates, watch fan-out, Table lists).
     Rest(crate::rest::RestArgs),
+    /// Store puts in plain text and with TLS + client certificates: etcd and skiff-store.
+    Tls(crate::tls_bench::TlsBenchArgs),
     /// skiff-scheduler: scheduling throughput (pods/s) with hollow nodes.
     Scheduler(SchedulerArgs),
     /// Learner add + promote with N keys, snapshot save/restore MB/s: etcd and skiff-store.

@@ -86,6 +86,7 @@ pub async fn run(command: Command) -> Result<(), BenchError> {
         Command::Compare(a) => run_compare(a).await?,
         Command::Apiserver(a) => apiserver::run(a).await?,
         Command::Rest(a) => crate::rest::run(a).await?,
+        Command::Tls(a) => crate::tls_bench::run(a).await?,
         Command::Ops(a) => crate::ops::run(a).await?,
         Command::Scheduler(a) => {
             skiff_common::logging::init("text");

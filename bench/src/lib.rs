@@ -21,6 +21,8 @@
 //!   the cluster CA towards apiservers).
 //! - [`rest`]: `skiff-bench rest`, the apiserver's REST API against its gRPC API on one
 //!   TLS cluster: create latency, watch fan-out lag, listing pods as a Table.
+//! - [`tls_bench`]: `skiff-bench tls`, store puts in plain text and with TLS and client
+//!   certificates, etcd and skiff-store side by side.
 //! - [`scheduler`]: `skiff-bench scheduler`, scheduling throughput with hollow nodes,
 //!   in-process or against a live cluster.
 
@@ -40,5 +42,6 @@ pub mod rss;
 pub mod scheduler;
 pub mod stats;
 pub mod tls;
+pub mod tls_bench;
 
 pub use error::BenchError;
