@@ -44,7 +44,7 @@ impl Rest {
         format!("{}{path}", self.base)
     }
 
-    /// POSTs `body` to a collection; the created object's bytes, or why not.
+    /// POSTs `body` to a collection and reads the whole reply; why not, when it is not 201.
     pub async fn create(&self, path: &str, body: Vec<u8>) -> Result<(), String> {
         let resp = self
             .http
