@@ -35,6 +35,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// skiff-apiserver: create latency under concurrent clients, and watch fan-out.
     Apiserver(ApiserverArgs),
+    /// skiff-apiserver's REST API against its gRPC API (creates, watch fan-out, Table lists).
+    Rest(crate::rest::RestArgs),
+    /// Store puts in plain text and with TLS + client certificates: etcd and skiff-store.
+    Tls(crate::tls_bench::TlsBenchArgs),
     /// skiff-scheduler: scheduling throughput (pods/s) with hollow nodes.
     Scheduler(SchedulerArgs),
     /// Learner add + promote with N keys, snapshot save/restore MB/s: etcd and skiff-store.
@@ -76,7 +80,8 @@ pub enum Consistency {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConnArgs {
-    /// Client URLs, comma-separated (http:// is assumed when no scheme is given).
+    /// Client URLs, comma-separated (http:// is assumed when no scheme is given; https://
+    /// needs --cacert).
     #[arg(long, value_delimiter = ',', required = true)]
     pub endpoints: Vec<String>,
     /// Concurrent client tasks.
@@ -91,6 +96,8 @@ pub struct ConnArgs {
     /// Which endpoints the connections go to.
     #[arg(long, value_enum, default_value_t = Target::All)]
     pub target: Target,
+    #[command(flatten)]
+    pub tls: crate::tls::StoreTlsArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -134,6 +141,10 @@ pub struct BinaryArgs {
 pub struct ClusterArgs {
     #[command(flatten)]
     pub bin: BinaryArgs,
+    /// TLS on both ports with client-certificate authentication (certificates in the
+    /// cluster's pki/ directory).
+    #[arg(long)]
+    pub tls: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -188,7 +199,7 @@ pub struct CompareArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Turns `host:port` or `http://host:port[/]` into a URL tonic can dial.
+/// Turns `host:port` or `http(s)://host:port[/]` into a URL tonic can dial.
 pub fn normalize_endpoint(raw: &str) -> Result<String, BenchError> {
     let raw = raw.trim();
     let bad = |reason: &str| BenchError::Endpoint {
@@ -202,8 +213,8 @@ pub fn normalize_endpoint(raw: &str) -> Result<String, BenchError> {
         Some((scheme, rest)) => (scheme, rest),
         None => ("http", raw),
     };
-    if scheme != "http" {
-        return Err(bad("only http:// endpoints are supported"));
+    if scheme != "http" && scheme != "https" {
+        return Err(bad("only http:// and https:// endpoints are supported"));
     }
     let authority = rest.trim_end_matches('/');
     let (host, port) = authority
@@ -214,7 +225,7 @@ pub fn normalize_endpoint(raw: &str) -> Result<String, BenchError> {
     }
     port.parse::<u16>()
         .map_err(|_| bad("port is not a number in 1..65535"))?;
-    Ok(format!("http://{authority}"))
+    Ok(format!("{scheme}://{authority}"))
 }
 
 /// Normalizes every endpoint of a list, refusing an empty list.
@@ -266,6 +277,31 @@ mod tests {
         );
         assert_eq!((p.val_size, p.key_space), (512, 1000));
         assert_eq!(p.conn.target, Target::Leader);
+    }
+
+    #[test]
+    fn put_takes_etcdctls_tls_flags() {
+        let cli = parse(&[
+            "put",
+            "--endpoints",
+            "https://127.0.0.1:2379",
+            "--cacert",
+            "pki/ca.crt",
+            "--cert",
+            "pki/etcd-client.crt",
+            "--key-file",
+            "pki/etcd-client.key",
+        ])
+        .unwrap();
+        let Command::Put(p) = cli.command else {
+            panic!("not put: {:?}", cli.command)
+        };
+        assert_eq!(p.conn.tls.cacert, Some(PathBuf::from("pki/ca.crt")));
+        assert_eq!(p.conn.tls.cert, Some(PathBuf::from("pki/etcd-client.crt")));
+        assert_eq!(
+            p.conn.tls.key_file,
+            Some(PathBuf::from("pki/etcd-client.key"))
+        );
     }
 
     #[test]
@@ -343,9 +379,13 @@ mod tests {
             normalize_endpoint("localhost:1").unwrap(),
             "http://localhost:1"
         );
+        assert_eq!(
+            normalize_endpoint("https://127.0.0.1:2379/").unwrap(),
+            "https://127.0.0.1:2379"
+        );
         for bad in [
             "",
-            "https://127.0.0.1:2379",
+            "grpc://127.0.0.1:2379",
             "127.0.0.1",
             "127.0.0.1:99999",
             ":2379",

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use skiff_testkit::store::{StoreCluster, StoreSpec};
+use tonic::transport::ClientTlsConfig;
 
 use crate::cli::Kind;
 use crate::BenchError;
@@ -46,7 +47,25 @@ impl Cluster {
         size: usize,
         limit: Duration,
     ) -> Result<Cluster, BenchError> {
-        let mut cluster = Cluster::launch(binary, kind, size)?;
+        Cluster::start_with(binary, kind, size, false, limit).await
+    }
+
+    /// [`Cluster::start`], with `tls`: both ports over TLS with client-certificate
+    /// authentication, certificates made by the cluster PKI code in the cluster's `pki/`
+    /// (https:// URLs; [`Cluster::client_tls`] is what the bench's clients present).
+    pub async fn start_with(
+        binary: &Path,
+        kind: Kind,
+        size: usize,
+        tls: bool,
+        limit: Duration,
+    ) -> Result<Cluster, BenchError> {
+        let mut spec = spec(binary, kind, size);
+        spec.tls = tls;
+        let mut cluster = Cluster {
+            store: StoreCluster::launch(&spec)?,
+            kind,
+        };
         let all: Vec<usize> = (0..size).collect();
         cluster.wait_for_leader(&all, limit).await?;
         Ok(cluster)
@@ -79,6 +98,17 @@ impl Cluster {
 
     pub fn client_urls(&self) -> Vec<String> {
         self.store.client_urls()
+    }
+
+    /// The certificates of a TLS cluster.
+    pub fn pki(&self) -> Option<&skiff_common::pki_layout::PkiLayout> {
+        self.store.pki()
+    }
+
+    /// What a client presents to a TLS cluster (its CA and `etcd-client` certificate);
+    /// `None` for a plain-text one.
+    pub fn client_tls(&self) -> Option<&ClientTlsConfig> {
+        self.store.client_tls()
     }
 
     pub fn pid(&self, i: usize) -> Option<u32> {

@@ -12,14 +12,20 @@ use crate::{apiserver, compare, failover, rss, scheduler, BenchError};
 const START_LIMIT: Duration = Duration::from_secs(30);
 
 async fn load_spec(conn: &ConnArgs, op: Op) -> Result<LoadSpec, BenchError> {
-    let endpoints =
-        load::resolve_target(&normalize_endpoints(&conn.endpoints)?, conn.target).await?;
+    let tls = conn.tls.config()?;
+    let endpoints = load::resolve_target(
+        &normalize_endpoints(&conn.endpoints)?,
+        conn.target,
+        tls.as_ref(),
+    )
+    .await?;
     Ok(LoadSpec {
         endpoints,
         clients: conn.clients,
         conns: conn.conns,
         total: conn.total,
         op,
+        tls,
     })
 }
 
@@ -42,8 +48,18 @@ pub async fn run(command: Command) -> Result<(), BenchError> {
             print!("{}", load::run(&load_spec(&a.conn, op).await?).await?);
         }
         Command::Cluster(a) => {
-            let cluster = Cluster::start(&a.bin.binary, a.bin.kind, 3, START_LIMIT).await?;
+            let cluster =
+                Cluster::start_with(&a.bin.binary, a.bin.kind, 3, a.tls, START_LIMIT).await?;
             println!("endpoints: {}", cluster.client_urls().join(","));
+            if let Some(pki) = cluster.pki() {
+                let client = pki.etcd_client();
+                println!(
+                    "client TLS: --cacert {} --cert {} --key-file {}",
+                    pki.ca_cert().display(),
+                    client.cert.display(),
+                    client.key.display()
+                );
+            }
             println!("data and logs: {}", cluster.dir().display());
             println!("Ctrl-C stops the cluster");
             // Runs until the caller drops this future (on Ctrl-C), which kills the members.
@@ -69,6 +85,8 @@ pub async fn run(command: Command) -> Result<(), BenchError> {
         ),
         Command::Compare(a) => run_compare(a).await?,
         Command::Apiserver(a) => apiserver::run(a).await?,
+        Command::Rest(a) => crate::rest::run(a).await?,
+        Command::Tls(a) => crate::tls_bench::run(a).await?,
         Command::Ops(a) => crate::ops::run(a).await?,
         Command::Scheduler(a) => {
             skiff_common::logging::init("text");

@@ -210,13 +210,14 @@ async fn run_scenario(
     s: &Scenario,
     target: Target,
 ) -> Result<LoadReport, BenchError> {
-    let endpoints = load::resolve_target(&cluster.client_urls(), target).await?;
+    let endpoints = load::resolve_target(&cluster.client_urls(), target, None).await?;
     let spec = LoadSpec {
         endpoints,
         clients: s.clients,
         conns: s.conns,
         total: s.total,
         op: s.op(),
+        tls: None,
     };
     load::run(&spec).await
 }

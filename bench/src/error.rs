@@ -45,6 +45,8 @@ pub enum BenchError {
     #[error(transparent)]
     Apiserver(#[from] crate::apiserver::ApiserverBenchError),
     #[error(transparent)]
+    Rest(#[from] crate::rest::RestBenchError),
+    #[error(transparent)]
     Scheduler(#[from] crate::scheduler::SchedulerBenchError),
 }
 

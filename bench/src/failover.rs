@@ -174,7 +174,7 @@ pub async fn run(
     let channels = cluster
         .client_urls()
         .iter()
-        .map(|u| probe::connect_lazy(u))
+        .map(|u| probe::connect_lazy(u, None))
         .collect::<Result<Vec<_>, _>>()?;
     let down = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = mpsc::unbounded_channel();

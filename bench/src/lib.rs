@@ -17,6 +17,12 @@
 //! - [`machine`]: describes the machine a report was measured on.
 //! - [`apiserver`]: `skiff-bench apiserver`, create latency and watch fan-out of
 //!   skiff-apiserver, against a running apiserver or a throw-away local cluster.
+//! - [`tls`]: the clients' TLS files (etcdctl's `--cacert --cert --key` towards the store,
+//!   the cluster CA towards apiservers).
+//! - [`rest`]: `skiff-bench rest`, the apiserver's REST API against its gRPC API on one
+//!   TLS cluster: create latency, watch fan-out lag, listing pods as a Table.
+//! - [`tls_bench`]: `skiff-bench tls`, store puts in plain text and with TLS and client
+//!   certificates, etcd and skiff-store side by side.
 //! - [`scheduler`]: `skiff-bench scheduler`, scheduling throughput with hollow nodes,
 //!   in-process or against a live cluster.
 
@@ -31,8 +37,11 @@ pub mod load;
 pub mod machine;
 pub mod ops;
 pub mod probe;
+pub mod rest;
 pub mod rss;
 pub mod scheduler;
 pub mod stats;
+pub mod tls;
+pub mod tls_bench;
 
 pub use error::BenchError;

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use skiff_proto::etcdserverpb::kv_client::KvClient;
 use skiff_proto::etcdserverpb::{PutRequest, RangeRequest};
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 
 use crate::cli::Target;
 use crate::stats::{LoadReport, Summary};
@@ -39,6 +39,9 @@ pub struct LoadSpec {
     pub conns: usize,
     pub total: u64,
     pub op: Op,
+    /// TLS towards `https://` endpoints (CA, and a client certificate for members with
+    /// client-certificate authentication).
+    pub tls: Option<ClientTlsConfig>,
 }
 
 /// The key etcd's benchmark tool writes for `n`: `binary.PutVarint` (zig-zag
@@ -71,11 +74,12 @@ pub fn connection_urls(endpoints: &[String], conns: usize) -> Vec<String> {
 pub async fn resolve_target(
     endpoints: &[String],
     target: Target,
+    tls: Option<&ClientTlsConfig>,
 ) -> Result<Vec<String>, BenchError> {
     match target {
         Target::All => Ok(endpoints.to_vec()),
         Target::Leader => {
-            let views = probe::views(endpoints, None, Duration::from_secs(2)).await;
+            let views = probe::views(endpoints, tls, Duration::from_secs(2)).await;
             let answered: Vec<usize> = (0..views.len()).filter(|&i| views[i].is_some()).collect();
             let i = probe::leader_index(&views, &answered).ok_or_else(|| {
                 BenchError::Invalid(format!(
@@ -100,6 +104,15 @@ fn check(spec: &LoadSpec) -> Result<(), BenchError> {
     if spec.endpoints.is_empty() {
         return Err(BenchError::Invalid("no endpoints".into()));
     }
+    if spec.tls.is_none() {
+        if let Some(url) = spec.endpoints.iter().find(|u| u.starts_with("https://")) {
+            return Err(BenchError::Endpoint {
+                url: url.clone(),
+                reason: "https:// needs --cacert (the CA that signed the members' certificates)"
+                    .into(),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -116,7 +129,7 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadReport, BenchError> {
     let conns = spec.conns.min(spec.clients);
     let mut channels: Vec<Channel> = Vec::with_capacity(conns);
     for url in connection_urls(&spec.endpoints, conns) {
-        channels.push(probe::connect(&url).await?);
+        channels.push(probe::connect(&url, spec.tls.as_ref()).await?);
     }
     // One value for the whole run, as etcd's tool does: the cost measured is the
     // store's, not the random number generator's.
@@ -295,11 +308,16 @@ mod tests {
                 val_size: 1,
                 key_space,
             },
+            tls: None,
         };
         assert!(check(&spec(0, 1, 1, 1)).is_err());
         assert!(check(&spec(1, 0, 1, 1)).is_err());
         assert!(check(&spec(1, 1, 0, 1)).is_err());
         assert!(check(&spec(1, 1, 1, 0)).is_err());
         assert!(check(&spec(1, 1, 1, 1)).is_ok());
+        let mut https = spec(1, 1, 1, 1);
+        https.endpoints = vec!["https://127.0.0.1:1".into()];
+        let err = check(&https).unwrap_err().to_string();
+        assert!(err.contains("--cacert"), "{err}");
     }
 }

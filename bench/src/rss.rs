@@ -74,7 +74,7 @@ pub async fn write_a_few_keys(cluster: &Cluster, count: usize) -> Result<(), Ben
     let url = urls
         .first()
         .ok_or_else(|| BenchError::Invalid("empty cluster".into()))?;
-    let mut kv = KvClient::new(probe::connect(url).await?);
+    let mut kv = KvClient::new(probe::connect(url, None).await?);
     for i in 0..count {
         let request = PutRequest {
             key: format!("skiff-bench-rss/{i}").into_bytes(),

@@ -52,6 +52,7 @@ async fn load_failover_and_rss_against_a_real_etcd_cluster() {
             val_size: 256,
             key_space: 50,
         },
+        tls: None,
     };
     let r = within("put load", 60, load::run(&spec)).await.unwrap();
     assert_eq!((r.ok, r.errors), (400, 0), "{r}");
@@ -60,7 +61,9 @@ async fn load_failover_and_rss_against_a_real_etcd_cluster() {
     assert!(r.throughput() > 0.0);
 
     eprintln!("=== linearizable and serializable range through the leader only");
-    let leader_only = load::resolve_target(&urls, Target::Leader).await.unwrap();
+    let leader_only = load::resolve_target(&urls, Target::Leader, None)
+        .await
+        .unwrap();
     assert_eq!(leader_only.len(), 1);
     assert!(urls.contains(&leader_only[0]));
     for serializable in [false, true] {
@@ -74,6 +77,7 @@ async fn load_failover_and_rss_against_a_real_etcd_cluster() {
                 serializable,
                 val_size: 64,
             },
+            tls: None,
         };
         let r = within("range load", 60, load::run(&spec)).await.unwrap();
         assert_eq!(
@@ -137,6 +141,7 @@ async fn a_dead_endpoint_is_a_connect_error() {
             val_size: 1,
             key_space: 1,
         },
+        tls: None,
     };
     let err = within("connect", 30, load::run(&spec)).await.unwrap_err();
     assert!(matches!(err, BenchError::Connect { .. }), "{err}");

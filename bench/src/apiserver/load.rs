@@ -10,12 +10,13 @@ use skiff_proto::skiffapi::{CreateRequest, ListRequest, PatchRequest, WatchReque
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
-use super::{ApiserverBenchError, Latency};
+use super::{ApiTarget, ApiserverBenchError, Latency};
 
+/// Puts `authorization: Bearer TOKEN` on every call.
 #[derive(Clone)]
-struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
@@ -24,17 +25,33 @@ impl Interceptor for Bearer {
     }
 }
 
-type Client = ApiClient<InterceptedService<Channel, Bearer>>;
+/// A gRPC client of the apiserver, its bearer token on every call.
+pub type Client = ApiClient<InterceptedService<Channel, Bearer>>;
 
-/// A client on its own connection.
-async fn connect(url: &str, token: &str) -> Result<Client, ApiserverBenchError> {
+/// `url` as an endpoint, over `tls` when given and the URL is `https://`.
+fn endpoint(url: &str, tls: Option<&ClientTlsConfig>) -> Result<Endpoint, ApiserverBenchError> {
     let fail = |message: String| ApiserverBenchError::Connect {
         url: url.to_string(),
         message,
     };
-    let channel = Endpoint::from_shared(url.to_string())
-        .map_err(|e| fail(e.to_string()))?
-        .tcp_nodelay(true)
+    if tls.is_none() && url.starts_with("https://") {
+        return Err(fail(
+            "https:// needs the cluster CA (--certificate-authority)".to_string(),
+        ));
+    }
+    let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| fail(e.to_string()))?;
+    let endpoint = skiff_common::tls::with_tls(endpoint, tls).map_err(|e| fail(e.to_string()))?;
+    Ok(endpoint.tcp_nodelay(true))
+}
+
+/// A client on its own connection.
+pub async fn connect(api: &ApiTarget) -> Result<Client, ApiserverBenchError> {
+    let (url, token) = (api.url.as_str(), api.token.as_str());
+    let fail = |message: String| ApiserverBenchError::Connect {
+        url: url.to_string(),
+        message,
+    };
+    let channel = endpoint(url, api.tls.as_ref())?
         .connect()
         .await
         .map_err(|e| fail(e.to_string()))?;
@@ -45,7 +62,7 @@ async fn connect(url: &str, token: &str) -> Result<Client, ApiserverBenchError> 
         .max_decoding_message_size(256 * 1024 * 1024))
 }
 
-async fn ensure_namespace(c: &mut Client, ns: &str) -> Result<(), ApiserverBenchError> {
+pub async fn ensure_namespace(c: &mut Client, ns: &str) -> Result<(), ApiserverBenchError> {
     let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
     let req = CreateRequest {
         resource: "namespaces".into(),
@@ -59,7 +76,8 @@ async fn ensure_namespace(c: &mut Client, ns: &str) -> Result<(), ApiserverBench
     }
 }
 
-fn pod(name: &str) -> Vec<u8> {
+/// A small pod, as the create benchmarks write it (the same body through either API).
+pub fn pod(name: &str) -> Vec<u8> {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "labels": {"app": "bench"}},
@@ -85,18 +103,17 @@ impl CreateReport {
 
 /// `total` pod creates spread over `clients` concurrent clients, each on its own connection.
 pub async fn measure_creates(
-    url: &str,
-    token: &str,
+    api: &ApiTarget,
     ns: &str,
     clients: usize,
     total: usize,
 ) -> Result<CreateReport, ApiserverBenchError> {
-    let mut admin = connect(url, token).await?;
+    let mut admin = connect(api).await?;
     ensure_namespace(&mut admin, ns).await?;
     let run = std::process::id();
     let mut conns = Vec::new();
     for _ in 0..clients.max(1) {
-        conns.push(connect(url, token).await?);
+        conns.push(connect(api).await?);
     }
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -143,7 +160,8 @@ pub async fn measure_creates(
 /// The same creates as transactions straight on the store (compare create_revision == 0, then
 /// put), to tell the store's share of the create latency from the apiserver's.
 pub async fn measure_store_baseline(
-    endpoint: &str,
+    store: &str,
+    tls: Option<&ClientTlsConfig>,
     clients: usize,
     total: usize,
 ) -> Result<CreateReport, ApiserverBenchError> {
@@ -151,18 +169,14 @@ pub async fn measure_store_baseline(
     use skiff_proto::etcdserverpb::kv_client::KvClient;
     use skiff_proto::etcdserverpb::request_op::Request;
     use skiff_proto::etcdserverpb::{Compare, PutRequest, RequestOp, TxnRequest};
-    let channel = Endpoint::from_shared(endpoint.to_string())
-        .map_err(|e| ApiserverBenchError::Connect {
-            url: endpoint.to_string(),
-            message: e.to_string(),
-        })?
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .map_err(|e| ApiserverBenchError::Connect {
-            url: endpoint.to_string(),
-            message: e.to_string(),
-        })?;
+    let channel =
+        endpoint(store, tls)?
+            .connect()
+            .await
+            .map_err(|e| ApiserverBenchError::Connect {
+                url: store.to_string(),
+                message: e.to_string(),
+            })?;
     let run = std::process::id();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -246,14 +260,13 @@ impl FanoutReport {
 /// write `changes` pod changes, and times until every watcher has every change; then times
 /// the same changes replayed from the watch cache to `watchers` new watches.
 pub async fn measure_watch_fanout(
-    url: &str,
-    token: &str,
+    api: &ApiTarget,
     ns: &str,
     watchers: usize,
     changes: usize,
     writers: usize,
 ) -> Result<FanoutReport, ApiserverBenchError> {
-    let mut admin = connect(url, token).await?;
+    let mut admin = connect(api).await?;
     ensure_namespace(&mut admin, ns).await?;
     let run = std::process::id();
     let writers = writers.max(1);
@@ -273,11 +286,11 @@ pub async fn measure_watch_fanout(
     let from = admin.list(list).await?.into_inner().resource_version;
 
     let live_started = Instant::now();
-    let live = open_watchers(url, token, ns, watchers, &from, changes).await?;
+    let live = open_watchers(api, ns, watchers, &from, changes).await?;
     let write_started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..writers {
-        let mut c = connect(url, token).await?;
+        let mut c = connect(api).await?;
         let (ns, name) = (ns.to_string(), format!("w-{run}-{w}"));
         let share = changes / writers + usize::from(w < changes % writers);
         tasks.push(tokio::spawn(async move {
@@ -309,7 +322,7 @@ pub async fn measure_watch_fanout(
     let _ = live_started;
 
     let replay_started = Instant::now();
-    for t in open_watchers(url, token, ns, watchers, &from, changes).await? {
+    for t in open_watchers(api, ns, watchers, &from, changes).await? {
         t.await
             .map_err(|e| ApiserverBenchError::Setup(format!("a watcher failed: {e}")))??;
     }
@@ -327,8 +340,7 @@ type WatcherTask = tokio::task::JoinHandle<Result<(), ApiserverBenchError>>;
 /// Opens the watches (from `from`) and returns tasks that end once each has seen `changes`
 /// MODIFIED events.
 async fn open_watchers(
-    url: &str,
-    token: &str,
+    api: &ApiTarget,
     ns: &str,
     watchers: usize,
     from: &str,
@@ -336,7 +348,7 @@ async fn open_watchers(
 ) -> Result<Vec<WatcherTask>, ApiserverBenchError> {
     let mut conns = Vec::new();
     for _ in 0..10 {
-        conns.push(connect(url, token).await?);
+        conns.push(connect(api).await?);
     }
     let mut tasks = Vec::new();
     for i in 0..watchers {

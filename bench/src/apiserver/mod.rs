@@ -3,10 +3,10 @@
 //! # Layout
 //! - this file: options and the latency report (nearest-rank percentiles from [`crate::stats`]);
 //! - `load`: the two measurements against any apiserver;
-//! - `local`: a throw-away local cluster (3 store members and one apiserver) to measure
-//!   against, so a run needs nothing but the binaries.
+//! - `local`: a throw-away local cluster (3 store members and one apiserver, plain or with
+//!   TLS as `skiff up` runs it) to measure against, so a run needs nothing but the binaries.
 
-mod load;
+pub(crate) mod load;
 mod local;
 
 use std::fmt;
@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use tonic::transport::ClientTlsConfig;
 
 use crate::stats::percentile;
 
@@ -32,6 +33,48 @@ pub enum ApiserverBenchError {
     Connect { url: String, message: String },
     #[error(transparent)]
     Launch(#[from] skiff_testkit::LaunchError),
+    #[error(transparent)]
+    Tls(#[from] skiff_common::tls::TlsError),
+}
+
+/// An apiserver's gRPC API and how to reach it.
+#[derive(Debug, Clone)]
+pub struct ApiTarget {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    pub token: String,
+    /// The cluster CA, for `https://`.
+    pub tls: Option<ClientTlsConfig>,
+}
+
+impl ApiTarget {
+    /// `address` (`host:port` or a URL) with `token`, trusting `ca_pem` when given; a bare
+    /// address gets `https://` with a CA and `http://` without, as `skiff` dials it.
+    pub fn new(
+        address: &str,
+        token: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<ApiTarget, ApiserverBenchError> {
+        let tls = match ca_pem {
+            Some(pem) => Some(skiff_common::tls::config_from_ca_pem(
+                pem,
+                std::path::Path::new("the cluster CA"),
+            )?),
+            None => None,
+        };
+        let url = if address.contains("://") {
+            address.to_string()
+        } else if tls.is_some() {
+            format!("https://{address}")
+        } else {
+            format!("http://{address}")
+        };
+        Ok(ApiTarget {
+            url,
+            token: token.to_string(),
+            tls,
+        })
+    }
 }
 
 /// Flags of `skiff-bench apiserver`.
@@ -44,6 +87,13 @@ pub struct ApiserverArgs {
     pub apiserver: Option<String>,
     #[arg(long, default_value = "")]
     pub token: String,
+    /// The cluster CA that signed --apiserver's certificate (a TLS apiserver, as `skiff up`
+    /// runs it).
+    #[arg(long)]
+    pub certificate_authority: Option<PathBuf>,
+    /// The local cluster runs with TLS on every port, as `skiff up` does (default: plain).
+    #[arg(long)]
+    pub tls: bool,
     /// Store binary of the local cluster: skiff-store or etcd.
     #[arg(long, default_value = "target/release/skiff-store")]
     pub store_bin: PathBuf,
@@ -74,12 +124,26 @@ pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
         .with_file_name("skiff-apiserver");
     let local = match &a.apiserver {
         Some(_) => None,
-        None => Some(LocalCluster::start(&a.store_bin, &apiserver_bin).await?),
+        None => Some(LocalCluster::start(&a.store_bin, &apiserver_bin, a.tls).await?),
     };
-    let (url, token) = match (&local, &a.apiserver) {
-        (Some(l), _) => (l.url.clone(), LOCAL_TOKEN.to_string()),
-        (None, url) => (url.clone().unwrap_or_default(), a.token.clone()),
+    let api = match (&local, &a.apiserver) {
+        (Some(l), _) => ApiTarget::new(&l.url, LOCAL_TOKEN, l.ca_pem.as_deref())?,
+        (None, address) => {
+            let ca = match &a.certificate_authority {
+                Some(path) => Some(
+                    crate::tls::read_ca(path)
+                        .map_err(|e| ApiserverBenchError::Setup(e.to_string()))?,
+                ),
+                None => None,
+            };
+            ApiTarget::new(
+                address.as_deref().unwrap_or_default(),
+                &a.token,
+                ca.as_deref(),
+            )?
+        }
     };
+    let url = api.url.clone();
     let store = if local.is_some() {
         a.store_bin.display().to_string()
     } else {
@@ -87,7 +151,8 @@ pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
     };
     println!("target: {url} (store: {store})");
     if let Some(l) = &local {
-        let b = measure_store_baseline(&l.store, a.clients, a.creates).await?;
+        let b =
+            measure_store_baseline(&l.store, l.store_tls.as_ref(), a.clients, a.creates).await?;
         println!(
             "store alone (txn put): {} clients, {} errors, {:.0}/s, {}",
             b.clients,
@@ -96,7 +161,7 @@ pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
             b.latency
         );
     }
-    let c = measure_creates(&url, &token, &a.namespace, a.clients, a.creates).await?;
+    let c = measure_creates(&api, &a.namespace, a.clients, a.creates).await?;
     println!(
         "create: {} clients, {} errors, {:.0}/s, {}",
         c.clients,
@@ -104,8 +169,7 @@ pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
         c.per_second(),
         c.latency
     );
-    let f =
-        measure_watch_fanout(&url, &token, &a.namespace, a.watchers, a.changes, a.writers).await?;
+    let f = measure_watch_fanout(&api, &a.namespace, a.watchers, a.changes, a.writers).await?;
     println!(
         "watch: {} watchers x {} changes: live {:.0} events/s delivered (writes {:.0}/s); replay from the cache {:.0} events/s",
         f.watchers,

@@ -24,9 +24,16 @@ const CONCURRENCY: usize = 64;
 
 pub async fn run(args: &SchedulerArgs) -> Result<BenchReport, SchedulerBenchError> {
     let token = args.token.clone().unwrap_or_default();
+    let ca_pem = match &args.certificate_authority {
+        Some(path) => Some(
+            crate::tls::read_ca(path).map_err(|e| SchedulerBenchError::Invalid(e.to_string()))?,
+        ),
+        None => None,
+    };
     let client = Client::new(
         ClientConfig::new(args.apiserver.clone())
             .with_token(token)
+            .with_ca_pem(ca_pem)
             .with_user_agent("skiff-scheduler-bench"),
     )?;
     let namespace = Namespace::named("", &args.namespace);

@@ -45,6 +45,10 @@ pub struct SchedulerArgs {
     pub apiserver: Vec<String>,
     #[arg(long)]
     pub token: Option<String>,
+    /// The cluster CA that signed the apiservers' certificates (TLS apiservers, as `skiff up`
+    /// runs them; API mode).
+    #[arg(long)]
+    pub certificate_authority: Option<std::path::PathBuf>,
     /// Namespace of the benchmark's pods (API mode).
     #[arg(long, default_value = "scheduler-bench")]
     pub namespace: String,

@@ -22,12 +22,9 @@ async fn every_pod_is_bound_and_the_rate_is_reported() {
         size("SKIFF_SCHED_BENCH_PODS", 1000),
     );
     step("start store and apiserver (no scheduler, no controller-manager)");
-    // skiff-bench's clients speak plain text (they take no CA), so this cluster does too.
-    let cluster = TestCluster::start(ClusterSpec {
-        tls: false,
-        ..ClusterSpec::default()
-    })
-    .await;
+    // TLS, as `skiff up` runs it: skiff-bench trusts the cluster CA.
+    let cluster = TestCluster::start(ClusterSpec::default()).await;
+    let ca = cluster.pki().expect("a TLS cluster").ca_cert();
     step(&format!(
         "skiff-bench scheduler: {nodes} hollow nodes, {pods} pods"
     ));
@@ -40,6 +37,8 @@ async fn every_pod_is_bound_and_the_rate_is_reported() {
             "--token",
             ADMIN_TOKEN,
         ])
+        .arg("--certificate-authority")
+        .arg(&ca)
         .args(["--nodes", &nodes.to_string(), "--pods", &pods.to_string()])
         .args(
             std::env::var("SKIFF_SCHED_BENCH_ARGS")
