@@ -78,7 +78,9 @@ async fn events_from(
     if upto <= after {
         return Ok(events);
     }
-    let mut client = WatchClient::new(tls.store_channel(url).await?);
+    // A 10-minute run's history comes in responses well above gRPC's default 4 MiB limit.
+    let mut client =
+        WatchClient::new(tls.store_channel(url).await?).max_decoding_message_size(usize::MAX);
     let create = WatchRequest {
         request_union: Some(RequestUnion::CreateRequest(WatchCreateRequest {
             // The whole key space, so the watch reaches `upto` whichever key it changed.
