@@ -92,7 +92,9 @@ if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "
 fi
 # The image must run its binaries with nothing but what it holds.
 docker run --rm "$image" sh -c 'skiff version --client && skiff-store --version'
-# The CA and the apiservers' serving certificate (kept once made), then tokens and configs.
-"$out/skiff" certs --dir "$here/pki" --hosts apiserver-1,apiserver-2,localhost,127.0.0.1
+# The cluster's certificates (the CA is kept once made), then tokens and configs.
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+make_certs "$out/skiff" "$here/pki" >/dev/null
 "$here/tokens.sh"
 echo "== built $image in $(($(date +%s) - start))s"

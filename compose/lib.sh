@@ -35,3 +35,25 @@ container_of() {
 say() {
     printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
 }
+
+# make_certs SKIFF DIR: the cluster's certificates in DIR with the CLI at SKIFF (`skiff
+# certs`, `skiff up`'s layout; the CA is kept if DIR has one). Serving certificates also name
+# the apiservers' host names, localhost and the store members' addresses on the network
+# (their peer URLs use them): the certificates fit only the subnet SKIFF_SUBNET they were
+# made for.
+make_certs() {
+    local skiff=$1 dir=$2 net=${SKIFF_SUBNET:-10.87.0}
+    "$skiff" certs --dir "$dir" --store-members s1,s2,s3 --nodes node-1,node-2 \
+        --hosts "apiserver-1,apiserver-2,localhost,127.0.0.1,$net.11,$net.12,$net.13"
+}
+
+# free_port: a TCP port nobody listens on now, 20000-59999. The chaos run publishes every
+# port it uses at a fixed host port: a port left to Docker (`127.0.0.1::PORT`) is chosen
+# again at each container start, so a restarted container would move.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
+    done
+}

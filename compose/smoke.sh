@@ -72,7 +72,7 @@ done
 export SKIFF_TOKEN_FILE=$work/tokens.csv SKIFF_API1_PORT= SKIFF_API2_PORT= \
     SKIFF_STORE1_PORT= SKIFF_STORE2_PORT= SKIFF_STORE3_PORT= \
     SKIFF_API1_HTTPS_PORT= SKIFF_API2_HTTPS_PORT= SKIFF_PKI_DIR=$work/pki
-"$skiff_bin" certs --dir "$work/pki" --hosts apiserver-1,apiserver-2,localhost,127.0.0.1 >/dev/null
+make_certs "$skiff_bin" "$work/pki" >/dev/null
 "$here/tokens.sh" "$work" >/dev/null
 
 cleanup() {
@@ -114,7 +114,7 @@ phase_done
 api1=$(dc port apiserver-1 6443)
 api2=$(dc port apiserver-2 6443)
 token=$(awk -F, '$2 == "admin" { print $1; exit }' "$SKIFF_TOKEN_FILE")
-sk=("$skiff_bin" --server "$api1,$api2" --token "$token")
+sk=("$skiff_bin" --server "$api1,$api2" --token "$token" --certificate-authority "$work/pki/ca.crt")
 say "apiservers on the host: $api1, $api2"
 
 phase "nodes Ready"
@@ -200,5 +200,5 @@ rc_three() {
 }
 wait_for "rc/crane DESIRED 3 CURRENT 3 READY 3" rc_three
 "${sk[@]}" get rc crane >&2
-"${sk[@]}" status --store-endpoints "http://$(dc port s1 2379),http://$(dc port s2 2379),http://$(dc port s3 2379)" >&2 || true
+"${sk[@]}" status --store-endpoints "https://$(dc port s1 2379),https://$(dc port s2 2379),https://$(dc port s3 2379)" >&2 || true
 phase_done

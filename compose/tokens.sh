@@ -37,10 +37,11 @@ apiservers:
 - 127.0.0.1:${SKIFF_API2_PORT:-16444}
 token: $admin
 certificate-authority: $dir/pki/ca.crt
+pki-dir: $dir/pki
 stores:
-- http://127.0.0.1:${SKIFF_STORE1_PORT:-23791}
-- http://127.0.0.1:${SKIFF_STORE2_PORT:-23792}
-- http://127.0.0.1:${SKIFF_STORE3_PORT:-23793}
+- https://127.0.0.1:${SKIFF_STORE1_PORT:-23791}
+- https://127.0.0.1:${SKIFF_STORE2_PORT:-23792}
+- https://127.0.0.1:${SKIFF_STORE3_PORT:-23793}
 CONFIG
     echo "wrote $dir/skiff.config"
 fi

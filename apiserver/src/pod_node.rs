@@ -55,9 +55,12 @@ pub async fn connect(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let endpoint = Endpoint::from_shared(format!("{scheme}://{target}"))
         .map_err(|e| unreachable(e.to_string()))?;
+    // The nodelet must present the certificate of the node the pod is bound to: its name is
+    // checked, not the address (a compose node's address changes when its container is
+    // recreated; its name and certificate do not).
     let endpoint = match tls {
         Some(tls) => endpoint
-            .tls_config(tls.clone())
+            .tls_config(tls.clone().domain_name(node_name.clone()))
             .map_err(|e| unreachable(e.to_string()))?,
         None => endpoint,
     };

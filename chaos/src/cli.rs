@@ -41,6 +41,11 @@ pub struct RunArgs {
     /// Admin bearer token (compose).
     #[arg(long, env = "SKIFF_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The compose cluster's certificates (`skiff certs`' layout, compose/pki): the store
+    /// members are reached over https with etcd-client, the apiservers trusting ca.crt.
+    /// A `skiff up` cluster's come from its state.json.
+    #[arg(long, value_name = "DIR", conflicts_with = "dir")]
+    pub pki_dir: Option<PathBuf>,
     /// How long faults are injected (Go duration: 90s, 10m).
     #[arg(long, value_parser = duration, default_value = "60s")]
     pub duration: Duration,

@@ -8,7 +8,7 @@
 //! - [`faults`]: the seeded fault schedule and the injectors (`skiff up`, compose).
 //! - [`workload`]: store clients, watchers, read-modify-write updaters, controller churn.
 //! - [`run`]: one run from setup to report; [`setup`]: flags to a run; [`cli`]: the command
-//!   line.
+//!   line; [`tls`]: the clients' certificates for a TLS cluster.
 
 pub mod check;
 pub mod cli;
@@ -19,4 +19,5 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod setup;
+pub mod tls;
 pub mod workload;

@@ -18,6 +18,7 @@ use crate::faults::{self, Cluster, LeaseHolders};
 use crate::history::{self, write_jsonl};
 use crate::replay;
 use crate::report::Report;
+use crate::tls::ClientTls;
 use crate::workload::api::{self, Observer, Watcher};
 use crate::workload::store::{self, Recorder};
 use crate::workload::{controllers, truth};
@@ -38,6 +39,8 @@ pub struct RunConfig {
     pub interval: Duration,
     pub max_hold: Duration,
     pub converge_within: Duration,
+    /// How the clients reach the store members and apiservers.
+    pub tls: ClientTls,
 }
 
 /// Kinds the watchers watch, with their namespace (`None`: all).
@@ -52,6 +55,7 @@ const WATCHED: [(&str, Option<&str>); 5] = [
 fn client(cfg: &RunConfig) -> Result<Client, ChaosError> {
     Client::new(
         ClientConfig::new(cfg.apiservers.clone())
+            .with_ca_pem(cfg.tls.ca_pem.clone())
             .with_token(cfg.token.clone())
             .with_timeout(Duration::from_secs(2)),
     )
@@ -103,7 +107,7 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     }
     let admin = client(&cfg)?;
     let start = Instant::now();
-    let start_rev = truth::current_revision(&cfg.stores).await?;
+    let start_rev = truth::current_revision(&cfg.stores, &cfg.tls).await?;
     eprintln!("chaos: store at revision {start_rev}; setting up the workloads");
     let rmw_objects = api::create_rmw_objects(&admin, 3)
         .await
@@ -121,7 +125,10 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     for i in 0..clients {
         let url = cfg.stores[i % cfg.stores.len()].clone();
         tasks.push(tokio::spawn(store::client(
-            url,
+            store::Member {
+                url,
+                tls: cfg.tls.clone(),
+            },
             keys.clone(),
             i as u64,
             clients as u64,
@@ -264,8 +271,8 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
         None => eprintln!("chaos: did not converge within {:?}", cfg.converge_within),
     }
     // Watches: give each until it has every change of its kind up to now, then compare.
-    let end_rev = truth::current_revision(&cfg.stores).await?;
-    let first_truth = truth::registry_events(&cfg.stores, start_rev, end_rev).await?;
+    let end_rev = truth::current_revision(&cfg.stores, &cfg.tls).await?;
+    let first_truth = truth::registry_events(&cfg.stores, &cfg.tls, start_rev, end_rev).await?;
     let wait_until = Instant::now() + Duration::from_secs(30);
     for w in &watchers {
         let (kind, ns) = {
@@ -292,7 +299,7 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
         .max()
         .unwrap_or(end_rev)
         .max(end_rev);
-    let watch_truth = truth::registry_events(&cfg.stores, start_rev, upto).await?;
+    let watch_truth = truth::registry_events(&cfg.stores, &cfg.tls, start_rev, upto).await?;
     let records: Vec<WatchRecord> = watchers
         .iter()
         .map(|w| {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use skiff_api::types::Node;
 use skiff_client::{Client, ClientConfig, ListOptions};
+use skiff_common::pki_layout::PkiLayout;
 
 use crate::cli::RunArgs;
 use crate::error::ChaosError;
@@ -12,10 +13,16 @@ use crate::faults::local::LocalCluster;
 use crate::faults::Cluster;
 use crate::report::Report;
 use crate::run::RunConfig;
+use crate::tls::ClientTls;
 
-async fn node_names(apiservers: &[String], token: &str) -> Result<Vec<String>, ChaosError> {
+async fn node_names(
+    apiservers: &[String],
+    token: &str,
+    tls: &ClientTls,
+) -> Result<Vec<String>, ChaosError> {
     let client = Client::new(
         ClientConfig::new(apiservers.to_vec())
+            .with_ca_pem(tls.ca_pem.clone())
             .with_token(token)
             .with_timeout(Duration::from_secs(5)),
     )
@@ -30,9 +37,13 @@ async fn node_names(apiservers: &[String], token: &str) -> Result<Vec<String>, C
 pub async fn run(args: RunArgs) -> Result<Report, ChaosError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     eprintln!("chaos: seed {seed}");
-    let (cluster, stores, apiservers, token) = match &args.compose {
+    let (cluster, stores, apiservers, token, tls) = match &args.compose {
         Some(file) => {
-            let c = ComposeCluster::open(file).await?;
+            let tls = match &args.pki_dir {
+                Some(dir) => ClientTls::from_pki(PkiLayout::new(dir))?,
+                None => ClientTls::plain(),
+            };
+            let c = ComposeCluster::open(file, &tls).await?;
             let stores = c.stores.iter().map(|(_, url)| url.clone()).collect();
             let apiservers = if args.apiserver.is_empty() {
                 vec!["127.0.0.1:16443".to_string(), "127.0.0.1:16444".to_string()]
@@ -43,7 +54,7 @@ pub async fn run(args: RunArgs) -> Result<Report, ChaosError> {
                 .token
                 .clone()
                 .ok_or_else(|| ChaosError::msg("--compose needs --token (or $SKIFF_TOKEN)"))?;
-            (Cluster::Compose(c), stores, apiservers, token)
+            (Cluster::Compose(c), stores, apiservers, token, tls)
         }
         None => {
             let dir = match &args.dir {
@@ -54,15 +65,20 @@ pub async fn run(args: RunArgs) -> Result<Report, ChaosError> {
                 .map_err(|e| ChaosError::msg(format!("{}: {e}", dir.display())))?;
             let c = LocalCluster::open(&dir)?;
             let state = c.state()?;
+            let tls = match state.pki_layout() {
+                Some(pki) => ClientTls::from_pki(pki)?,
+                None => ClientTls::plain(),
+            };
             (
                 Cluster::Local(c),
                 state.stores,
                 state.apiservers,
                 state.admin_token,
+                tls,
             )
         }
     };
-    let nodes = node_names(&apiservers, &token).await?;
+    let nodes = node_names(&apiservers, &token, &tls).await?;
     crate::run::run(RunConfig {
         cluster,
         stores,
@@ -78,6 +94,7 @@ pub async fn run(args: RunArgs) -> Result<Report, ChaosError> {
         interval: args.interval,
         max_hold: args.max_hold,
         converge_within: args.converge_within,
+        tls,
     })
     .await
 }

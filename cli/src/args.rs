@@ -90,7 +90,7 @@ pub enum Command {
     /// Output shell completion code for bash, zsh or fish.
     #[command(after_help = help::COMPLETION)]
     Completion(CompletionArgs),
-    /// Make a cluster CA (kept if DIR has one) and an apiserver serving certificate for HOSTS, as PEM files in DIR.
+    /// Make a cluster CA (kept if DIR has one) and every certificate of a cluster (`skiff up`'s layout), as PEM files in DIR.
     Certs(CertsArgs),
     /// Internal: start a component in a session of its own (used by `skiff up`).
     #[command(name = "__spawn", hide = true)]
@@ -133,12 +133,20 @@ pub struct DownArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct CertsArgs {
-    /// Where to write ca.crt, ca.key, apiserver.crt and apiserver.key (keys 0600).
+    /// Where to write ca.crt, ca.key and one NAME.crt/NAME.key pair per holder (keys 0600).
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,
-    /// Names and addresses the apiservers are reached at, comma-separated.
+    /// Further names and addresses every serving certificate holds, comma-separated (beside
+    /// its holder's own name, localhost and 127.0.0.1): the apiservers' host names, the store
+    /// members' IP addresses (their peer URLs name them).
     #[arg(long, value_delimiter = ',', required = true, value_name = "HOST")]
     pub hosts: Vec<String>,
+    /// Store member names (store-NAME-server and store-NAME-peer certificates).
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub store_members: Vec<String>,
+    /// Node names (nodelet-NAME certificates for their log service).
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub nodes: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -17,6 +17,9 @@
 //! - http://127.0.0.1:40001
 //! # cluster-dir: the directory of the cluster `skiff up` started, for `skiff status` (optional).
 //! cluster-dir: /home/me/.skiff/local
+//! # pki-dir: a cluster's certificates in `skiff certs`' layout; `skiff status` reaches TLS
+//! # store members with its etcd-client certificate (optional; cluster-dir implies it).
+//! pki-dir: /home/me/skiff/compose/pki
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,10 @@ pub struct ClientFile {
     pub stores: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_dir: Option<PathBuf>,
+    /// A cluster's certificates (`skiff certs`' layout) for `skiff status`'s store calls,
+    /// for clusters `skiff up` did not start (compose/).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pki_dir: Option<PathBuf>,
     /// The cluster CA's PEM file (kubeconfig's field name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_authority: Option<PathBuf>,
@@ -53,7 +60,8 @@ const HEADER: &str = "\
 # apiservers: host:port of each apiserver; requests fail over between them.
 # token: the bearer token sent to them. namespace: the default namespace.
 # stores: client URLs of the store members and cluster-dir: the directory of the
-# cluster `skiff up` started, both read by `skiff status`. certificate-authority (a PEM
+# cluster `skiff up` started, both read by `skiff status` (pki-dir: the certificates of a
+# cluster it did not start, for the same). certificate-authority (a PEM
 # file) or certificate-authority-data (base64 PEM, as in a kubeconfig): the cluster CA; with
 # it the apiservers are reached over TLS and must present a certificate it signed.
 ";
@@ -125,6 +133,7 @@ pub struct Resolved {
     pub namespace_explicit: bool,
     pub stores: Vec<String>,
     pub cluster_dir: Option<PathBuf>,
+    pub pki_dir: Option<PathBuf>,
     /// The cluster CA's PEM (checked): TLS to the apiservers.
     pub ca_pem: Option<Vec<u8>>,
 }
@@ -195,6 +204,7 @@ pub fn resolve(flags: &ConfigFlags, env: Option<&str>) -> Result<Resolved, CliEr
         namespace_explicit,
         stores: file.stores.clone(),
         cluster_dir: file.cluster_dir.clone(),
+        pki_dir: file.pki_dir.clone(),
     })
 }
 
@@ -243,6 +253,7 @@ mod tests {
             namespace: None,
             stores: vec!["http://127.0.0.1:3".into()],
             cluster_dir: Some(PathBuf::from("/tmp/c")),
+            pki_dir: None,
             certificate_authority: None,
             certificate_authority_data: None,
         }

@@ -103,7 +103,11 @@ pub fn issue_cluster(
             "localhost".to_string(),
             "127.0.0.1".to_string(),
         ];
-        names.extend(extra.iter().cloned());
+        for name in extra {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
         names
     };
     for member in store_members {

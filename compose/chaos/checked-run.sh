@@ -8,7 +8,8 @@
 # report.json stay in $SKIFF_CHAOS_OUT (default ./chaos-compose-out).
 #
 # skiff-chaos runs on the host: $SKIFF_CHAOS_BIN, else target/release/skiff-chaos, else
-# target/debug/skiff-chaos (`cargo build --release -p skiff-chaos`).
+# target/debug/skiff-chaos (`cargo build --release -p skiff-chaos`). The cluster runs TLS
+# with certificates made for it (`skiff certs`, in a temporary directory).
 # Exit status: skiff-chaos's (0 = every checker green, 1 = an anomaly, 2 = an error).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,11 +29,13 @@ for candidate in "$repo_dir/target/release/skiff-chaos" "$repo_dir/target/debug/
     [ -n "$chaos" ] || { [ -x "$candidate" ] && chaos=$candidate; }
 done
 [ -n "$chaos" ] || { echo "no skiff-chaos binary: cargo build --release -p skiff-chaos" >&2; exit 2; }
+skiff_bin=${SKIFF_TARGET_DIR:-$repo_dir/target/compose}/x86_64-unknown-linux-gnu/release/skiff
 
 if [ "$build" = 1 ]; then
     say "=== build (compose/build.sh)"
     "$repo_dir/compose/build.sh"
 fi
+[ -x "$skiff_bin" ] || { echo "$skiff_bin is missing: run compose/build.sh" >&2; exit 2; }
 
 export SKIFF_PROJECT="skiff-chaos-$$-$RANDOM"
 # docker-compose reads the project name from here when skiff-chaos calls it.
@@ -46,13 +49,24 @@ for _ in $(seq 1 50); do
     export SKIFF_SUBNET=$candidate
     break
 done
-export SKIFF_TOKEN_FILE=$work/tokens.csv SKIFF_API1_PORT= SKIFF_API2_PORT= \
-    SKIFF_STORE1_PORT= SKIFF_STORE2_PORT= SKIFF_STORE3_PORT=
+# Fixed host ports: Docker would give a port it chooses a new value at every container
+# (re)start, and the clients on the host would lose the restarted members.
+export SKIFF_TOKEN_FILE=$work/tokens.csv SKIFF_API1_PORT=$(free_port) SKIFF_API2_PORT=$(free_port) \
+    SKIFF_STORE1_PORT=$(free_port) SKIFF_STORE2_PORT=$(free_port) SKIFF_STORE3_PORT=$(free_port) \
+    SKIFF_API1_HTTPS_PORT=$(free_port) SKIFF_API2_HTTPS_PORT=$(free_port) SKIFF_PKI_DIR=$work/pki
+# The cluster's certificates for this subnet; skiff-chaos reaches the store members with
+# etcd-client and trusts the apiservers through ca.crt.
+make_certs "$skiff_bin" "$work/pki" >/dev/null
 "$repo_dir/compose/tokens.sh" "$work" >/dev/null
 
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ $status -ne 0 ]; then
+        say "--- diagnostics"
+        dc ps >&2 || true
+        dc logs --tail 40 >&2 2>&1 || true
+    fi
     say "=== tear down project $SKIFF_PROJECT"
     dc down -v --remove-orphans -t 5 >&2 2>&1 || true
     rm -rf "$work"
@@ -87,7 +101,7 @@ export SKIFF_TOKEN
 say "=== skiff-chaos: ${seconds}s, seed $seed, results in $out"
 set +e
 "$chaos" run --compose "$compose_file" --apiserver "$api" --duration "${seconds}s" \
-    --seed "$seed" --faults kill,pause,partition,restart --interval 8s --max-hold 4s \
+    --pki-dir "$SKIFF_PKI_DIR" --seed "$seed" --faults kill,pause,partition,restart --interval 8s --max-hold 4s \
     --converge-within 180s --out "$out"
 status=$?
 set -e

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
 use skiff_proto::skiffstore::{ClusterMember, JoinRequest};
-use tonic::transport::Endpoint;
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
 use crate::config::{cluster_id, Config};
 use crate::datadir;
+use crate::raft::transport::error_chain;
 
 /// How long a joining member keeps asking the cluster.
 const JOIN_PATIENCE: Duration = Duration::from_secs(15);
@@ -27,7 +28,12 @@ pub struct Identity {
     pub initial: Vec<ClusterMember>,
 }
 
-pub async fn resolve(config: &Config) -> anyhow::Result<Identity> {
+/// `peer_tls` is what this member presents to its peers (and trusts them with): a joining
+/// member asks the cluster through its peer port, which may require a client certificate.
+pub async fn resolve(
+    config: &Config,
+    peer_tls: Option<&ClientTlsConfig>,
+) -> anyhow::Result<Identity> {
     let peers = config.peers()?;
     let me = peers
         .iter()
@@ -54,7 +60,7 @@ pub async fn resolve(config: &Config) -> anyhow::Result<Identity> {
         }
     }
     if existing {
-        return join(&me.url, &listed).await;
+        return join(&me.url, &listed, peer_tls).await;
     }
     Ok(Identity {
         member_id: me.id,
@@ -72,12 +78,16 @@ pub async fn resolve(config: &Config) -> anyhow::Result<Identity> {
 }
 
 /// Asks the other listed members which member `my_url` was added as.
-async fn join(my_url: &str, listed: &[(u64, String)]) -> anyhow::Result<Identity> {
+async fn join(
+    my_url: &str,
+    listed: &[(u64, String)],
+    tls: Option<&ClientTlsConfig>,
+) -> anyhow::Result<Identity> {
     let deadline = Instant::now() + JOIN_PATIENCE;
     let mut last_error = String::from("no other member is listed in --initial-cluster");
     while Instant::now() < deadline {
         for (_, url) in listed.iter().filter(|(_, url)| url != my_url) {
-            match ask(url, my_url).await {
+            match ask(url, my_url, tls).await {
                 Ok(identity) => return Ok(identity),
                 Err(status) if status.code() == tonic::Code::NotFound => {
                     anyhow::bail!(
@@ -96,14 +106,20 @@ async fn join(my_url: &str, listed: &[(u64, String)]) -> anyhow::Result<Identity
     )
 }
 
-async fn ask(url: &str, my_url: &str) -> Result<Identity, tonic::Status> {
-    let channel = Endpoint::from_shared(url.to_string())
-        .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?
+async fn ask(
+    url: &str,
+    my_url: &str,
+    tls: Option<&ClientTlsConfig>,
+) -> Result<Identity, tonic::Status> {
+    let endpoint = Endpoint::from_shared(url.to_string())
+        .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+    let channel = skiff_common::tls::with_tls(endpoint, tls)
+        .map_err(|e| tonic::Status::invalid_argument(error_chain(&e)))?
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_secs(3))
         .connect()
         .await
-        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        .map_err(|e| tonic::Status::unavailable(error_chain(&e)))?;
     let answer = RaftPeerClient::new(channel)
         .join(JoinRequest {
             peer_url: my_url.to_string(),

@@ -56,10 +56,10 @@ const GRPC_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Runs one member until `shutdown` is cancelled or its storage fails.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     config.validate()?;
-    let identity = join::resolve(&config).await?;
+    let tls = tls::load(&config)?;
+    let identity = join::resolve(&config, tls.peer_client.as_ref()).await?;
     let (my_id, cluster_id) = (identity.member_id, identity.cluster_id);
     let db = datadir::open(&config.data_dir, &config.name, my_id, cluster_id)?;
-    let tls = tls::load(&config)?;
     let state = Arc::new(StateMachine::open(db.open_tree("state")?).with_context(|| {
         format!(
             "data dir {}: the state machine cannot be read",

@@ -9,7 +9,10 @@ use tokio::process::Command;
 
 use super::plan::{FaultKind, Role};
 use super::{LeaseHolders, Target};
+use skiff_common::pki_layout::PkiLayout;
+
 use crate::error::ChaosError;
+use crate::tls::ClientTls;
 
 /// A compose project: its file and its services' host-published store ports.
 pub struct ComposeCluster {
@@ -21,6 +24,8 @@ pub struct ComposeCluster {
     services: Vec<String>,
     /// Network and fixed address of a disconnected container, to connect it again.
     cut: Vec<(String, String, String)>,
+    /// The cluster's certificates, to ask the store members who leads.
+    pki: Option<PkiLayout>,
 }
 
 async fn output(program: &str, args: &[&str]) -> Result<String, ChaosError> {
@@ -51,8 +56,9 @@ fn program_of(service: &str) -> &'static str {
 }
 
 impl ComposeCluster {
-    /// Reads the services of `file` (`docker-compose config --services`).
-    pub async fn open(file: &str) -> Result<ComposeCluster, ChaosError> {
+    /// Reads the services of `file` (`docker-compose config --services`); `tls`: how the
+    /// store members are reached (https with its certificates, else http).
+    pub async fn open(file: &str, tls: &ClientTls) -> Result<ComposeCluster, ChaosError> {
         let compose: Vec<String> = if output("docker-compose", &["version"]).await.is_ok() {
             vec!["docker-compose".into()]
         } else {
@@ -64,6 +70,7 @@ impl ComposeCluster {
             stores: Vec::new(),
             services: Vec::new(),
             cut: Vec::new(),
+            pki: tls.pki.clone(),
         };
         c.services = c
             .compose_output(&["config", "--services"])
@@ -80,8 +87,9 @@ impl ComposeCluster {
         {
             let port = std::env::var(format!("SKIFF_STORE{}_PORT", i + 1))
                 .unwrap_or_else(|_| format!("2379{}", i + 1));
+            let scheme = if tls.pki.is_some() { "https" } else { "http" };
             c.stores
-                .push((s.clone(), format!("http://127.0.0.1:{port}")));
+                .push((s.clone(), format!("{scheme}://127.0.0.1:{port}")));
         }
         Ok(c)
     }
@@ -122,7 +130,7 @@ impl ComposeCluster {
 
     async fn store_leader(&self) -> Option<String> {
         for (service, url) in &self.stores {
-            if let Ok(status) = skiff_cli::up::store_status(url, None).await {
+            if let Ok(status) = skiff_cli::up::store_status(url, self.pki.as_ref()).await {
                 if status.leader != 0
                     && status.header.as_ref().map(|h| h.member_id) == Some(status.leader)
                 {

@@ -15,9 +15,10 @@ use skiff_proto::etcdserverpb::kv_client::KvClient;
 use skiff_proto::etcdserverpb::request_op::Request;
 use skiff_proto::etcdserverpb::{Compare, PutRequest, RangeRequest, RequestOp, TxnRequest};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::history::{Event, EventType, Func};
+use crate::tls::ClientTls;
 
 /// How long one operation may take before its outcome counts as unknown.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
@@ -51,18 +52,24 @@ pub fn keys(run: &str, count: usize) -> Vec<String> {
     (0..count).map(|i| format!("/chaos/{run}/k{i}")).collect()
 }
 
-fn channel(url: &str) -> Option<Channel> {
-    Endpoint::from_shared(url.to_string()).ok().map(|e| {
+fn channel(tls: &ClientTls, url: &str) -> Option<Channel> {
+    tls.store_endpoint(url).ok().map(|e| {
         e.connect_timeout(OP_TIMEOUT)
             .timeout(OP_TIMEOUT)
             .connect_lazy()
     })
 }
 
-/// One client on `url`, until `cancel`; `process` is its first process id, and it takes
+/// The store member a client talks to, and how (TLS for `https://` URLs).
+pub struct Member {
+    pub url: String,
+    pub tls: ClientTls,
+}
+
+/// One client on `member`, until `cancel`; `process` is its first process id, and it takes
 /// `process + stride`, `process + 2 * stride`... after each unknown outcome.
 pub async fn client(
-    url: String,
+    member: Member,
     keys: Vec<String>,
     mut process: u64,
     stride: u64,
@@ -71,7 +78,8 @@ pub async fn client(
     cancel: CancellationToken,
 ) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let Some(channel) = channel(&url) else {
+    let Member { url, tls } = member;
+    let Some(channel) = channel(&tls, &url) else {
         return;
     };
     let mut kv = KvClient::new(channel);

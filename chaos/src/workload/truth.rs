@@ -11,13 +11,14 @@ use skiff_proto::mvccpb::event::EventType;
 
 use crate::check::watch::StoreEvent;
 use crate::error::ChaosError;
+use crate::tls::ClientTls;
 
 /// The store's current revision, from the first member of `urls` that answers a
 /// linearizable read.
-pub async fn current_revision(urls: &[String]) -> Result<i64, ChaosError> {
+pub async fn current_revision(urls: &[String], tls: &ClientTls) -> Result<i64, ChaosError> {
     for url in urls {
         let call = async {
-            let mut kv = KvClient::connect(url.clone()).await.ok()?;
+            let mut kv = KvClient::new(tls.store_channel(url).await.ok()?);
             let r = kv
                 .range(RangeRequest {
                     key: b"/chaos-revision-probe".to_vec(),
@@ -48,12 +49,15 @@ pub fn parse_key(key: &str) -> Option<(String, String, String)> {
 /// Every change under `/registry/` with revision in `(after, upto]`.
 pub async fn registry_events(
     urls: &[String],
+    tls: &ClientTls,
     after: i64,
     upto: i64,
 ) -> Result<Vec<StoreEvent>, ChaosError> {
     let mut last_error = String::from("no store member");
     for url in urls {
-        match tokio::time::timeout(Duration::from_secs(30), events_from(url, after, upto)).await {
+        match tokio::time::timeout(Duration::from_secs(30), events_from(url, tls, after, upto))
+            .await
+        {
             Ok(Ok(events)) => return Ok(events),
             Ok(Err(e)) => last_error = e.to_string(),
             Err(_) => last_error = format!("{url}: reading the history took over 30s"),
@@ -64,14 +68,19 @@ pub async fn registry_events(
     )))
 }
 
-async fn events_from(url: &str, after: i64, upto: i64) -> Result<Vec<StoreEvent>, ChaosError> {
+async fn events_from(
+    url: &str,
+    tls: &ClientTls,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<StoreEvent>, ChaosError> {
     let mut events = Vec::new();
     if upto <= after {
         return Ok(events);
     }
-    let mut client = WatchClient::connect(url.to_string())
-        .await
-        .map_err(|e| ChaosError::msg(format!("{url}: {e}")))?;
+    // A 10-minute run's history comes in responses well above gRPC's default 4 MiB limit.
+    let mut client =
+        WatchClient::new(tls.store_channel(url).await?).max_decoding_message_size(usize::MAX);
     let create = WatchRequest {
         request_union: Some(RequestUnion::CreateRequest(WatchCreateRequest {
             // The whole key space, so the watch reaches `upto` whichever key it changed.

@@ -1,4 +1,4 @@
-//! CI's chaos run: `skiff up` in a temporary directory, then `skiff-chaos run` for 75s with kills and pauses of every component kind (store leader and follower, apiserver, controller-manager, scheduler, nodelet, container supervisor); every checker must be green.
+//! CI's chaos run: `skiff up` (TLS, its default) in a temporary directory, then `skiff-chaos run` for 75s with kills and pauses of every component kind (store leader and follower, apiserver, controller-manager, scheduler, nodelet, container supervisor); every checker must be green.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -42,8 +42,6 @@ impl Up {
                 &dir.display().to_string(),
                 "--timeout",
                 "120s",
-                // skiff-chaos's own clients (workload, watchers) speak plain text only.
-                "--insecure",
             ])
             .env("HOME", up.home.path())
             .stdin(Stdio::null())

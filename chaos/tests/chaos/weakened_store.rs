@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{kill_process, Pid, Signal};
 use skiff_chaos::check::{self, Verdict};
 use skiff_chaos::history::operations;
+use skiff_chaos::tls::ClientTls;
 use skiff_chaos::workload::store::{self, Recorder};
 use skiff_testkit::store::{StoreCluster, StoreSpec};
 use tokio_util::sync::CancellationToken;
@@ -29,7 +30,10 @@ async fn workload(spec: StoreSpec, secs: u64) -> Verdict {
     let mut tasks = Vec::new();
     for i in 0..clients {
         tasks.push(tokio::spawn(store::client(
-            urls[i % urls.len()].clone(),
+            store::Member {
+                url: urls[i % urls.len()].clone(),
+                tls: ClientTls::plain(),
+            },
             keys.clone(),
             i as u64,
             clients as u64,

@@ -306,7 +306,8 @@ pub async fn run(ctx: &Ctx, args: &StatusArgs) -> Result<(), CliError> {
             .cluster_dir
             .as_deref()
             .and_then(|dir| ClusterState::load(dir).ok().flatten())
-            .and_then(|state| state.pki_layout());
+            .and_then(|state| state.pki_layout())
+            .or_else(|| ctx.config.pki_dir.as_deref().map(PkiLayout::new));
         sections.push(stores(&store_endpoints, pki.as_ref(), &mut healthy).await);
     }
     sections.push(apiservers(ctx, &mut healthy).await);

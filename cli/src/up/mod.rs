@@ -363,6 +363,7 @@ fn write_client_config(state: &ClusterState, is_default: bool) -> Result<(), Cli
         namespace: None,
         stores: state.stores.clone(),
         cluster_dir: Some(state.dir.clone()),
+        pki_dir: None,
         certificate_authority: state.pki_layout().map(|p| p.ca_cert()),
         certificate_authority_data: None,
     };

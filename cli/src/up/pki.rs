@@ -1,14 +1,15 @@
-//! The cluster's certificates and kubeconfig: `DIR/pki` (CA, apiserver serving certificate) and `DIR/kubeconfig` for kubectl.
+//! The cluster's certificates and kubeconfig: `skiff certs` (the `DIR/pki` layout for clusters `skiff up` does not start) and `DIR/kubeconfig` for kubectl.
 
 use std::path::{Path, PathBuf};
 
-use skiff_common::pki::{self, Ca};
+use skiff_common::pki;
+use skiff_common::pki_layout::{issue_cluster, PkiLayout};
 
 use super::state::ClusterState;
 use crate::config::write_private;
 use crate::error::CliError;
 
-/// `DIR/pki`: `ca.crt`, `ca.key`, `apiserver.crt`, `apiserver.key` (keys 0600).
+/// `DIR/pki`: `ca.crt`, `ca.key` and one `NAME.crt`/`NAME.key` per holder (keys 0600).
 pub fn pki_dir(dir: &Path) -> PathBuf {
     dir.join("pki")
 }
@@ -22,19 +23,31 @@ fn pki_error(e: pki::PkiError) -> CliError {
     CliError::msg(format!("cannot make the cluster's certificates: {e}"))
 }
 
-/// The CA in `pki` (made if missing) and `apiserver.crt`/`.key` for `hosts`.
-pub fn write_certificates(pki: &Path, hosts: &[String]) -> Result<(), CliError> {
-    let ca = Ca::load_or_generate(pki).map_err(pki_error)?;
-    let serving = ca.issue_server(hosts).map_err(pki_error)?;
-    pki::write_pair(pki, "apiserver", &serving).map_err(pki_error)
-}
-
-/// `skiff certs --dir DIR --hosts a,b`: the same files for clusters skiff up does not start
-/// (compose/).
+/// `skiff certs --dir DIR --hosts a,b [--store-members s1,..] [--nodes n1,..]`: `skiff up`'s
+/// certificates for clusters it does not start (compose/). The apiserver's serving
+/// certificate names `apiserver` and HOSTS too, as it did before the other certificates
+/// were added.
 pub fn certs(args: &crate::args::CertsArgs) -> Result<(), CliError> {
-    write_certificates(&args.dir, &args.hosts)?;
+    let layout = PkiLayout::new(&args.dir);
+    issue_cluster(&layout, &args.store_members, &args.nodes, &args.hosts).map_err(pki_error)?;
+    let mut names = vec!["ca".to_string()];
+    for member in &args.store_members {
+        names.push(format!("store-{member}-server"));
+        names.push(format!("store-{member}-peer"));
+    }
+    names.extend(
+        [
+            "apiserver",
+            "apiserver-etcd-client",
+            "apiserver-kubelet-client",
+            "etcd-client",
+        ]
+        .map(String::from),
+    );
+    names.extend(args.nodes.iter().map(|n| format!("nodelet-{n}")));
     crate::ctx::outln(&format!(
-        "wrote {}/ca.crt, ca.key, apiserver.crt, apiserver.key (for {})",
+        "wrote {} .crt/.key in {} (serving certificates also for {})",
+        names.join(", "),
         args.dir.display(),
         args.hosts.join(", ")
     ));

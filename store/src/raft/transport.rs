@@ -236,7 +236,7 @@ impl PeerSender {
 }
 
 /// An error with its causes (a TLS failure is a cause of tonic's "transport error").
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
