@@ -177,3 +177,19 @@ Examples:
 
   # fish
   skiff completion fish > ~/.config/fish/completions/skiff.fish";
+
+pub const HISTORY: &str = "Examples:
+  # Every revision of a pod still in the store's history: revision, time, writer, changed fields
+  skiff history pod/web-x7k2p
+
+  # The replication controller as it was at revision 1234
+  skiff history rc/web --revision 1234 -o yaml
+";
+
+pub const TRACE: &str = "Examples:
+  # Created, scheduled (and why there), started, probes failed, killed, restarted...
+  skiff trace pod/kubia-unhealthy
+
+  # A replication controller and every pod it made
+  skiff trace rc/kubia
+";
