@@ -93,6 +93,7 @@ mod tests {
     fn mark(revision: i64, time: i64) -> KeyRevision {
         KeyRevision {
             revision,
+            version: 1,
             deleted: false,
             value: time.to_string().into_bytes(),
         }

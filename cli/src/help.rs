@@ -11,6 +11,10 @@ Examples:
   skiff create -f fixtures/seed/pod-kubia-unhealthy.yaml
   skiff describe pod kubia-liveness
 
+  # Watch it think: who wrote what, and one pod's causal timeline
+  skiff history pod/kubia-liveness
+  skiff trace pod/kubia-liveness
+
 Configuration: --config FILE, else $SKIFF_CONFIG, else ~/.skiff/config (written by `skiff up`).";
 
 pub const UP: &str = "\

@@ -23,6 +23,8 @@ const PROGRESS_POLL: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRevision {
     pub revision: i64,
+    /// The key's version after this write (1: created); 0 for a deletion.
+    pub version: i64,
     /// The key was deleted here; `value` is what it held before.
     pub deleted: bool,
     pub value: Vec<u8>,
@@ -60,19 +62,27 @@ impl Store {
                 }
                 Ok(Ok(Replay::Done(mut history))) => {
                     if start > 1 {
-                        history.compacted = start;
+                        let mut lost = false;
                         if let Some(base) = self.get_at(key, start).await? {
                             // Written before the compaction point: its last write survives.
                             if base.mod_revision < start {
+                                lost = true;
                                 history.revisions.insert(
                                     0,
                                     KeyRevision {
                                         revision: base.mod_revision,
+                                        version: base.version,
                                         deleted: false,
                                         value: base.value,
                                     },
                                 );
                             }
+                        }
+                        // Nothing of the key lost when its history starts with its creation.
+                        let created_after =
+                            history.revisions.first().is_some_and(|r| r.version == 1);
+                        if lost || !created_after {
+                            history.compacted = start;
                         }
                     }
                     return Ok(history);
@@ -181,6 +191,7 @@ async fn replay(
                     };
                     history.revisions.push(KeyRevision {
                         revision: kv.mod_revision,
+                        version: if deleted { 0 } else { kv.version },
                         deleted,
                         value,
                     });

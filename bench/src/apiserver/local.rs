@@ -31,6 +31,15 @@ impl LocalCluster {
         store_bin: &Path,
         apiserver_bin: &Path,
     ) -> Result<LocalCluster, ApiserverBenchError> {
+        LocalCluster::start_with(store_bin, apiserver_bin, &[]).await
+    }
+
+    /// [`LocalCluster::start`] with `extra` apiserver flags.
+    pub async fn start_with(
+        store_bin: &Path,
+        apiserver_bin: &Path,
+        extra: &[&str],
+    ) -> Result<LocalCluster, ApiserverBenchError> {
         let mut spec = StoreSpec::of(store_bin, 3);
         spec.metrics = false;
         spec.own_process_group = true;
@@ -50,12 +59,10 @@ impl LocalCluster {
             https: None,
             pki: None,
         };
-        let mut apiserver = Process::new(
-            "apiserver",
-            apiserver_bin,
-            plan.args(),
-            dir.join("apiserver.log"),
-        );
+        let mut args = plan.args();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut apiserver =
+            Process::new("apiserver", apiserver_bin, args, dir.join("apiserver.log"));
         apiserver.envs = vec![("RUST_LOG".into(), "warn".into())];
         apiserver.own_process_group = true;
         apiserver.try_start()?;

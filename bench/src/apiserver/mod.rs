@@ -3,11 +3,13 @@
 //! # Layout
 //! - this file: options and the latency report (nearest-rank percentiles from [`crate::stats`]);
 //! - `load`: the two measurements against any apiserver;
+//! - `writers`: create throughput with the writer recorded in managedFields and without;
 //! - `local`: a throw-away local cluster (3 store members and one apiserver) to measure
 //!   against, so a run needs nothing but the binaries.
 
 mod load;
 mod local;
+mod writers;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -65,6 +67,13 @@ pub struct ApiserverArgs {
     pub writers: usize,
     #[arg(long, default_value = "bench")]
     pub namespace: String,
+    /// Instead: create throughput with writers recorded in managedFields and with
+    /// `--record-managed-fields=false`, side by side (local clusters, alternating rounds).
+    #[arg(long)]
+    pub compare_managed_fields: bool,
+    /// Rounds of each side for --compare-managed-fields.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 /// Runs both measurements and prints the figures.
@@ -72,6 +81,9 @@ pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
     let apiserver_bin = std::env::current_exe()
         .map_err(|e| ApiserverBenchError::Setup(format!("cannot find this binary: {e}")))?
         .with_file_name("skiff-apiserver");
+    if a.compare_managed_fields {
+        return writers::compare(&a, &apiserver_bin).await;
+    }
     let local = match &a.apiserver {
         Some(_) => None,
         None => Some(LocalCluster::start(&a.store_bin, &apiserver_bin).await?),

@@ -113,7 +113,7 @@ pub fn render(history: &History) -> String {
             let (writer, time) = writer_of(r);
             let what = if r.deleted {
                 "deleted"
-            } else if i == 0 && history.compacted_revision > 0 {
+            } else if i == 0 && r.revision < history.compacted_revision {
                 "(as of the compaction)"
             } else if i == 0 || history.revisions[i - 1].deleted {
                 "created"

@@ -45,7 +45,7 @@ pub fn object_steps(object: &str, history: &History) -> Vec<Step> {
         let before = i.checked_sub(1).map(|j| &history.revisions[j]);
         let what = match before {
             _ if r.deleted => "deleted from the store".to_string(),
-            None if history.compacted_revision > 0 => {
+            None if r.revision < history.compacted_revision => {
                 "as it stood when older history was compacted".to_string()
             }
             None => "created".to_string(),
@@ -107,6 +107,16 @@ fn describe(changes: &[Change], after: &Value) -> String {
                 )),
                 _ => {}
             }
+        } else if let Some(index) = p
+            .strip_prefix("status.conditions[")
+            .and_then(|r| r.strip_suffix("].status"))
+        {
+            let at = |f: &str| str_at(after, &format!("/status/conditions/{index}/{f}"));
+            let reason = match at("reason") {
+                "" => String::new(),
+                r => format!(" ({r})"),
+            };
+            said.push(format!("{}={}{reason}", at("type"), at("status")));
         } else if p.starts_with("status.conditions") || p.starts_with("status.podIP") {
             // Follows from the changes above; the object's history shows them in full.
         } else {
