@@ -70,6 +70,11 @@ pub struct ObjectMeta {
     pub managed_fields: Vec<ManagedFieldsEntry>,
 }
 
+/// A field set in Kubernetes' FieldsV1 form, kept as sent (skiff computes none).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct FieldsV1(pub serde_json::Value);
+
 /// One writer of an object (Kubernetes' `ManagedFieldsEntry`). skiff records who and when,
 /// not the field set (`fieldsV1` is kept when a client sends it, never computed).
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
@@ -88,8 +93,7 @@ pub struct ManagedFieldsEntry {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub fields_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub fields_v1: Option<serde_json::Value>,
+    pub fields_v1: Option<FieldsV1>,
     /// `status` for writes through the status subresource.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub subresource: String,
