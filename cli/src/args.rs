@@ -186,6 +186,10 @@ pub struct GetArgs {
     /// Add a LABELS column.
     #[arg(long)]
     pub show_labels: bool,
+    /// Keep metadata.managedFields (who wrote the object) in -o yaml / -o json, as kubectl's
+    /// flag does; left out otherwise.
+    #[arg(long)]
+    pub show_managed_fields: bool,
     /// Accepted for compatibility: finished pods are always shown.
     #[arg(short = 'a', long)]
     pub show_all: bool,

@@ -63,6 +63,18 @@ async fn history_shows_each_writer_and_diff_then_compaction() {
         "{rc:#?}"
     );
 
+    step("get -o yaml leaves managedFields out unless --show-managed-fields, as kubectl");
+    let plain = skiff_ok(&tc, &["get", "rc", "crane", "-o", "yaml"]);
+    assert!(!plain.contains("managedFields"), "{plain}");
+    let shown = skiff_ok(
+        &tc,
+        &["get", "rc", "crane", "-o", "yaml", "--show-managed-fields"],
+    );
+    assert!(
+        shown.contains("manager: admin") && shown.contains("manager: skiff-controller-manager"),
+        "{shown}"
+    );
+
     step("history of the deleted pod: controller-manager, scheduler, nodelet, admin, deletion");
     let pod = blocks(&skiff_ok(&tc, &["history", &format!("pod/{name}")]));
     assert_eq!(
