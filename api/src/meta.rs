@@ -64,6 +64,39 @@ pub struct ObjectMeta {
     /// that still has work to do on deletion.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
+    /// Who wrote the object: one entry per manager (and operation and subresource), with the
+    /// time of its last write. Set by the apiserver; what a client sends is ignored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_fields: Vec<ManagedFieldsEntry>,
+}
+
+/// A field set in Kubernetes' FieldsV1 form, kept as sent (skiff computes none).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct FieldsV1(pub serde_json::Value);
+
+/// One writer of an object (Kubernetes' `ManagedFieldsEntry`). skiff records who and when,
+/// not the field set (`fieldsV1` is kept when a client sends it, never computed).
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ManagedFieldsEntry {
+    /// The writer: its field manager, user agent or user name.
+    pub manager: String,
+    /// `Update` (skiff has no server-side apply).
+    pub operation: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    /// When this manager last wrote the object: RFC 3339 with milliseconds, so a trace can
+    /// order writes within a second.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub time: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fields_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields_v1: Option<FieldsV1>,
+    /// `status` for writes through the status subresource.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subresource: String,
 }
 
 impl ObjectMeta {

@@ -65,6 +65,15 @@ pub struct Config {
     /// Largest object accepted, in bytes; larger ones get RequestEntityTooLarge.
     #[arg(long, default_value_t = DEFAULT_MAX_OBJECT_BYTES)]
     pub max_object_bytes: usize,
+    /// Record each write's writer (manager, operation, time) in `metadata.managedFields`.
+    /// `--record-managed-fields=false` exists to measure what recording costs.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub record_managed_fields: bool,
+    /// How long the store keeps old revisions of objects for `skiff history` and
+    /// `skiff trace`; the apiserver compacts the store's history older than this (e.g. 1h,
+    /// 10m, 30s).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub history_retention: Duration,
     #[command(flatten)]
     pub tls: crate::tls::TlsFlags,
 }
@@ -106,6 +115,7 @@ impl Config {
             ("--watch-buffer", self.watch_buffer as u128),
             ("--max-object-bytes", self.max_object_bytes as u128),
             ("--event-ttl", self.event_ttl.as_millis()),
+            ("--history-retention", self.history_retention.as_millis()),
             (
                 "--store-request-timeout",
                 self.store_request_timeout.as_millis(),

@@ -17,6 +17,7 @@
 //! - [`events`]: store leases that make events expire.
 //! - [`logs`]: the log proxy to the node agent running a pod.
 //! - [`namespaces`]: deleting the content of terminating namespaces.
+//! - [`retention`]: the history window: time marks in the store and compaction.
 //! - [`service`]: the gRPC service tying it together; [`metrics`]: /metrics and /health.
 //! - [`http`]: the Kubernetes REST API over HTTPS, calling the same registry, cache and auth.
 //!
@@ -34,6 +35,7 @@ pub mod metrics;
 pub mod namespaces;
 pub mod pod_node;
 pub mod registry;
+pub mod retention;
 pub mod service;
 pub mod store;
 pub mod tls;
@@ -164,12 +166,18 @@ pub async fn serve(
             events,
             config.max_object_bytes,
         )
-        .with_kubelet_tls(tls.kubelet.clone()),
+        .with_kubelet_tls(tls.kubelet.clone())
+        .with_record_writers(config.record_managed_fields),
     );
     let bootstrapped = Arc::new(AtomicBool::new(false));
     tracker.spawn(bootstrap::run(
         registry.clone(),
         bootstrapped.clone(),
+        shutdown.child_token(),
+    ));
+    tracker.spawn(retention::run(
+        store.clone(),
+        config.history_retention,
         shutdown.child_token(),
     ));
     tracker.spawn(namespaces::run(

@@ -84,6 +84,13 @@ pub enum Command {
     /// Execute a command in a container.
     #[command(after_help = help::EXEC)]
     Exec(ExecArgs),
+    /// Show an object's revisions from the store: who wrote each, when, and what changed.
+    #[command(after_help = help::HISTORY)]
+    History(HistoryArgs),
+    /// Show one causal timeline of a pod (or a controller and its pods): writes, events,
+    /// probe results, with millisecond offsets.
+    #[command(after_help = help::TRACE)]
+    Trace(TraceArgs),
     /// Print the client version and the apiserver it reaches.
     #[command(after_help = help::VERSION)]
     Version(VersionArgs),
@@ -194,6 +201,10 @@ pub struct GetArgs {
     /// Add a LABELS column.
     #[arg(long)]
     pub show_labels: bool,
+    /// Keep metadata.managedFields (who wrote the object) in -o yaml / -o json, as kubectl's
+    /// flag does; left out otherwise.
+    #[arg(long)]
+    pub show_managed_fields: bool,
     /// Accepted for compatibility: finished pods are always shown.
     #[arg(short = 'a', long)]
     pub show_all: bool,
@@ -296,6 +307,28 @@ pub struct EditArgs {
     /// Edit as yaml or json.
     #[arg(short = 'o', long, default_value = "yaml")]
     pub output: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// The object: KIND/NAME (`pod/web-x7k2p`, `rc/web`) or KIND.
+    pub resource: String,
+    /// The name, when the kind was given alone.
+    pub name: Option<String>,
+    /// Show the object as it was at this revision instead of the list.
+    #[arg(long)]
+    pub revision: Option<i64>,
+    /// With --revision: yaml (default) or json.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceArgs {
+    /// The object: pod/NAME, or rc, rs, ds, job or cj/NAME (their pods are followed).
+    pub resource: String,
+    /// The name, when the kind was given alone.
+    pub name: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

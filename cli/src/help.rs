@@ -11,6 +11,10 @@ Examples:
   skiff create -f fixtures/seed/pod-kubia-unhealthy.yaml
   skiff describe pod kubia-liveness
 
+  # Watch it think: who wrote what, and one pod's causal timeline
+  skiff history pod/kubia-liveness
+  skiff trace pod/kubia-liveness
+
 Configuration: --config FILE, else $SKIFF_CONFIG, else ~/.skiff/config (written by `skiff up`).";
 
 pub const UP: &str = "\
@@ -186,3 +190,18 @@ pub const EXEC: &str = "Examples:
   echo hello | skiff exec -i web -c main -- cat
 
 The command's exit code becomes skiff's own. -t is accepted, but no terminal is allocated.";
+pub const HISTORY: &str = "Examples:
+  # Every revision of a pod still in the store's history: revision, time, writer, changed fields
+  skiff history pod/web-x7k2p
+
+  # The replication controller as it was at revision 1234
+  skiff history rc/web --revision 1234 -o yaml
+";
+
+pub const TRACE: &str = "Examples:
+  # Created, scheduled (and why there), started, probes failed, killed, restarted...
+  skiff trace pod/kubia-unhealthy
+
+  # A replication controller and every pod it made
+  skiff trace rc/kubia
+";

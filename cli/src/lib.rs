@@ -10,6 +10,8 @@
 //! - [`table`], [`describe`], [`output`]: pure formatting: `get` tables, `describe` texts,
 //!   tab alignment, ages, YAML.
 //! - [`apply_patch`]: `apply`'s three-way merge.
+//! - [`history`], [`trace`]: an object's revisions from the store's history and the causal
+//!   timeline of a pod (history, events, probe results).
 //! - [`up`]: `skiff up` / `skiff down`: plans, processes, health checks, state, and the
 //!   supervisor that starts again what exits.
 //! - [`error`]: errors and their kubectl wording.
@@ -22,9 +24,11 @@ pub mod ctx;
 pub mod describe;
 pub mod error;
 pub mod help;
+pub mod history;
 pub mod output;
 pub mod resources;
 pub mod table;
+pub mod trace;
 pub mod up;
 
 use std::ffi::OsString;
@@ -110,6 +114,8 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Edit(args) => cmd::edit::run(&ctx, args).await,
         Command::Logs(args) => cmd::logs::run(&ctx, args).await,
         Command::Exec(args) => cmd::exec::run(&ctx, args).await,
+        Command::History(args) => history::run(&ctx, args).await,
+        Command::Trace(args) => trace::run(&ctx, args).await,
         Command::Status(args) => cmd::status::run(&ctx, args).await,
         Command::Version(args) => cmd::misc::version(Some(&ctx), args).await,
         Command::Up(_)

@@ -40,6 +40,7 @@
 //! - `transport`: endpoint choice, failover and the bearer token.
 //! - `raw`: one function per RPC, objects as JSON bytes.
 //! - `typed`: the API generic over [`Resource`](skiff_api::types::Resource) kinds.
+//! - [`history`]: an object's revisions from the store's history.
 //! - `json`: the same API over `serde_json::Value`, for tools that handle any kind.
 //! - [`watch`]: watch events and the decoding of watch and log streams.
 //!
@@ -47,6 +48,7 @@
 //! (they share one fake server with the informer and leader election scenarios).
 
 mod exec;
+pub mod history;
 mod json;
 pub mod options;
 mod raw;

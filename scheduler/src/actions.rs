@@ -64,16 +64,23 @@ pub struct Binding {
     pub pod: ObjectReference,
     pub key: String,
     pub node: String,
+    /// The scores and filtered-out nodes behind the choice ([`crate::algorithm::Placement`]).
+    pub explanation: String,
     pub first_seen: tokio::time::Instant,
 }
 
 impl Binding {
-    /// `Successfully assigned default/x to n1`
+    /// Kubernetes' `Successfully assigned default/x to n1`, then the decision, so that
+    /// `skiff trace` can show why: `(scores: n1=180 n2=150; filtered out: n3 (...))`.
     pub fn event_message(&self) -> String {
-        format!(
+        let mut message = format!(
             "Successfully assigned {}/{} to {}",
             self.pod.namespace, self.pod.name, self.node
-        )
+        );
+        if !self.explanation.is_empty() {
+            message.push_str(&format!(" ({})", self.explanation));
+        }
+        message
     }
 
     /// Writes the binding; only for the pod with this uid (not a new pod of the same name).

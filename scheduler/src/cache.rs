@@ -11,7 +11,7 @@ use skiff_api::types::{Node, Pod};
 use skiff_runtime::informer::key_of;
 
 use crate::algorithm::info::{occupies_node, NodeInfo, PodInfo};
-use crate::algorithm::{schedule, Unschedulable};
+use crate::algorithm::{place, schedule, Placement, Unschedulable};
 
 #[derive(Debug)]
 struct PodEntry {
@@ -131,6 +131,11 @@ impl Cache {
     /// Decides for `pod` against the current state.
     pub fn schedule(&self, pod: &PodInfo) -> Result<&str, Unschedulable> {
         schedule(pod, self.nodes.values())
+    }
+
+    /// [`Cache::schedule`] with the scores and filtered-out nodes behind the choice.
+    pub fn place(&self, pod: &PodInfo) -> Result<Placement<'_>, Unschedulable> {
+        place(pod, self.nodes.values())
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {

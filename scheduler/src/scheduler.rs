@@ -249,15 +249,19 @@ impl Term {
         }
         let info = PodInfo::new(&pod);
         let started = std::time::Instant::now();
-        let decision = self.cache.schedule(&info).map(str::to_string);
+        let decision = self
+            .cache
+            .place(&info)
+            .map(|p| (p.node.to_string(), p.explanation()));
         self.s.metrics.algorithm_latency.observe(started.elapsed());
         match decision {
-            Ok(node) => {
+            Ok((node, explanation)) => {
                 self.cache.assume(&popped.key, &popped.uid, &node, info);
                 let binding = Binding {
                     pod: object_reference(&*pod),
                     key: popped.key.clone(),
                     node,
+                    explanation,
                     first_seen: popped.first_seen,
                 };
                 let handle = self.binds.spawn(binding.write(self.s.client.clone()));

@@ -355,6 +355,21 @@ impl TestCluster {
         self.proc(name).start();
     }
 
+    /// Stops a component (SIGTERM, then SIGKILL after `grace`) and starts it again with
+    /// each `(flag, value)` of `flags` in place of the flag's former value.
+    pub fn restart_with(&mut self, name: &str, flags: &[(&str, &str)], grace: Duration) {
+        let proc = self.proc(name);
+        proc.stop(grace);
+        for (flag, value) in flags {
+            if let Some(at) = proc.args.iter().position(|a| a == flag) {
+                proc.args.drain(at..(at + 2).min(proc.args.len()));
+            }
+            proc.args.push(flag.to_string());
+            proc.args.push(value.to_string());
+        }
+        proc.start();
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self, name: &str) {
         self.proc(name).kill();

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-use crate::meta::{IntOrString, MicroTime, Time};
+use crate::meta::{FieldsV1, IntOrString, MicroTime, Time};
 use crate::quantity::Quantity;
 
 impl JsonSchema for Time {
@@ -63,6 +63,23 @@ impl JsonSchema for Quantity {
         json_schema!({
             "type": "string",
             "description": "A fixed-point number with an optional suffix: 500m, 0.5, 128Mi, 1G."
+        })
+    }
+}
+
+impl JsonSchema for FieldsV1 {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "FieldsV1".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "description": "The set of fields a manager owns, in Kubernetes' FieldsV1 form."
         })
     }
 }

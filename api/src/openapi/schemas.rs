@@ -55,6 +55,7 @@ pub fn raw_definitions() -> Map<String, Value> {
 
 const META: &[&str] = &[
     "ObjectMeta",
+    "ManagedFieldsEntry",
     "OwnerReference",
     "LabelSelector",
     "LabelSelectorRequirement",

@@ -132,6 +132,10 @@ fn v2_has_every_kind_with_its_gvk_and_valid_swagger() {
         );
     }
     assert!(doc["definitions"]["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"].is_object());
+    // kubectl cannot read a boolean schema: every property must be an object schema.
+    let entry = &doc["definitions"]["io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"];
+    assert_eq!(entry["properties"]["fieldsV1"]["type"], "object", "{entry}");
+    assert_eq!(entry["properties"]["manager"]["type"], "string", "{entry}");
     check_refs(&doc, &doc, "#/definitions/", "/definitions");
     check_swagger2(&doc["definitions"], "definitions");
     check_swagger2(&doc["paths"], "paths");

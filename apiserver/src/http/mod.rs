@@ -35,6 +35,7 @@ use crate::auth::authz::Attributes;
 use crate::auth::{Authenticator, Caller};
 use crate::cache::WatchCache;
 use crate::metrics::Metrics;
+use crate::registry::writer::{self, Writer};
 use crate::registry::{Registry, UpdateKind};
 use path::{Route, Target};
 use reply::Query;
@@ -221,7 +222,7 @@ impl Http {
             table,
             whole_objects,
         };
-        let (verb, result) = self.dispatch(&r).await;
+        let (verb, result) = writer::scope(self.writer(&r), self.dispatch(&r)).await;
         let code = match &result {
             Ok(_) => "OK".to_string(),
             Err(e) => e.reason.to_string(),
@@ -282,6 +283,29 @@ impl Http {
                     }
                 ))),
             ),
+        }
+    }
+
+    /// The writer the request's writes record: `?fieldManager=`, else the user agent's
+    /// product, else the user.
+    fn writer(&self, r: &Request) -> Writer {
+        let user = self
+            .auth
+            .authenticate(bearer(&r.headers))
+            .map(|u| u.name.as_str())
+            .unwrap_or("");
+        let user_agent = r
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let field_manager = r.query.0.get("fieldManager").map(String::as_str);
+        Writer {
+            manager: writer::manager(field_manager, user_agent, user),
+            subresource: if r.target.subresource == "status" {
+                "status"
+            } else {
+                ""
+            },
         }
     }
 

@@ -227,7 +227,8 @@ impl Registry {
             guard(&current.object)?;
             let outcome = match plan_delete(info, &current.object, opts, Utc::now()) {
                 DeletePlan::Unchanged => return Ok(current.object),
-                DeletePlan::Mark(new) => {
+                DeletePlan::Mark(mut new) => {
+                    self.record_writer(&mut new, Some(&current.object));
                     let bytes = super::object::encode(&new)?;
                     match self
                         .put_if(

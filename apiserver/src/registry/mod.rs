@@ -11,14 +11,18 @@
 //! - `write`: update, status update, patch (the read-modify-write loop);
 //! - `delete`: graceful deletion, finalizers, propagation policies, preconditions;
 //! - `subresources`: pods/binding and the scale subresource;
+//! - [`history`]: an object's revisions from the store's MVCC history;
+//! - [`writer`]: who writes (the request's manager) and the managedFields each write records;
 //! - [`object`], [`filter`], `merge_patch`: stored form, selectors, RFC 7386.
 
 mod delete;
 pub mod filter;
+pub mod history;
 mod merge_patch;
 pub mod object;
 mod subresources;
 mod write;
+pub mod writer;
 
 pub use delete::{plan_delete, DeleteOptions, DeletePlan, Propagation};
 pub use subresources::Scale;
@@ -60,6 +64,8 @@ pub struct Registry {
     max_object_bytes: usize,
     /// TLS towards the nodelets' log service (`--kubelet-*` flags); `None`: plain.
     kubelet_tls: Option<tonic::transport::ClientTlsConfig>,
+    /// Record each write's writer in `metadata.managedFields` (off only to measure its cost).
+    record_writers: bool,
 }
 
 /// The condition of a compare-and-swap write.
@@ -84,6 +90,22 @@ impl Registry {
             events,
             max_object_bytes,
             kubelet_tls: None,
+            record_writers: true,
+        }
+    }
+
+    /// Turns the recording of writers in `metadata.managedFields` on or off.
+    pub fn with_record_writers(mut self, record: bool) -> Registry {
+        self.record_writers = record;
+        self
+    }
+
+    /// Gives an object about to be stored the managedFields it keeps from `previous` plus,
+    /// when writers are recorded, the entry of the current writer.
+    fn record_writer(&self, obj: &mut Value, previous: Option<&Value>) {
+        writer::carry(obj, previous);
+        if self.record_writers {
+            writer::stamp(obj);
         }
     }
 
@@ -127,8 +149,9 @@ impl Registry {
             }
             set_meta(&mut candidate, "uid", json!(object::new_uid()));
             set_meta(&mut candidate, "creationTimestamp", json!(Time::now()));
-            let admitted = admit_create(info, candidate)?;
+            let mut admitted = admit_create(info, candidate)?;
             guard(&admitted)?;
+            self.record_writer(&mut admitted, None);
             let name = meta_str(&admitted, "name").to_string();
             if info.namespaced {
                 self.check_namespace(info, &ns, &name).await?;

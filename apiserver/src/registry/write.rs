@@ -9,7 +9,8 @@ use super::object::{
     self, encode, finalizers, key, meta_str, set_meta, set_resource_version, Stored,
 };
 use super::{
-    effective_namespace, merge_patch, request_namespace, Cas, Cond, Guard, Registry, MAX_ATTEMPTS,
+    effective_namespace, merge_patch, request_namespace, writer, Cas, Cond, Guard, Registry,
+    MAX_ATTEMPTS,
 };
 
 /// Which write an update is.
@@ -161,7 +162,7 @@ impl Registry {
                 }
                 return Err(ApiError::conflict_modified(&resource, name));
             }
-            let new = match mutate(&current) {
+            let mut new = match mutate(&current) {
                 Ok(new) => new,
                 Err(_) if !fresh => {
                     (current, fresh) = (self.read(info, ns, name).await?, true);
@@ -169,7 +170,9 @@ impl Registry {
                 }
                 Err(e) => return Err(e),
             };
-            let bytes = encode(&new)?;
+            // What the client sent as managedFields is not trusted: the stored ones carry over.
+            writer::carry(&mut new, Some(&current.object));
+            let mut bytes = encode(&new)?;
             object::check_size(bytes.len(), self.max_object_bytes)?;
             let outcome = if ready_to_go(&new) {
                 self.delete_if(&key, current.mod_revision).await?
@@ -181,6 +184,11 @@ impl Registry {
                     // Unchanged relative to a possibly stale copy: decide on the stored one.
                     (current, fresh) = (self.read(info, ns, name).await?, true);
                     continue;
+                }
+                // Only a write that changes something records its writer (as in Kubernetes).
+                if self.record_writers {
+                    writer::stamp(&mut new);
+                    bytes = encode(&new)?;
                 }
                 self.put_if(
                     info,

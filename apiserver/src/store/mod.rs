@@ -14,11 +14,14 @@
 //! # Layout
 //! - this file: the [`Store`] with its members and the failover loop;
 //! - `kv`: get, list, create-if-absent, update-if-revision, delete-if, leases, ping;
-//! - `watch`: one store watch over a key prefix ([`StoreWatch`]).
+//! - `watch`: one store watch over a key prefix ([`StoreWatch`]);
+//! - `history`: one key's revisions from the MVCC history, put, compaction.
 
+mod history;
 mod kv;
 mod watch;
 
+pub use history::{KeyHistory, KeyRevision};
 pub use kv::{prefix_end, Cas, Event, EventType, KeyValue};
 pub use watch::{StoreWatch, WatchItem, WatchMember};
 

@@ -17,7 +17,7 @@ use super::{prefix_end, with_leader, Event, Store};
 /// The member a watch is opened on.
 pub struct WatchMember {
     index: usize,
-    channel: Channel,
+    pub(super) channel: Channel,
     pub url: String,
 }
 
@@ -80,7 +80,7 @@ pub struct StoreWatch {
 }
 
 impl StoreWatch {
-    async fn open(
+    pub(super) async fn open(
         channel: Channel,
         key: Vec<u8>,
         range_end: Vec<u8>,

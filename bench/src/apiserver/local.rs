@@ -42,6 +42,16 @@ impl LocalCluster {
         apiserver_bin: &Path,
         tls: bool,
     ) -> Result<LocalCluster, ApiserverBenchError> {
+        LocalCluster::start_with(store_bin, apiserver_bin, tls, &[]).await
+    }
+
+    /// [`LocalCluster::start`] with `extra` apiserver flags.
+    pub async fn start_with(
+        store_bin: &Path,
+        apiserver_bin: &Path,
+        tls: bool,
+        extra: &[&str],
+    ) -> Result<LocalCluster, ApiserverBenchError> {
         let mut spec = StoreSpec::of(store_bin, 3);
         spec.metrics = false;
         spec.own_process_group = true;
@@ -72,12 +82,10 @@ impl LocalCluster {
             https,
             pki: pki.clone(),
         };
-        let mut apiserver = Process::new(
-            "apiserver",
-            apiserver_bin,
-            plan.args(),
-            dir.join("apiserver.log"),
-        );
+        let mut args = plan.args();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut apiserver =
+            Process::new("apiserver", apiserver_bin, args, dir.join("apiserver.log"));
         apiserver.envs = vec![("RUST_LOG".into(), "warn".into())];
         apiserver.own_process_group = true;
         apiserver.try_start()?;

@@ -4,10 +4,12 @@
 //! - this file: options and the latency report (nearest-rank percentiles from [`crate::stats`]);
 //! - `load`: the two measurements against any apiserver;
 //! - `local`: a throw-away local cluster (3 store members and one apiserver, plain or with
-//!   TLS as `skiff up` runs it) to measure against, so a run needs nothing but the binaries.
+//!   TLS as `skiff up` runs it) to measure against, so a run needs nothing but the binaries;
+//! - `writers`: create throughput with the writer recorded in managedFields and without.
 
 pub(crate) mod load;
 mod local;
+mod writers;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -115,6 +117,13 @@ pub struct ApiserverArgs {
     pub writers: usize,
     #[arg(long, default_value = "bench")]
     pub namespace: String,
+    /// Instead: create throughput with writers recorded in managedFields and with
+    /// `--record-managed-fields=false`, side by side (local clusters, alternating rounds).
+    #[arg(long)]
+    pub compare_managed_fields: bool,
+    /// Rounds of each side for --compare-managed-fields.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 /// Runs both measurements and prints the figures.
@@ -122,6 +131,9 @@ pub async fn run(a: ApiserverArgs) -> Result<(), ApiserverBenchError> {
     let apiserver_bin = std::env::current_exe()
         .map_err(|e| ApiserverBenchError::Setup(format!("cannot find this binary: {e}")))?
         .with_file_name("skiff-apiserver");
+    if a.compare_managed_fields {
+        return writers::compare(&a, &apiserver_bin).await;
+    }
     let local = match &a.apiserver {
         Some(_) => None,
         None => Some(LocalCluster::start(&a.store_bin, &apiserver_bin, a.tls).await?),

@@ -178,7 +178,11 @@ fn print_found(
     let total: usize = found.iter().map(|f| f.items.len()).sum();
     match args.output {
         Some(Output::Json) | Some(Output::Yaml) => {
-            let items: Vec<Value> = found.iter().flat_map(|f| f.items.iter().cloned()).collect();
+            let mut items: Vec<Value> =
+                found.iter().flat_map(|f| f.items.iter().cloned()).collect();
+            if !args.show_managed_fields {
+                items.iter_mut().for_each(hide_managed_fields);
+            }
             let document = if single_object && items.len() == 1 {
                 items[0].clone()
             } else {
@@ -235,6 +239,13 @@ pub fn name_of(info: &KindInfo, item: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default();
     format!("{}/{name}", kind_prefix(info))
+}
+
+/// Leaves out `metadata.managedFields`, as kubectl does without `--show-managed-fields`.
+pub fn hide_managed_fields(object: &mut Value) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
 }
 
 pub fn print_document(output: Option<Output>, document: &Value) -> Result<(), CliError> {
@@ -328,6 +339,10 @@ async fn watch(
                 Some(Output::Json) | Some(Output::Yaml) => {
                     if args.output == Some(Output::Yaml) {
                         out("---\n");
+                    }
+                    let mut object = object;
+                    if !args.show_managed_fields {
+                        hide_managed_fields(&mut object);
                     }
                     print_document(args.output, &object)?;
                 }

@@ -71,6 +71,7 @@ async fn finish_binding(term: &mut Term, result: Result<(), ApiError>) {
         pod: object_reference(&*pod),
         key,
         node,
+        explanation: String::new(),
         first_seen: Instant::now(),
     };
     term.on_bind_done(Ok((id, (binding, result))));

@@ -38,9 +38,18 @@ async fn pods_land_on_matching_nodes_and_a_controllers_pods_spread() {
             bound.status
         );
 
-        step("the scheduler records a Scheduled event");
+        step("the scheduler records a Scheduled event with its decision: scores, filtered nodes");
         let event = wait_event(&admin, "ssd-1", "Scheduled", Duration::from_secs(10)).await;
-        assert_eq!(event.message, "Successfully assigned default/ssd-1 to n1");
+        assert!(
+            event
+                .message
+                .starts_with("Successfully assigned default/ssd-1 to n1 (scores: n1=")
+                && event
+                    .message
+                    .ends_with("; filtered out: n2 (node(s) didn't match Pod's node selector))"),
+            "{}",
+            event.message
+        );
         assert_eq!(
             (event.type_.as_str(), event.source.component.as_str()),
             ("Normal", "default-scheduler")

@@ -434,6 +434,14 @@ impl Api for Service {
         let (user, groups, role) = state.tokens.get(&token).cloned().unwrap_or_default();
         Ok(Response::new(WhoAmIReply { user, groups, role }))
     }
+
+    /// The fake keeps no store history: the client scenarios do not read it.
+    async fn history(
+        &self,
+        _request: Request<HistoryRequest>,
+    ) -> Result<Response<HistoryReply>, Status> {
+        Err(Status::unimplemented("the fake apiserver keeps no history"))
+    }
 }
 
 fn scale_of(object: &Value) -> ScaleReply {

@@ -167,3 +167,24 @@ fn only_scheduling_relevant_node_changes_count_as_changes() {
         assert!(fresh.set_node(Arc::new(changed.clone())), "{changed:?}");
     }
 }
+
+#[test]
+fn a_placement_names_the_scores_and_the_filtered_out_nodes() {
+    let infos: Vec<NodeInfo> = [
+        labelled(ready_node("ssd"), "disk", "ssd"),
+        ready_node("hdd"),
+    ]
+    .into_iter()
+    .map(|n| NodeInfo::new(Arc::new(n)))
+    .collect();
+    let wants = selecting(pod("p", None, None), "disk", "ssd");
+    let p = super::super::place(&PodInfo::new(&wants), &infos).unwrap();
+    assert_eq!(p.node, "ssd");
+    assert_eq!((p.feasible, p.filtered_count), (1, 1));
+    let text = p.explanation();
+    assert!(
+        text.starts_with("scores: ssd=")
+            && text.ends_with("; filtered out: hdd (node(s) didn't match Pod's node selector)"),
+        "{text}"
+    );
+}

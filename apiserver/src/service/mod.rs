@@ -10,9 +10,9 @@ use skiff_api::error::ApiError;
 use skiff_api::kinds::{self, KindInfo};
 use skiff_proto::skiffapi::api_server::Api;
 use skiff_proto::skiffapi::{
-    BindRequest, CreateRequest, DeleteRequest, GetRequest, ListReply, ListRequest, LogChunk,
-    LogsRequest, ObjectReply, PatchRequest, ScaleReply, ScaleRequest, UpdateRequest,
-    UpdateScaleRequest, WatchEvent, WatchRequest, WhoAmIReply, WhoAmIRequest,
+    BindRequest, CreateRequest, DeleteRequest, GetRequest, HistoryReply, HistoryRequest, ListReply,
+    ListRequest, LogChunk, LogsRequest, ObjectReply, PatchRequest, ScaleReply, ScaleRequest,
+    UpdateRequest, UpdateScaleRequest, WatchEvent, WatchRequest, WhoAmIReply, WhoAmIRequest,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -23,9 +23,12 @@ use crate::cache::client::Start;
 use crate::cache::WatchCache;
 use crate::metrics::Metrics;
 use crate::registry::filter::Filter;
+use crate::registry::writer::{self, Writer};
 use crate::registry::{
     effective_namespace, DeleteOptions, Propagation, Registry, Scale, UpdateKind,
 };
+
+mod history;
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, Status>> + Send>>;
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
@@ -87,6 +90,21 @@ impl ApiService {
             .get("authorization")
             .and_then(|v| v.to_str().ok());
         self.auth.caller(header, a)
+    }
+
+    /// The writer a request's writes record: its user agent's product or its user (the
+    /// request is authenticated again, with its verb, before anything is written).
+    fn writer<T>(&self, req: &Request<T>, subresource: &'static str) -> Writer {
+        let header = |name: &str| req.metadata().get(name).and_then(|v| v.to_str().ok());
+        let user = self
+            .auth
+            .authenticate(header("authorization"))
+            .map(|u| u.name.as_str())
+            .unwrap_or("");
+        Writer {
+            manager: writer::manager(header("x-field-manager"), header("user-agent"), user),
+            subresource,
+        }
     }
 
     /// Authenticates and authorizes a request on one named object (or its
@@ -165,7 +183,7 @@ impl Api for ApiService {
     ) -> Result<Response<ObjectReply>, Status> {
         let started = Instant::now();
         let req = request.get_ref();
-        let result = async {
+        let result = writer::scope(self.writer(&request, ""), async {
             let info = kind(&req.resource)?;
             let a = Attributes {
                 verb: "create",
@@ -181,7 +199,7 @@ impl Api for ApiService {
                 .create(info, &req.namespace, &req.object, &guard)
                 .await?;
             object_reply(&obj)
-        }
+        })
         .await;
         self.finish("create", &req.resource, started, result)
     }
@@ -245,7 +263,7 @@ impl Api for ApiService {
     async fn patch(&self, request: Request<PatchRequest>) -> Result<Response<ObjectReply>, Status> {
         let started = Instant::now();
         let req = request.get_ref();
-        let result = async {
+        let result = writer::scope(self.writer(&request, ""), async {
             let (caller, a) = self.object(
                 &request,
                 "patch",
@@ -261,7 +279,7 @@ impl Api for ApiService {
                 .patch(info, ns, &req.name, &req.patch, &guard)
                 .await?;
             object_reply(&obj)
-        }
+        })
         .await;
         self.finish("patch", &req.resource, started, result)
     }
@@ -272,7 +290,7 @@ impl Api for ApiService {
     ) -> Result<Response<ObjectReply>, Status> {
         let started = Instant::now();
         let req = request.get_ref();
-        let result = async {
+        let result = writer::scope(self.writer(&request, ""), async {
             let (caller, a) = self.object(
                 &request,
                 "delete",
@@ -294,7 +312,7 @@ impl Api for ApiService {
                 .delete(info, ns, &req.name, &opts, &guard)
                 .await?;
             object_reply(&obj)
-        }
+        })
         .await;
         self.finish("delete", &req.resource, started, result)
     }
@@ -331,7 +349,7 @@ impl Api for ApiService {
     async fn bind(&self, request: Request<BindRequest>) -> Result<Response<ObjectReply>, Status> {
         let started = Instant::now();
         let req = request.get_ref();
-        let result = async {
+        let result = writer::scope(self.writer(&request, ""), async {
             let (_caller, a) = self.object(
                 &request,
                 "create",
@@ -347,7 +365,7 @@ impl Api for ApiService {
                     .bind(ns, &req.name, &req.node_name, &req.uid)
                     .await?,
             )
-        }
+        })
         .await;
         self.finish("bind", "pods", started, result)
     }
@@ -382,7 +400,7 @@ impl Api for ApiService {
     ) -> Result<Response<ScaleReply>, Status> {
         let started = Instant::now();
         let req = request.get_ref();
-        let result = async {
+        let result = writer::scope(self.writer(&request, ""), async {
             let (_caller, a) = self.object(
                 &request,
                 "update",
@@ -397,7 +415,7 @@ impl Api for ApiService {
                 .update_scale(info, ns, &req.name, req.replicas, req.current_replicas)
                 .await?;
             Ok(scale_reply(scale))
-        }
+        })
         .await;
         self.finish("update_scale", &req.resource, started, result)
     }
@@ -445,6 +463,15 @@ impl Api for ApiService {
         self.finish("exec", "pods", started, result)
     }
 
+    async fn history(
+        &self,
+        request: Request<HistoryRequest>,
+    ) -> Result<Response<HistoryReply>, Status> {
+        let started = Instant::now();
+        let result = self.history_reply(&request).await;
+        self.finish("history", &request.get_ref().resource, started, result)
+    }
+
     async fn who_am_i(
         &self,
         request: Request<WhoAmIRequest>,
@@ -477,7 +504,7 @@ impl ApiService {
             UpdateKind::Object => ("update", ""),
             UpdateKind::Status => ("update_status", "status"),
         };
-        let result = async {
+        let result = writer::scope(self.writer(&request, subresource), async {
             let info = kind(&req.resource)?;
             let a = Attributes {
                 verb: "update",
@@ -493,7 +520,7 @@ impl ApiService {
                 .update(info, &req.namespace, &req.object, kind_of, &guard)
                 .await?;
             object_reply(&obj)
-        }
+        })
         .await;
         self.finish(verb, &req.resource, started, result)
     }
