@@ -11,8 +11,8 @@ use skiff_api::kinds::{self, KindInfo};
 use skiff_proto::skiffapi::api_server::Api;
 use skiff_proto::skiffapi::{
     BindRequest, CreateRequest, DeleteRequest, GetRequest, HistoryReply, HistoryRequest, ListReply,
-    ListRequest, LogChunk, LogsRequest, ObjectReply, PatchRequest, ScaleReply, ScaleRequest,
-    UpdateRequest, UpdateScaleRequest, WatchEvent, WatchRequest, WhoAmIReply, WhoAmIRequest,
+    ListRequest, LogsRequest, ObjectReply, PatchRequest, ScaleReply, ScaleRequest, UpdateRequest,
+    UpdateScaleRequest, WatchEvent, WatchRequest, WhoAmIReply, WhoAmIRequest,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -29,11 +29,9 @@ use crate::registry::{
 };
 
 mod history;
+mod node_streams;
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, Status>> + Send>>;
-type ChunkStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
-type ExecOutputStream =
-    Pin<Box<dyn Stream<Item = Result<skiff_proto::skiffapi::ExecOutput, Status>> + Send>>;
 
 pub struct ApiService {
     registry: Arc<Registry>,
@@ -174,8 +172,8 @@ impl ApiService {
 #[tonic::async_trait]
 impl Api for ApiService {
     type WatchStream = EventStream;
-    type LogsStream = ChunkStream;
-    type ExecStream = ExecOutputStream;
+    type LogsStream = node_streams::ChunkStream;
+    type ExecStream = node_streams::ExecOutputStream;
 
     async fn create(
         &self,
@@ -425,15 +423,7 @@ impl Api for ApiService {
         request: Request<LogsRequest>,
     ) -> Result<Response<Self::LogsStream>, Status> {
         let started = Instant::now();
-        let req = request.get_ref();
-        let result = async {
-            self.object(&request, "get", "log", "pods", &req.namespace, &req.name)?;
-            let chunks = crate::logs::open(&self.registry, req.clone()).await?;
-            let stream: ChunkStream =
-                Box::pin(chunks.take_until(self.shutdown.clone().cancelled_owned()));
-            Ok(Response::new(stream))
-        }
-        .await;
+        let result = self.logs_stream(&request).await;
         self.finish("logs", "pods", started, result)
     }
 
@@ -442,24 +432,7 @@ impl Api for ApiService {
         request: Request<tonic::Streaming<skiff_proto::skiffapi::ExecInput>>,
     ) -> Result<Response<Self::ExecStream>, Status> {
         let started = Instant::now();
-        let result = async {
-            let (metadata, extensions, mut input) = request.into_parts();
-            let (first, start) = crate::exec::read_start(&mut input).await?;
-            let check = Request::from_parts(metadata, extensions, ());
-            self.object(
-                &check,
-                "create",
-                "exec",
-                "pods",
-                &start.namespace,
-                &start.name,
-            )?;
-            let outputs = crate::exec::open(&self.registry, first, start, input).await?;
-            let stream: ExecOutputStream =
-                Box::pin(outputs.take_until(self.shutdown.clone().cancelled_owned()));
-            Ok(Response::new(stream))
-        }
-        .await;
+        let result = self.exec_stream(request).await;
         self.finish("exec", "pods", started, result)
     }
 

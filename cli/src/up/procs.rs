@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{kill_process, Pid, Signal};
 
-use super::state::{Component, SupervisorRecord};
+use super::state::{ClusterState, Component, SupervisorRecord};
 use crate::error::CliError;
 
 /// What `/proc/PID/stat` and `/proc/PID/cmdline` say about a process.
@@ -295,6 +295,32 @@ pub fn leftovers(data_dir: &Path, sessions: &[i32]) -> Vec<(u32, u64)> {
         .filter(|(_, info)| sessions.contains(&info.session) || mentions(info))
         .map(|(pid, info)| (pid, info.start_time))
         .collect()
+}
+
+/// Ends the cluster of `dir` for good, as a test's cleanup must even when `skiff down`
+/// fails: the supervisor first (so it restarts nothing), then `down` (the caller's way of
+/// running `skiff down --dir DIR`), then by PID whatever the state file recorded and
+/// whatever still runs in those sessions or mentions the data dir.
+pub fn tear_down(dir: &Path, down: impl FnOnce()) {
+    let grace = Duration::from_secs(1);
+    let recorded = ClusterState::load(dir).ok().flatten();
+    if let Some(s) = recorded.as_ref().and_then(|s| s.supervisor) {
+        terminate(&[(s.pid, s.start_time)], grace);
+    }
+    down();
+    if let Some(state) = recorded {
+        let pids: Vec<(u32, u64)> = state
+            .components
+            .iter()
+            .filter_map(|c| Some((c.pid?, c.start_time?)))
+            .collect();
+        let sessions: Vec<i32> = pids
+            .iter()
+            .filter_map(|(p, _)| i32::try_from(*p).ok())
+            .collect();
+        terminate(&pids, grace);
+        terminate(&leftovers(&dir.join("data"), &sessions), grace);
+    }
 }
 
 /// The directory holding the component binaries: the one of the running `skiff`.

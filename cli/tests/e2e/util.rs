@@ -251,33 +251,10 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        // The supervisor first (by PID, as `skiff down` does), so that it restarts nothing.
-        if let Some(s) = ClusterState::load(&self.dir)
-            .ok()
-            .flatten()
-            .and_then(|s| s.supervisor)
-        {
-            procs::terminate(&[(s.pid, s.start_time)], Duration::from_secs(1));
-        }
-        let recorded = ClusterState::load(&self.dir).ok().flatten();
-        let _ = self.run(&["down", "--dir", &self.dir.display().to_string()]);
-        // Whatever `skiff down` missed (it should miss nothing) is killed by PID here.
-        if let Some(state) = recorded {
-            let pids: Vec<(u32, u64)> = state
-                .components
-                .iter()
-                .filter_map(|c| Some((c.pid?, c.start_time?)))
-                .collect();
-            let sessions: Vec<i32> = pids
-                .iter()
-                .filter_map(|(p, _)| i32::try_from(*p).ok())
-                .collect();
-            procs::terminate(&pids, Duration::from_secs(1));
-            procs::terminate(
-                &procs::leftovers(&self.dir.join("data"), &sessions),
-                Duration::from_secs(1),
-            );
-        }
+        let dir = self.dir.display().to_string();
+        procs::tear_down(&self.dir, || {
+            let _ = self.run(&["down", "--dir", &dir]);
+        });
     }
 }
 

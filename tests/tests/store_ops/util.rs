@@ -149,27 +149,10 @@ pub fn wait_for<T>(
 
 impl Drop for UpCluster {
     fn drop(&mut self) {
-        let recorded = ClusterState::load(&self.dir).ok().flatten();
-        if let Some(s) = recorded.as_ref().and_then(|s| s.supervisor) {
-            procs::terminate(&[(s.pid, s.start_time)], Duration::from_secs(1));
-        }
-        let _ = self.skiff(&["down", "--dir", &self.dir.display().to_string()]);
-        if let Some(state) = recorded {
-            let pids: Vec<(u32, u64)> = state
-                .components
-                .iter()
-                .filter_map(|c| Some((c.pid?, c.start_time?)))
-                .collect();
-            let sessions: Vec<i32> = pids
-                .iter()
-                .filter_map(|(p, _)| i32::try_from(*p).ok())
-                .collect();
-            procs::terminate(&pids, Duration::from_secs(1));
-            procs::terminate(
-                &procs::leftovers(&self.dir.join("data"), &sessions),
-                Duration::from_secs(1),
-            );
-        }
+        let dir = self.dir.display().to_string();
+        procs::tear_down(&self.dir, || {
+            let _ = self.skiff(&["down", "--dir", &dir]);
+        });
     }
 }
 
