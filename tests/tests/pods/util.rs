@@ -30,34 +30,26 @@ pub struct Cluster {
 impl Cluster {
     /// 3 store members, an apiserver and one nodelet per spec (each with [`FAST`]).
     pub async fn start(nodelets: Vec<NodeletSpec>) -> Cluster {
-        let names = nodelets.iter().map(|n| n.name.clone()).collect();
-        let spec = ClusterSpec {
-            nodelets,
-            nodelet_args: FAST.iter().map(|s| s.to_string()).collect(),
-            ..ClusterSpec::default()
-        };
         step("starting the cluster");
-        let tc = TestCluster::start(spec).await;
-        let admin = tc.admin_client();
-        Cluster {
-            tc,
-            admin,
-            nodelets: names,
-        }
+        Cluster::start_with(nodelets, false).await
     }
 
     /// Like [`Cluster::start`] with pod sandboxes (needs root): namespaces, the cluster's
     /// own pod network and bridges, cgroups.
     #[allow(dead_code)] // used by the sandbox scenarios only
     pub async fn start_sandboxed(nodelets: Vec<NodeletSpec>) -> Cluster {
+        step("starting a sandboxed cluster");
+        Cluster::start_with(nodelets, true).await
+    }
+
+    async fn start_with(nodelets: Vec<NodeletSpec>, sandboxed: bool) -> Cluster {
         let names = nodelets.iter().map(|n| n.name.clone()).collect();
         let spec = ClusterSpec {
             nodelets,
             nodelet_args: FAST.iter().map(|s| s.to_string()).collect(),
-            sandboxed: true,
+            sandboxed,
             ..ClusterSpec::default()
         };
-        step("starting a sandboxed cluster");
         let tc = TestCluster::start(spec).await;
         let admin = tc.admin_client();
         Cluster {
