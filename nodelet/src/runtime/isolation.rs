@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,12 +140,25 @@ fn init_and_exec(dir: &InstanceDir) -> Result<String, String> {
             .join_self()
             .map_err(|e| format!("joining the cgroup: {e}"))?;
     }
-    private_mounts(isolation)?;
     let Some((program, args)) = stored.spec.argv.split_first() else {
         return Err("empty command line".into());
     };
+    // A program under the host's /tmp (a build's own binaries, e.g. the image stand-ins
+    // of a checkout there) is hidden by the container's /tmp: open it first and run it
+    // through its descriptor.
+    let hidden = Path::new(program)
+        .starts_with("/tmp")
+        .then(|| File::open(program))
+        .transpose()
+        .map_err(|e| super::supervisor::start_error_message(program, &e))?;
+    private_mounts(isolation)?;
+    let path = match &hidden {
+        Some(file) => format!("/proc/self/fd/{}", file.as_raw_fd()),
+        None => program.clone(),
+    };
     // The environment is already the container's (the supervisor set it for this stage).
-    let e = std::process::Command::new(program)
+    let e = std::process::Command::new(path)
+        .arg0(program)
         .args(args)
         .current_dir(&stored.working_dir)
         .exec();
