@@ -13,6 +13,7 @@
 //! - [`cluster`]: a whole skiff cluster (store, apiservers, controllers, nodelets).
 //! - [`containers`]: killing the container processes a nodelet left behind.
 //! - [`wait`]: bounded polling and step markers.
+//! - [`up`]: clusters started by the real `skiff up`, and command lines run against them.
 //! - [`http`]: plain GETs of `/metrics` and `/health`.
 //! - [`prometheus`]: a strict reader of Prometheus' text format, for `/metrics` answers.
 
@@ -25,6 +26,7 @@ pub mod process;
 pub mod prometheus;
 pub mod sandbox_net;
 pub mod store;
+pub mod up;
 pub mod wait;
 
 pub use cluster::{ClusterSpec, NodeletSpec, TestCluster};

@@ -279,22 +279,9 @@ fn node_of(pid: u32) -> Option<String> {
 /// `skiff-nodelet supervise --state-dir DATA/nodelet-*/containers/POD_UID/...` processes:
 /// (pid, start time, pod uid).
 pub fn container_supervisors(data: &Path) -> Vec<(u32, u64, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Some(info) = procs::proc_info(pid) else {
-            continue;
-        };
-        if info.state == 'Z' || info.cmdline.get(1).map(String::as_str) != Some("supervise") {
+    for (pid, info) in procs::live_processes() {
+        if info.cmdline.get(1).map(String::as_str) != Some("supervise") {
             continue;
         }
         let Some(dir) = info

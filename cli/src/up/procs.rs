@@ -18,6 +18,20 @@ pub struct ProcInfo {
     pub cmdline: Vec<String>,
 }
 
+/// Every process of the machine that has not exited (zombies left out), as `/proc` lists
+/// them now.
+pub fn live_processes() -> Vec<(u32, ProcInfo)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, proc_info(pid)?)))
+        .filter(|(_, info)| info.state != 'Z')
+        .collect()
+}
+
 /// Reads `/proc/PID`; `None` when there is no such process.
 pub fn proc_info(pid: u32) -> Option<ProcInfo> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -255,26 +269,10 @@ pub fn terminate(processes: &[(u32, u64)], grace: Duration) -> Vec<u32> {
 pub fn leftovers(data_dir: &Path, sessions: &[i32]) -> Vec<(u32, u64)> {
     let data = data_dir.display().to_string();
     let me = std::process::id();
-    let mut all: Vec<(u32, ProcInfo)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == me {
-                continue;
-            }
-            if let Some(info) = proc_info(pid) {
-                if info.state != 'Z' {
-                    all.push((pid, info));
-                }
-            }
-        }
-    }
+    let all: Vec<(u32, ProcInfo)> = live_processes()
+        .into_iter()
+        .filter(|(pid, _)| *pid != me)
+        .collect();
     let inside = format!("{data}/");
     // `--state-dir DIR/...` or `--state-dir=DIR/...`.
     let mentions = |info: &ProcInfo| {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{fixture, mask, step, Cluster};
+use crate::util::{fixture, mask, step, up, Cluster};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -36,7 +36,7 @@ fn replicas(c: &Cluster) -> i64 {
 
 #[test]
 fn label_scale_edit_and_delete() {
-    let c = Cluster::up();
+    let c = up();
     let scripts = tempfile::tempdir().unwrap();
     c.ok(&["create", "-f", &fixture("rc-crane.yaml")]);
     c.wait_for("crane ready", MINUTE, &["get", "rc"], rc_ready(3));

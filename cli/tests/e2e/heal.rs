@@ -8,7 +8,7 @@ use rustix::process::{kill_process, Pid, Signal};
 use skiff_cli::up::procs;
 use skiff_cli::up::state::{Component, Health};
 
-use crate::util::{alive, fixture, step, Cluster};
+use crate::util::{alive, fixture, step, up, Cluster};
 
 /// How long a killed component may take to run again, and then to be healthy.
 const BACK_WITHIN: Duration = Duration::from_secs(20);
@@ -137,7 +137,7 @@ fn supervisor_log(cluster: &Cluster) -> String {
 
 #[test]
 fn killed_components_come_back_healthy() {
-    let cluster = Cluster::up();
+    let cluster = up();
     let supervisor = cluster.state().supervisor.expect("a supervisor");
     assert!(alive(supervisor.pid, supervisor.start_time));
     assert_eq!(
@@ -227,7 +227,7 @@ fn killed_components_come_back_healthy() {
 
 #[test]
 fn a_dead_supervisor_is_started_again_by_skiff_up() {
-    let cluster = Cluster::up();
+    let cluster = up();
     let first = cluster.state().supervisor.expect("a supervisor");
 
     step("kill -9 the supervisor: status says so, and nothing restarts a dead component");

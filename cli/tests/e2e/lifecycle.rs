@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use skiff_cli::up::procs;
 
-use crate::util::{alive, fixture, mask, skiff_bin, step, Cluster};
+use crate::util::{alive, fixture, mask, skiff_bin, step, up_default};
 
 fn running_crane_pods(out: &str) -> bool {
     out.lines()
@@ -16,7 +16,7 @@ fn running_crane_pods(out: &str) -> bool {
 
 #[test]
 fn up_twice_status_down_and_restart() {
-    let cluster = Cluster::up_default();
+    let cluster = up_default();
     let dir = cluster.dir.display().to_string();
 
     step("~/.skiff/config reaches the cluster; node-1 is labelled disk=ssd");

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{mask, step, Cluster};
+use crate::util::{mask, step, up};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -44,7 +44,7 @@ spec:
 
 #[test]
 fn logs_of_current_previous_and_several_containers() {
-    let c = Cluster::up();
+    let c = up();
     assert_eq!(
         c.ok_stdin(&["create", "-f", "-"], PODS),
         "pod/two created\npod/ticker created\npod/crasher created\n"

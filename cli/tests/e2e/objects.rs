@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{fixture, mask, mask_events_unordered, step, Cluster};
+use crate::util::{fixture, mask, mask_events_unordered, step, up};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -29,7 +29,7 @@ fn any_node(text: &str) -> String {
 
 #[test]
 fn create_apply_get_and_describe() {
-    let c = Cluster::up();
+    let c = up();
 
     step("create a replication controller and see its pods");
     assert_eq!(
@@ -351,7 +351,7 @@ Events:
 
 #[test]
 fn daemonsets_jobs_and_cronjobs() {
-    let c = Cluster::up();
+    let c = up();
 
     step("a daemon set runs on the disk=ssd node only");
     assert_eq!(

@@ -3,11 +3,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::util::{step, Cluster};
+use crate::util::{step, up_with};
 
 #[test]
 fn up_runs_tls_by_default_and_plain_text_with_insecure() {
-    let cluster = Cluster::up_with(&["--nodes", "1"]);
+    let cluster = up_with(&["--nodes", "1"]);
     step("TLS: certificates under DIR/pki with 0600 keys, https:// store URLs");
     let state = cluster.state();
     let pki = state.pki.clone().expect("a pki directory");
@@ -29,7 +29,7 @@ fn up_runs_tls_by_default_and_plain_text_with_insecure() {
     drop(cluster);
 
     step("--insecure: no certificates, plain http://, the cluster works");
-    let plain = Cluster::up_with(&["--nodes", "1", "--insecure"]);
+    let plain = up_with(&["--nodes", "1", "--insecure"]);
     let state = plain.state();
     assert!(state.pki.is_none());
     assert!(!plain.dir.join("pki").exists());

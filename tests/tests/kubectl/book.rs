@@ -264,7 +264,7 @@ fn book_chapter_with_kubectl() {
         .args(["+x", &editor])
         .status()
         .expect("chmod");
-    let edited = c.kubectl_env(&["edit", "rc", "crane"], &[("KUBE_EDITOR", &editor)]);
+    let edited = c.run_env(&["edit", "rc", "crane"], &[("KUBE_EDITOR", &editor)]);
     assert_eq!(edited.status, 0, "{}{}", edited.stdout, edited.stderr);
     assert_eq!(edited.stdout, "replicationcontroller/crane edited\n");
     assert_eq!(
@@ -457,8 +457,8 @@ fn book_chapter_with_kubectl() {
     step("skiff up told where the kubeconfig is");
     let export = format!("export KUBECONFIG={}", c.kubeconfig().display());
     assert!(
-        c.up_output.contains(&export),
+        c.up.up_output.contains(&export),
         "skiff up prints {export:?}:\n{}",
-        c.up_output
+        c.up.up_output
     );
 }

@@ -2,20 +2,16 @@
 //! the real kubectl (and the official Python client) pointed at its `DIR/kubeconfig`, and
 //! `skiff` (gRPC) beside them.
 
-use std::io::{BufRead, BufReader, Write};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use skiff_cli::up::procs;
-use skiff_cli::up::state::ClusterState;
+pub use skiff_testkit::step;
+pub use skiff_testkit::up::fixture;
+use skiff_testkit::up::{Run, Streaming, Tool, UpCluster};
 
 pub const MINUTE: Duration = Duration::from_secs(60);
-
-pub fn step(name: &str) {
-    eprintln!("=== {name}");
-}
 
 /// The real kubectl: `$SKIFF_KUBECTL`, else `kubectl` on PATH, else the venv in
 /// /opt/kube-venv. Missing is a failure, not a skip: `.ci/run` installs it.
@@ -63,41 +59,12 @@ pub fn python_path() -> PathBuf {
         })
 }
 
-/// The seed manifests.
-pub fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/seed")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// A finished command.
-pub struct Run {
-    pub status: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    fn from(output: Output) -> Run {
-        Run {
-            status: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-/// A `skiff up` cluster; `skiff down` (and a kill of every recorded PID) when dropped.
+/// A `skiff up` cluster with the real kubectl pointed at its `DIR/kubeconfig`.
+/// Dereferences to kubectl, so `c.ok(&["get", "pods"])` runs `kubectl get pods`; `skiff`
+/// (gRPC) runs beside it through [`Cluster::skiff`].
 pub struct Cluster {
-    pub dir: PathBuf,
-    pub home: tempfile::TempDir,
-    pub scratch: tempfile::TempDir,
-    kubectl: PathBuf,
-    /// What `skiff up` printed.
-    pub up_output: String,
-    _root: tempfile::TempDir,
+    pub up: UpCluster,
+    kubectl: Tool,
 }
 
 impl Cluster {
@@ -105,187 +72,45 @@ impl Cluster {
     /// `~/.kube` of the machine is touched.
     pub fn up() -> Cluster {
         let kubectl = kubectl_path();
-        let root = tempfile::tempdir().expect("temp dir");
-        let mut cluster = Cluster {
-            dir: root.path().join("cluster"),
-            home: tempfile::tempdir().expect("temp home"),
-            scratch: tempfile::tempdir().expect("scratch dir"),
-            kubectl,
-            up_output: String::new(),
-            _root: root,
-        };
-        step("skiff up");
-        let dir = cluster.dir.display().to_string();
-        let run = cluster.skiff(&["up", "--dir", &dir, "--timeout", "120s"]);
-        assert_eq!(
-            run.status, 0,
-            "skiff up failed:\n{}\n{}",
-            run.stdout, run.stderr
-        );
+        let up = UpCluster::up(&[]);
         assert!(
-            cluster.kubeconfig().is_file(),
+            up.kubeconfig().is_file(),
             "no {}",
-            cluster.kubeconfig().display()
+            up.kubeconfig().display()
         );
-        cluster.up_output = run.stdout;
-        cluster
+        let kubectl = Tool::new(kubectl)
+            .env("HOME", up.home.path())
+            .env("KUBECONFIG", up.kubeconfig());
+        Cluster { up, kubectl }
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
-        self.dir.join("kubeconfig")
-    }
-
-    pub fn state(&self) -> ClusterState {
-        ClusterState::load(&self.dir)
-            .expect("state")
-            .expect("state.json")
+        self.up.kubeconfig()
     }
 
     /// The real `skiff` (gRPC) against this cluster.
     pub fn skiff(&self, args: &[&str]) -> Run {
-        let output = Command::new(skiff_testkit::binary::binary("skiff"))
-            .args(args)
-            .env("HOME", self.home.path())
-            .env("SKIFF_CONFIG", self.dir.join("config"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("run skiff");
-        Run::from(output)
+        self.up.run(args)
     }
 
     pub fn skiff_ok(&self, args: &[&str]) -> String {
-        let run = self.skiff(args);
-        assert_eq!(
-            run.status, 0,
-            "skiff {args:?} failed:\n{}\n{}",
-            run.stdout, run.stderr
-        );
-        run.stdout
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.kubectl);
-        command
-            .args(args)
-            .env("HOME", self.home.path())
-            .env("KUBECONFIG", self.kubeconfig())
-            .env_remove("KUBE_EDITOR")
-            .env_remove("EDITOR")
-            .stdin(Stdio::null());
-        command
-    }
-
-    pub fn kubectl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = self.command(args);
-        command.envs(env.iter().copied());
-        Run::from(command.output().expect("run kubectl"))
-    }
-
-    pub fn kubectl(&self, args: &[&str]) -> Run {
-        self.kubectl_env(args, &[])
-    }
-
-    /// kubectl ARGS, expected to succeed; its stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let run = self.kubectl(args);
-        assert_eq!(
-            run.status, 0,
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            run.stdout, run.stderr
-        );
-        run.stdout
-    }
-
-    /// kubectl ARGS, expected to fail with status 1; its stderr.
-    pub fn fails(&self, args: &[&str]) -> String {
-        let run = self.kubectl(args);
-        assert_eq!(
-            run.status, 1,
-            "kubectl {args:?} should fail:\nstdout: {}\nstderr: {}",
-            run.stdout, run.stderr
-        );
-        run.stderr
-    }
-
-    /// kubectl ARGS with `input` on stdin.
-    pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn kubectl");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        Run::from(child.wait_with_output().expect("wait"))
-    }
-
-    /// A file in the scratch directory.
-    pub fn write(&self, name: &str, text: &str) -> String {
-        let path = self.scratch.path().join(name);
-        std::fs::write(&path, text).expect("write scratch file");
-        path.display().to_string()
-    }
-
-    /// Polls kubectl ARGS until `check` accepts its stdout.
-    pub fn wait_for(
-        &self,
-        what: &str,
-        within: Duration,
-        args: &[&str],
-        check: impl Fn(&str) -> bool,
-    ) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let run = self.kubectl(args);
-            if run.status == 0 && check(&run.stdout) {
-                return run.stdout;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; last `kubectl {args:?}`:\n{}{}",
-                    run.stdout, run.stderr
-                );
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// A long-running kubectl (`get -w`) whose stdout lines arrive on a channel.
-    pub fn stream(&self, args: &[&str]) -> Streaming {
-        Streaming::spawn(self.command(args))
+        self.up.ok(args)
     }
 
     /// A long-running `skiff` (gRPC: `get -w`).
     pub fn skiff_stream(&self, args: &[&str]) -> Streaming {
-        let mut command = Command::new(skiff_testkit::binary::binary("skiff"));
-        command
-            .args(args)
-            .env("HOME", self.home.path())
-            .env("SKIFF_CONFIG", self.dir.join("config"))
-            .stdin(Stdio::null());
-        Streaming::spawn(command)
+        self.up.stream(args)
+    }
+
+    /// A file in the scratch directory; its path.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        self.up.write(name, text)
     }
 
     /// Kills the apiserver; `skiff up`'s supervisor starts it again with the same flags (and
     /// so re-reads its token file and reloads its watch cache). Waits until kubectl works.
     pub fn restart_apiserver(&self) {
-        let state = self.state();
-        let apiserver = state
-            .components
-            .iter()
-            .find(|c| c.name.starts_with("apiserver"))
-            .expect("an apiserver in state.json");
-        let (pid, start) = (
-            apiserver.pid.expect("pid"),
-            apiserver.start_time.expect("start time"),
-        );
-        procs::terminate(&[(pid, start)], Duration::from_secs(2));
+        self.up.kill_component("apiserver", Duration::from_secs(2));
         self.wait_for(
             "the apiserver back",
             MINUTE,
@@ -303,7 +128,7 @@ impl Cluster {
         let output = Command::new(python_path())
             .arg(&path)
             .args(args)
-            .env("HOME", self.home.path())
+            .env("HOME", self.up.home.path())
             .env("KUBECONFIG", self.kubeconfig())
             .stdin(Stdio::null())
             .output()
@@ -318,67 +143,11 @@ impl Cluster {
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let dir = self.dir.display().to_string();
-        procs::tear_down(&self.dir, || {
-            let _ = self.skiff(&["down", "--dir", &dir]);
-        });
-    }
-}
+impl Deref for Cluster {
+    type Target = Tool;
 
-/// A running kubectl whose output is read line by line; killed when dropped.
-pub struct Streaming {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Streaming {
-    fn spawn(mut command: Command) -> Streaming {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn a watching command");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Streaming { child, lines: rx }
-    }
-
-    /// Lines until one satisfies `check` (all of them returned), or a panic after `within`.
-    pub fn until(&self, within: Duration, check: impl Fn(&str) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + within;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let done = check(&line);
-                    seen.push(line);
-                    if done {
-                        return seen;
-                    }
-                }
-                Err(_) => panic!(
-                    "no matching line within {within:?}; got:\n{}",
-                    seen.join("\n")
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for Streaming {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn deref(&self) -> &Tool {
+        &self.kubectl
     }
 }
 

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{data_dir, step, wait_for, UpCluster};
+use crate::util::{step, wait_for, StoreCluster};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const KEYS: usize = 40;
 
-fn members(cluster: &UpCluster, endpoint: &str) -> Vec<Value> {
+fn members(cluster: &StoreCluster, endpoint: &str) -> Vec<Value> {
     cluster.etcdctl_json(endpoint, &["member", "list"])["members"]
         .as_array()
         .cloned()
@@ -29,7 +29,7 @@ fn id(member: &Value) -> u64 {
     member["ID"].as_u64().expect("a member ID")
 }
 
-fn pid_of(cluster: &UpCluster, component: &str) -> u32 {
+fn pid_of(cluster: &StoreCluster, component: &str) -> u32 {
     cluster
         .state()
         .components
@@ -41,7 +41,7 @@ fn pid_of(cluster: &UpCluster, component: &str) -> u32 {
 
 /// `endpoint hashkv --rev R` on every member, at the lowest revision all of them reached
 /// (the controllers keep writing, so their latest revisions differ).
-fn hashes(cluster: &UpCluster, all: &str) -> Vec<(String, u64)> {
+fn hashes(cluster: &StoreCluster, all: &str) -> Vec<(String, u64)> {
     let status = cluster.etcdctl_json(all, &["endpoint", "status"]);
     let revision = status
         .as_array()
@@ -71,7 +71,7 @@ fn hashes(cluster: &UpCluster, all: &str) -> Vec<(String, u64)> {
 
 #[test]
 fn a_dead_store_member_is_replaced_as_the_readme_says() {
-    let cluster = UpCluster::up();
+    let cluster = StoreCluster::up();
     let state = cluster.state();
     let dir = cluster.dir.display().to_string();
     let all = state.stores.join(",");
@@ -93,7 +93,7 @@ fn a_dead_store_member_is_replaced_as_the_readme_says() {
         rustix::process::Signal::KILL,
     )
     .expect("kill store-3");
-    std::fs::remove_dir_all(data_dir(&cluster.dir, "store-3")).expect("delete store-3's data");
+    std::fs::remove_dir_all(cluster.data_dir("store-3")).expect("delete store-3's data");
     wait_for("the supervisor to start store-3 again", MINUTE, || {
         let pid = pid_of(&cluster, "store-3");
         (pid != old_pid)
@@ -196,7 +196,7 @@ fn a_dead_store_member_is_replaced_as_the_readme_says() {
             .then_some(())
             .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
     });
-    let status = cluster.skiff_ok(&["status"]);
+    let status = cluster.ok(&["status"]);
     for member in ["s1", "s2", "s3"] {
         let row = status
             .lines()
@@ -232,7 +232,7 @@ fn a_dead_store_member_is_replaced_as_the_readme_says() {
     );
 
     step("the apiserver still works: skiff get nodes, a pod created and Running");
-    let nodes = cluster.skiff_ok(&["get", "nodes"]);
+    let nodes = cluster.ok(&["get", "nodes"]);
     assert!(
         nodes.contains("node-1") && nodes.contains("Ready"),
         "{nodes}"
@@ -243,11 +243,11 @@ fn a_dead_store_member_is_replaced_as_the_readme_says() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: after-replace\nspec:\n  containers:\n  - name: kubia\n    image: luksa/kubia\n    ports:\n    - containerPort: 8080\n",
     )
     .expect("write the manifest");
-    let created = cluster.skiff_ok(&["create", "-f", &manifest.display().to_string()]);
+    let created = cluster.ok(&["create", "-f", &manifest.display().to_string()]);
     assert_eq!(created.trim(), "pod/after-replace created");
     wait_for("the pod Running", 2 * MINUTE, || {
-        let out = cluster.skiff(&["get", "po", "after-replace", "-o", "json"]);
-        let pod: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+        let out = cluster.run(&["get", "po", "after-replace", "-o", "json"]);
+        let pod: Value = serde_json::from_str(&out.stdout).map_err(|e| e.to_string())?;
         let phase = pod["status"]["phase"].as_str().unwrap_or("").to_string();
         (phase == "Running").then_some(()).ok_or(phase)
     });

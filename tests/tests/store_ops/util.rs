@@ -1,17 +1,12 @@
-//! A cluster started by the real `skiff up` (TLS, the default) in a temporary directory,
-//! `skiff` and etcdctl pointed at it, and `skiff down` plus a kill of every recorded PID when
-//! it is dropped.
+//! A cluster started by the real `skiff up` (TLS, the default) in a temporary directory
+//! (the test kit's [`UpCluster`]), with etcdctl pointed at it as the README shows.
 
-use std::path::{Path, PathBuf};
+use std::ops::Deref;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
-use skiff_cli::up::procs;
-use skiff_cli::up::state::ClusterState;
-
-pub fn step(name: &str) {
-    eprintln!("=== {name}");
-}
+pub use skiff_testkit::step;
+pub use skiff_testkit::up::poll as wait_for;
+use skiff_testkit::up::UpCluster;
 
 fn text(output: &Output) -> String {
     format!(
@@ -22,56 +17,17 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// A `skiff up` cluster.
-pub struct UpCluster {
-    pub dir: PathBuf,
-    home: tempfile::TempDir,
-    _root: tempfile::TempDir,
+/// A `skiff up` cluster with etcdctl beside `skiff`; dereferences to the test kit's
+/// [`UpCluster`] (and through it to `skiff`).
+pub struct StoreCluster {
+    up: UpCluster,
 }
 
-impl UpCluster {
-    pub fn up() -> UpCluster {
-        let root = tempfile::tempdir().expect("temp dir");
-        let cluster = UpCluster {
-            dir: root.path().join("cluster"),
-            home: tempfile::tempdir().expect("temp home"),
-            _root: root,
-        };
-        step("skiff up");
-        let dir = cluster.dir.display().to_string();
-        cluster.skiff_ok(&["up", "--dir", &dir, "--timeout", "120s"]);
-        cluster
-    }
-
-    pub fn state(&self) -> ClusterState {
-        ClusterState::load(&self.dir)
-            .expect("state")
-            .expect("state.json")
-    }
-
-    pub fn pki(&self) -> PathBuf {
-        self.state().pki.expect("TLS is skiff up's default")
-    }
-
-    /// The real `skiff` against this cluster.
-    pub fn skiff(&self, args: &[&str]) -> Output {
-        Command::new(skiff_testkit::binary::binary("skiff"))
-            .args(args)
-            .env("HOME", self.home.path())
-            .env("SKIFF_CONFIG", self.dir.join("config"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("run skiff")
-    }
-
-    pub fn skiff_ok(&self, args: &[&str]) -> String {
-        let output = self.skiff(args);
-        assert!(
-            output.status.success(),
-            "skiff {args:?} failed:\n{}",
-            text(&output)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+impl StoreCluster {
+    pub fn up() -> StoreCluster {
+        StoreCluster {
+            up: UpCluster::up(&[]),
+        }
     }
 
     /// etcdctl with the cluster CA and the `etcd-client` certificate, as the README shows.
@@ -122,41 +78,12 @@ impl UpCluster {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
-
-    pub fn log(&self, component: &str) -> String {
-        std::fs::read_to_string(self.dir.join("logs").join(format!("{component}.log")))
-            .unwrap_or_default()
-    }
 }
 
-/// Polls `probe` until it gives a value, or panics after `within` with the last failure.
-pub fn wait_for<T>(
-    what: &str,
-    within: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() > deadline => {
-                panic!("timed out after {within:?} waiting for {what}; last: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
-}
+impl Deref for StoreCluster {
+    type Target = UpCluster;
 
-impl Drop for UpCluster {
-    fn drop(&mut self) {
-        let dir = self.dir.display().to_string();
-        procs::tear_down(&self.dir, || {
-            let _ = self.skiff(&["down", "--dir", &dir]);
-        });
+    fn deref(&self) -> &UpCluster {
+        &self.up
     }
-}
-
-/// `DIR/data/NAME`.
-pub fn data_dir(dir: &Path, component: &str) -> PathBuf {
-    dir.join("data").join(component)
 }
