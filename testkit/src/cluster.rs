@@ -16,9 +16,12 @@ use crate::binary::binary;
 use crate::process::Process;
 use crate::store::{StoreCluster, StoreSpec};
 
+#[path = "cluster_nodelet.rs"]
+mod nodelet;
 #[path = "cluster_teardown.rs"]
 mod teardown;
 use crate::wait::wait_for;
+pub use nodelet::NodeletSpec;
 
 /// Fast leader election for the controller-manager and the scheduler, so a failover takes
 /// seconds: a standby takes over 4 s after the leader's last renewal.
@@ -50,41 +53,6 @@ fn unique_pod_cidr() -> String {
 
 pub fn node_token(node: &str) -> String {
     format!("node-{node}-token")
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct NodeletSpec {
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub args: Vec<String>,
-    /// Registered (its token is in the token file) but not started with the cluster: the
-    /// test starts it with `start_component("nodelet-<name>")`, as a node that joins later.
-    pub later: bool,
-}
-
-impl NodeletSpec {
-    pub fn new(name: &str) -> NodeletSpec {
-        NodeletSpec {
-            name: name.into(),
-            ..Default::default()
-        }
-    }
-
-    pub fn label(mut self, key: &str, value: &str) -> NodeletSpec {
-        self.labels.push((key.into(), value.into()));
-        self
-    }
-
-    pub fn arg(mut self, arg: &str) -> NodeletSpec {
-        self.args.push(arg.into());
-        self
-    }
-
-    /// Joins later (see [`NodeletSpec::later`]).
-    pub fn later(mut self) -> NodeletSpec {
-        self.later = true;
-        self
-    }
 }
 
 /// What to run. `ClusterSpec::default()` is 3 store members and 1 apiserver.
@@ -207,9 +175,11 @@ impl TestCluster {
             }
         }
         for nodelet in spec.nodelets.iter().filter(|n| !n.later) {
-            cluster
-                .wait_node_ready(&nodelet.name, Duration::from_secs(30))
-                .await;
+            for node in nodelet.node_names() {
+                cluster
+                    .wait_node_ready(&node, Duration::from_secs(60))
+                    .await;
+            }
         }
         cluster
     }
@@ -223,7 +193,7 @@ impl TestCluster {
             TokenEntry::admin(ADMIN_TOKEN, "admin"),
             TokenEntry::new(VIEWER_TOKEN, "viewer", "uid-viewer", &["skiff:viewers"]),
         ];
-        for n in &self.spec.nodelets {
+        for n in self.spec.nodelets.iter().filter(|n| n.hollow == 0) {
             entries.push(TokenEntry::node(&node_token(&n.name), &n.name));
         }
         std::fs::write(self.path("tokens.csv"), token_file(&entries)).expect("token file");
@@ -296,7 +266,7 @@ impl TestCluster {
         let data_dir = self.path(&name);
         let index = self.nodelet_data.len();
         let plan = NodeletPlan {
-            client: self.client_plan(&node_token(&nodelet.name)),
+            client: self.client_plan(&nodelet.token()),
             node_name: nodelet.name.clone(),
             data_dir: data_dir.clone(),
             listen_port: free_port(),

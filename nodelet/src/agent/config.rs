@@ -72,6 +72,15 @@ pub struct AgentArgs {
     /// node for scale tests).
     #[arg(long, default_value = "process")]
     pub runtime: String,
+    /// Runs this many hollow nodes in this one process (with `--runtime fake`), as
+    /// Kubernetes' kubemark does: each a whole node agent with its own apiserver connection,
+    /// Node, Lease, pod workers and log service, named `<--node-name-prefix><i>`; all share
+    /// `--token` (kubemark's hollow nodes share one kubeconfig). Replaces `--node-name`.
+    #[arg(long, default_value_t = 0)]
+    pub hollow_nodes: usize,
+    /// The hollow nodes' names: this prefix and the node's index from 0.
+    #[arg(long, default_value = "hollow-")]
+    pub node_name_prefix: String,
     /// CPU capacity; default: the machine's CPUs.
     #[arg(long)]
     pub cpu: Option<String>,
@@ -120,6 +129,9 @@ pub struct AgentConfig {
     pub crashloop_backoff_base: Duration,
     pub image_catalog: Option<PathBuf>,
     pub runtime: RuntimeKind,
+    /// 0: one node, this one; more: that many hollow nodes ([`super::hollow`]).
+    pub hollow_nodes: usize,
+    pub node_name_prefix: String,
     pub cpu: Option<Quantity>,
     pub memory: Option<Quantity>,
     pub max_pods: u32,
@@ -223,12 +235,21 @@ impl AgentArgs {
             .api
             .ca_pem()
             .map_err(|e| invalid("certificate-authority", e.to_string()))?;
-        let node_name = self
-            .node_name
-            .filter(|n| !n.is_empty())
-            .ok_or(ConfigError::Missing("node-name"))?;
-        skiff_api::labels::validate_dns1123_subdomain(&node_name)
-            .map_err(|e| invalid("node-name", e))?;
+        let node_name = if self.hollow_nodes > 0 {
+            // The first hollow node's name; each node's own is set by `hollow::node_configs`.
+            let first = format!("{}0", self.node_name_prefix);
+            skiff_api::labels::validate_dns1123_subdomain(&first)
+                .map_err(|e| invalid("node-name-prefix", format!("{first:?}: {e}")))?;
+            first
+        } else {
+            let name = self
+                .node_name
+                .filter(|n| !n.is_empty())
+                .ok_or(ConfigError::Missing("node-name"))?;
+            skiff_api::labels::validate_dns1123_subdomain(&name)
+                .map_err(|e| invalid("node-name", e))?;
+            name
+        };
         let runtime = match self.runtime.as_str() {
             "process" => RuntimeKind::Process,
             "fake" => RuntimeKind::Fake,
@@ -239,6 +260,18 @@ impl AgentArgs {
                 ))
             }
         };
+        if self.hollow_nodes > 0 && runtime != RuntimeKind::Fake {
+            return Err(invalid(
+                "hollow-nodes",
+                "hollow nodes run only on the fake runtime: add --runtime fake",
+            ));
+        }
+        if self.hollow_nodes > super::hollow::MAX_HOLLOW_NODES {
+            return Err(invalid(
+                "hollow-nodes",
+                format!("at most {}", super::hollow::MAX_HOLLOW_NODES),
+            ));
+        }
         if self.log_format != "text" && self.log_format != "json" {
             return Err(invalid(
                 "log-format",
@@ -279,6 +312,8 @@ impl AgentArgs {
             )?,
             image_catalog: self.image_catalog,
             runtime,
+            hollow_nodes: self.hollow_nodes,
+            node_name_prefix: self.node_name_prefix,
             cpu: quantity("cpu", self.cpu, Quantity::parse_cpu_millis)?,
             memory: quantity("memory", self.memory, Quantity::parse_bytes)?,
             max_pods: self.max_pods,
@@ -388,6 +423,39 @@ mod tests {
             missing(&["--apiserver", "a:1", "--node-name", "n", "--data-dir", "d"]),
             "token"
         );
+    }
+
+    #[test]
+    fn hollow_nodes_need_the_fake_runtime_and_a_valid_prefix() {
+        let base = ["--apiserver", "a:1", "--token", "t", "--data-dir", "/tmp/h"];
+        let with = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            parse(&args)
+        };
+        let c = with(&["--runtime", "fake", "--hollow-nodes", "3"]).unwrap();
+        assert_eq!((c.hollow_nodes, c.node_name.as_str()), (3, "hollow-0"));
+        let err = with(&["--hollow-nodes", "3"]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--hollow-nodes") && err.contains("--runtime fake"),
+            "{err}"
+        );
+        let err = with(&[
+            "--runtime",
+            "fake",
+            "--hollow-nodes",
+            "2",
+            "--node-name-prefix",
+            "Bad_",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("--node-name-prefix"), "{err}");
+        let err = with(&["--runtime", "fake", "--hollow-nodes", "100000"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--hollow-nodes"), "{err}");
+        assert_eq!(with(&[]).unwrap_err(), ConfigError::Missing("node-name"));
     }
 
     #[test]

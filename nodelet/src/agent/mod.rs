@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod exec;
+pub mod hollow;
 pub mod lease;
 pub mod logs;
 pub mod machine;
@@ -125,7 +126,7 @@ pub fn main(args: config::AgentArgs) -> std::process::ExitCode {
     };
     runtime.block_on(async {
         let shutdown = skiff_common::shutdown::on_signals();
-        match run(config, shutdown).await {
+        match hollow::run_nodes(config, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("skiff-nodelet: {e}");
