@@ -41,6 +41,9 @@ pub enum Command {
     Tls(crate::tls_bench::TlsBenchArgs),
     /// skiff-scheduler: scheduling throughput (pods/s) with hollow nodes.
     Scheduler(SchedulerArgs),
+    /// A density run: N hollow nodes, pods through ReplicationControllers at a rate up to a
+    /// count; pod startup, API latency, RSS/CPU per component, db size, GC time.
+    Density(crate::density::DensityArgs),
     /// Learner add + promote with N keys, snapshot save/restore MB/s: etcd and skiff-store.
     Ops(crate::ops::OpsArgs),
 }

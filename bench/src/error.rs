@@ -48,6 +48,8 @@ pub enum BenchError {
     Rest(#[from] crate::rest::RestBenchError),
     #[error(transparent)]
     Scheduler(#[from] crate::scheduler::SchedulerBenchError),
+    #[error("apiserver: {0}")]
+    Api(#[from] skiff_api::error::ApiError),
 }
 
 impl BenchError {

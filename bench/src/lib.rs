@@ -25,12 +25,15 @@
 //!   certificates, etcd and skiff-store side by side.
 //! - [`scheduler`]: `skiff-bench scheduler`, scheduling throughput with hollow nodes,
 //!   in-process or against a live cluster.
+//! - [`density`]: `skiff-bench density`, a whole cluster with hollow nodes filled with pods:
+//!   startup latency, API latency, resources per component, garbage collection time.
 
 pub mod apiserver;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod compare;
+pub mod density;
 pub mod error;
 pub mod failover;
 pub mod load;

@@ -77,6 +77,8 @@ pub struct ClusterSpec {
     /// TLS and client certificates on every port, as `skiff up` runs (the default); false:
     /// plain text.
     pub tls: bool,
+    /// The store's binary (etcd for a side-by-side run); `None`: this build's skiff-store.
+    pub store_binary: Option<PathBuf>,
 }
 
 impl Default for ClusterSpec {
@@ -95,6 +97,7 @@ impl Default for ClusterSpec {
             nodelet_env: Vec::new(),
             sandboxed: false,
             tls: true,
+            store_binary: None,
         }
     }
 }
@@ -132,7 +135,10 @@ impl TestCluster {
     /// and every nodelet's Node is Ready.
     pub async fn start(spec: ClusterSpec) -> TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut store_spec = StoreSpec::skiff(spec.store_members);
+        let mut store_spec = match &spec.store_binary {
+            Some(binary) => StoreSpec::of(binary, spec.store_members),
+            None => StoreSpec::skiff(spec.store_members),
+        };
         store_spec.extra_args = spec.store_args.clone();
         let pki = spec.tls.then(|| {
             let pki = PkiLayout::new(&dir.path().join("pki"));
