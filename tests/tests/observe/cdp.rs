@@ -27,21 +27,38 @@ pub struct Browser {
 }
 
 /// `GET path` on the DevTools HTTP port; Chromium answers only a Host that is an IP or
-/// `localhost`.
+/// `localhost`, and keeps the connection open, so the body is read to its Content-Length.
 async fn devtools_get(port: u16, path: &str) -> Option<String> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .ok()?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut text))
+    let read = async {
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            bytes.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head.lines().find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().ok())
+                })??;
+                if body.len() >= length {
+                    return Some(body.to_string());
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
         .await
         .ok()?
-        .ok()?;
-    text.split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
 }
 
 impl Browser {
