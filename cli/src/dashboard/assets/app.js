@@ -32,7 +32,7 @@ function stores(snap) {
     snap.stores.map((m) => `<tr data-member="${esc(m.name)}" data-endpoint="${esc(m.endpoint)}"
       data-up="${m.up}" data-leader="${m.leader}" class="${m.leader ? "leader" : ""}">
       <td>${esc(m.name)}</td><td>${esc(m.endpoint)}</td>
-      <td class="${m.up ? "up" : "down"}">${m.up ? "up" : "down"}${m.error ? " (" + esc(m.error) + ")" : ""}</td>
+      <td class="${m.up ? "up" : "down"}" title="${esc(m.error)}">${m.up ? "up" : "down"}${m.error ? " ⚠" : ""}</td>
       <td>${m.leader ? "leader" : ""}</td><td>${m.up ? m.term : "-"}</td>
       <td>${m.up ? m.index : "-"}</td><td>${m.up ? m.applied : "-"}</td><td>${m.up ? esc(m.db_size) : "-"}</td></tr>`));
 }
