@@ -1,6 +1,6 @@
 //! `skiff dashboard` in headless Chromium: the page shows the store leader, both nodes and an
 //! RC's pods; after the store leader is SIGKILLed it shows the new leader and the member down
-//! (and back once started again); clicking a pod shows its trace and history; with 1000 pods
+//! (and back once started again); its watches outlive an apiserver SIGKILL; clicking a pod shows its trace and history; with 1000 pods
 //! each update renders in under 100 ms (the page's own measurement, `window.skiffRenderMs`).
 
 use std::path::{Path, PathBuf};
@@ -199,6 +199,36 @@ async fn the_dashboard_shows_the_cluster_live_and_renders_1000_pods_fast() {
             .any(|m| m.0 == first_leader && m.1)
             .then_some(())
     })
+    .await;
+
+    step("SIGKILL the apiserver: the page says its watches are down, then catches up");
+    tc.kill("apiserver-1");
+    wait_for("the page to report its watches down", WITHIN, || async {
+        let text = browser
+            .eval("document.getElementById('feeds').textContent")
+            .await;
+        text.as_str()?.contains("watch down").then_some(())
+    })
+    .await;
+    tc.start_component("apiserver-1");
+    wait_for("the apiserver back", WITHIN, || async {
+        admin.who_am_i().await.ok()
+    })
+    .await;
+    skiff_ok(&tc, &["scale", "rc", "web", "--replicas", "3"]);
+    wait_for(
+        "rc/web's three pods and no watch down on the page",
+        WITHIN,
+        || async {
+            let page = browser
+                .eval(
+                    "({pods: document.querySelectorAll('[data-pod^=\"default/web-\"]').length,
+                   feeds: document.getElementById('feeds').textContent})",
+                )
+                .await;
+            (page["pods"] == json!(3) && page["feeds"] == json!("")).then_some(())
+        },
+    )
     .await;
 
     step("1000 pods on a node without a nodelet: every update renders in under 100 ms");
