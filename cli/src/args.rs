@@ -91,6 +91,10 @@ pub enum Command {
     /// probe results, with millisecond offsets.
     #[command(after_help = help::TRACE)]
     Trace(TraceArgs),
+    /// Serve a live web page of the cluster: store members, leases, nodes and their pods,
+    /// controllers, events; click an object for its trace and history.
+    #[command(after_help = help::DASHBOARD)]
+    Dashboard(crate::dashboard::DashboardArgs),
     /// Print the client version and the apiserver it reaches.
     #[command(after_help = help::VERSION)]
     Version(VersionArgs),

@@ -205,3 +205,11 @@ pub const TRACE: &str = "Examples:
   # A replication controller and every pod it made
   skiff trace rc/kubia
 ";
+
+pub const DASHBOARD: &str = "Examples:
+  # The cluster `skiff up` started, at http://127.0.0.1:8001/
+  skiff dashboard
+
+  # Any free port (the address is printed), store members named explicitly
+  skiff dashboard --listen 127.0.0.1:0 --store-endpoints https://127.0.0.1:2379,https://127.0.0.1:2479
+";

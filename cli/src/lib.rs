@@ -12,6 +12,7 @@
 //! - [`apply_patch`]: `apply`'s three-way merge.
 //! - [`history`], [`trace`]: an object's revisions from the store's history and the causal
 //!   timeline of a pod (history, events, probe results).
+//! - [`dashboard`]: `skiff dashboard`, the live web page built from watches.
 //! - [`up`]: `skiff up` / `skiff down`: plans, processes, health checks, state, and the
 //!   supervisor that starts again what exits.
 //! - [`error`]: errors and their kubectl wording.
@@ -21,6 +22,7 @@ pub mod args;
 pub mod cmd;
 pub mod config;
 pub mod ctx;
+pub mod dashboard;
 pub mod describe;
 pub mod error;
 pub mod help;
@@ -116,6 +118,7 @@ async fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Exec(args) => cmd::exec::run(&ctx, args).await,
         Command::History(args) => history::run(&ctx, args).await,
         Command::Trace(args) => trace::run(&ctx, args).await,
+        Command::Dashboard(args) => dashboard::run(&ctx, args).await,
         Command::Status(args) => cmd::status::run(&ctx, args).await,
         Command::Version(args) => cmd::misc::version(Some(&ctx), args).await,
         Command::Up(_)

@@ -29,7 +29,7 @@ fn s(v: &str) -> String {
 }
 
 /// Bytes as etcdctl's endpoint status prints them (`1.2 MB`: powers of 1000).
-fn human_bytes(bytes: i64) -> String {
+pub(crate) fn human_bytes(bytes: i64) -> String {
     let mut value = bytes as f64;
     for unit in ["B", "kB", "MB", "GB"] {
         if value < 1000.0 || unit == "GB" {
@@ -45,7 +45,10 @@ fn human_bytes(bytes: i64) -> String {
 }
 
 /// Member id -> name, from whichever member answers MemberList.
-async fn member_names(endpoints: &[String], pki: Option<&PkiLayout>) -> BTreeMap<u64, String> {
+pub(crate) async fn member_names(
+    endpoints: &[String],
+    pki: Option<&PkiLayout>,
+) -> BTreeMap<u64, String> {
     for endpoint in endpoints {
         let call = async {
             let mut client = ClusterClient::new(store_channel(endpoint, pki).await.ok()?);
@@ -290,6 +293,17 @@ fn processes(state: &ClusterState, healthy: &mut bool) -> String {
     table(rows)
 }
 
+/// The certificates that reach the store members: a `skiff up` cluster's, or the config's
+/// `pki-dir`; none for a plain-text cluster.
+pub(crate) fn store_pki(ctx: &Ctx) -> Option<PkiLayout> {
+    ctx.config
+        .cluster_dir
+        .as_deref()
+        .and_then(|dir| ClusterState::load(dir).ok().flatten())
+        .and_then(|state| state.pki_layout())
+        .or_else(|| ctx.config.pki_dir.as_deref().map(PkiLayout::new))
+}
+
 pub async fn run(ctx: &Ctx, args: &StatusArgs) -> Result<(), CliError> {
     let mut healthy = true;
     let store_endpoints = if args.store_endpoints.is_empty() {
@@ -301,13 +315,7 @@ pub async fn run(ctx: &Ctx, args: &StatusArgs) -> Result<(), CliError> {
     if store_endpoints.is_empty() {
         sections.push(s("Store members unknown: pass --store-endpoints URL,... (a config written by `skiff up` lists them)\n"));
     } else {
-        let pki = ctx
-            .config
-            .cluster_dir
-            .as_deref()
-            .and_then(|dir| ClusterState::load(dir).ok().flatten())
-            .and_then(|state| state.pki_layout())
-            .or_else(|| ctx.config.pki_dir.as_deref().map(PkiLayout::new));
+        let pki = store_pki(ctx);
         sections.push(stores(&store_endpoints, pki.as_ref(), &mut healthy).await);
     }
     sections.push(apiservers(ctx, &mut healthy).await);

@@ -4,6 +4,7 @@ pub mod diff;
 
 use serde_json::Value;
 use skiff_client::history::{History, Revision};
+use skiff_client::Client;
 
 use crate::args::HistoryArgs;
 use crate::ctx::{out, Ctx};
@@ -40,6 +41,17 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<(), CliError> {
         None => out(&render(&history)),
     }
     Ok(())
+}
+
+/// The revisions of `kind/name` in `ns` as `skiff history` prints them (the dashboard shows
+/// the same text when an object is clicked).
+pub async fn history_text(
+    client: &Client,
+    ns: &str,
+    kind: &str,
+    name: &str,
+) -> Result<String, CliError> {
+    Ok(render(&client.history(kind, ns, name).await?))
 }
 
 fn missing_revision(history: &History, kind: &str, name: &str, revision: i64) -> CliError {

@@ -10,7 +10,7 @@ mod tests;
 
 use serde_json::Value;
 use skiff_api::error::ApiError;
-use skiff_client::ListOptions;
+use skiff_client::{Client, ListOptions};
 
 use crate::args::TraceArgs;
 use crate::ctx::{out, Ctx};
@@ -19,7 +19,7 @@ use crate::history::target;
 use steps::{event_steps, object_steps, timeline, Step};
 
 /// The kinds a trace follows, as the CLI names them, with their plural resource.
-fn resource_of(kind: &str) -> Option<&'static str> {
+pub fn resource_of(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "pod" | "pods" | "po" => "pods",
         "rc" | "replicationcontroller" | "replicationcontrollers" => "replicationcontrollers",
@@ -45,24 +45,29 @@ fn short(resource: &str) -> &str {
 
 pub async fn run(ctx: &Ctx, args: &TraceArgs) -> Result<(), CliError> {
     let (kind, name) = target(&args.resource, args.name.as_deref())?;
+    out(&trace(&ctx.client, ctx.namespace(), kind, name).await?);
+    Ok(())
+}
+
+/// The timeline of `kind/name` in `ns` as text (what `skiff trace` prints and the dashboard
+/// shows when an object is clicked).
+pub async fn trace(client: &Client, ns: &str, kind: &str, name: &str) -> Result<String, CliError> {
     let resource = resource_of(kind).ok_or_else(|| {
         CliError::msg(format!(
             "trace follows pod, rc, rs, ds, job and cj, not {kind:?}"
         ))
     })?;
-    let ns = ctx.namespace();
     let mut objects = vec![(resource, name.to_string())];
-    let events = ctx
-        .client
+    let events = client
         .list_json("events", Some(ns), &ListOptions::default())
         .await?
         .items;
     if resource != "pods" {
-        objects.extend(dependents(ctx, resource, name, &events).await?);
+        objects.extend(dependents(client, ns, resource, name, &events).await?);
     }
     let mut all: Vec<Step> = Vec::new();
     for (i, (resource, object)) in objects.iter().enumerate() {
-        match ctx.client.history(resource, ns, object).await {
+        match client.history(resource, ns, object).await {
             Ok(h) => all.extend(object_steps(&format!("{}/{object}", short(resource)), &h)),
             // A dependent named only by an old event may be out of the kept history.
             Err(e) if e.is_not_found() && i > 0 => {}
@@ -81,7 +86,7 @@ pub async fn run(ctx: &Ctx, args: &TraceArgs) -> Result<(), CliError> {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let history = match ctx.client.history("events", ns, event_name).await {
+        let history = match client.history("events", ns, event_name).await {
             Ok(h) => Some(h),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
@@ -91,20 +96,19 @@ pub async fn run(ctx: &Ctx, args: &TraceArgs) -> Result<(), CliError> {
     if all.is_empty() {
         return Err(CliError::msg(format!("nothing is known of {kind}/{name}")));
     }
-    out(&timeline(all));
-    Ok(())
+    Ok(timeline(all))
 }
 
 /// The objects a controller made: by ownerReferences (Jobs of a CronJob, then their pods)
 /// and by the names its `SuccessfulCreate` events give.
 async fn dependents(
-    ctx: &Ctx,
+    client: &Client,
+    ns: &str,
     resource: &str,
     name: &str,
     events: &[Value],
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let ns = ctx.namespace();
-    let owner = ctx.client.get_json(resource, ns, name).await.ok();
+    let owner = client.get_json(resource, ns, name).await.ok();
     let mut owners: Vec<String> = owner
         .as_ref()
         .and_then(|o| o.pointer("/metadata/uid"))
@@ -130,8 +134,7 @@ async fn dependents(
             .to_string()
     };
     if resource == "cronjobs" {
-        let jobs = ctx
-            .client
+        let jobs = client
             .list_json("jobs", Some(ns), &ListOptions::default())
             .await?;
         let mut job_uids = Vec::new();
@@ -143,8 +146,7 @@ async fn dependents(
         }
         owners = job_uids;
     }
-    let pods = ctx
-        .client
+    let pods = client
         .list_json("pods", Some(ns), &ListOptions::default())
         .await?;
     for pod in pods.items.iter().filter(|p| owned_by(p, &owners)) {
