@@ -142,6 +142,14 @@ async fn openapi_v2(State(http): State<Arc<Http>>, headers: HeaderMap) -> Respon
     if let Some(r) = unauthenticated(&http, &headers) {
         return r;
     }
+    if !reply::accepts_json(&headers) {
+        // As Kubernetes' apiserver answers a protobuf-only request: kubectl then asks again
+        // for JSON.
+        return reply::error(&ApiError::new(
+            skiff_api::error::Reason::NotAcceptable,
+            "only the following media types are accepted: application/json",
+        ));
+    }
     reply::json(StatusCode::OK, &skiff_api::openapi::v2())
 }
 
