@@ -25,12 +25,21 @@ pub async fn read_start(
     Ok((first, start))
 }
 
-/// Opens the command on the pod's node; `first` carries the start, `rest` the stdin.
+/// The stdin messages after the first of a gRPC exec stream, up to its end or first error.
+pub fn grpc_input(
+    rest: Streaming<ExecInput>,
+) -> impl futures::Stream<Item = ExecInput> + Send + 'static {
+    rest.take_while(|m| futures::future::ready(m.is_ok()))
+        .filter_map(|m| async move { m.ok() })
+}
+
+/// Opens the command on the pod's node; `first` carries the start, `rest` the stdin (the
+/// gRPC stream's or the WebSocket's).
 pub async fn open(
     registry: &Registry,
     first: ExecInput,
     start: ExecStart,
-    rest: Streaming<ExecInput>,
+    rest: impl futures::Stream<Item = ExecInput> + Send + 'static,
 ) -> Result<Streaming<ExecOutput>, ApiError> {
     if start.command.is_empty() {
         return Err(ApiError::bad_request(
@@ -47,10 +56,7 @@ pub async fn open(
         }),
         ..first
     };
-    let input = futures::stream::once(async move { first }).chain(
-        rest.take_while(|m| futures::future::ready(m.is_ok()))
-            .filter_map(|m| async move { m.ok() }),
-    );
+    let input = futures::stream::once(async move { first }).chain(rest);
     let stream = node
         .client
         .exec(input)

@@ -20,3 +20,6 @@ mod python;
 
 #[path = "kubectl/grpc_rest.rs"]
 mod grpc_rest;
+
+#[path = "kubectl/exec.rs"]
+mod exec;

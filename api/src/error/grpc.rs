@@ -26,9 +26,10 @@ impl Reason {
             Reason::NotFound => Code::NotFound,
             Reason::AlreadyExists => Code::AlreadyExists,
             Reason::Conflict => Code::Aborted,
-            Reason::Invalid | Reason::BadRequest | Reason::UnsupportedMediaType => {
-                Code::InvalidArgument
-            }
+            Reason::Invalid
+            | Reason::BadRequest
+            | Reason::UnsupportedMediaType
+            | Reason::NotAcceptable => Code::InvalidArgument,
             Reason::Forbidden => Code::PermissionDenied,
             Reason::Unauthorized => Code::Unauthenticated,
             Reason::RequestEntityTooLarge => Code::ResourceExhausted,

@@ -33,10 +33,13 @@ pub enum Reason {
     /// The request's Content-Type is not one this endpoint takes (a patch type it does not
     /// implement).
     UnsupportedMediaType,
+    /// None of the media types the request's Accept names is served (a protobuf-only
+    /// OpenAPI request; the client then asks for JSON).
+    NotAcceptable,
 }
 
 /// Each reason with Kubernetes' HTTP status code for it.
-const REASON_CODES: [(Reason, u16); 14] = [
+const REASON_CODES: [(Reason, u16); 15] = [
     (Reason::NotFound, 404),
     (Reason::AlreadyExists, 409),
     (Reason::Conflict, 409),
@@ -51,6 +54,7 @@ const REASON_CODES: [(Reason, u16); 14] = [
     (Reason::ServiceUnavailable, 503),
     (Reason::MethodNotAllowed, 405),
     (Reason::UnsupportedMediaType, 415),
+    (Reason::NotAcceptable, 406),
 ];
 
 impl Reason {

@@ -141,6 +141,7 @@ fn grpc_round_trip_keeps_everything() {
             Reason::UnsupportedMediaType,
             "server-side apply is not supported",
         ),
+        ApiError::new(Reason::NotAcceptable, "only application/json is served"),
     ];
     let reasons: Vec<Reason> = errors.iter().map(|e| e.reason).collect();
     assert_eq!(

@@ -146,6 +146,7 @@ fn resources_of(info: &KindInfo) -> Vec<Value> {
     if info.plural == "pods" {
         out.push(sub("log", "Pod", &["get"]));
         out.push(sub("binding", "Binding", &["create"]));
+        out.push(sub("exec", "PodExecOptions", &["create", "get"]));
     }
     out
 }

@@ -8,9 +8,11 @@
 //! - [`discovery`]: `/version`, `/api`, `/apis`, the APIResourceLists;
 //! - `objects`: get, list, create, update, patch, delete, deletecollection;
 //! - `watch`: `?watch=1` streams; `subresources`: scale, log, binding;
+//! - `exec`: `pods/{name}/exec` upgraded to WebSocket (kubectl's channel protocols);
 //! - [`reply`]: JSON answers, `Status` errors, query parameters.
 
 pub mod discovery;
+mod exec;
 mod objects;
 pub mod path;
 pub mod reply;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path, Query as QueryParams, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
@@ -57,6 +60,8 @@ pub struct Request {
     pub method: Method,
     pub target: Target,
     pub query: Query,
+    /// Every query parameter in order, repeated ones too (exec's `command`).
+    pub pairs: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// Answer objects as a Table (server-side printing).
@@ -137,6 +142,14 @@ async fn openapi_v2(State(http): State<Arc<Http>>, headers: HeaderMap) -> Respon
     if let Some(r) = unauthenticated(&http, &headers) {
         return r;
     }
+    if !reply::accepts_json(&headers) {
+        // As Kubernetes' apiserver answers a protobuf-only request: kubectl then asks again
+        // for JSON.
+        return reply::error(&ApiError::new(
+            skiff_api::error::Reason::NotAcceptable,
+            "only the following media types are accepted: application/json",
+        ));
+    }
     reply::json(StatusCode::OK, &skiff_api::openapi::v2())
 }
 
@@ -165,36 +178,56 @@ async fn core_resource(
     State(http): State<Arc<Http>>,
     method: Method,
     Path(rest): Path<String>,
-    QueryParams(query): QueryParams<HashMap<String, String>>,
+    QueryParams(query): QueryParams<Vec<(String, String)>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    http.resource(method, &rest, true, query, headers, body)
-        .await
+    let parts = Parts {
+        query,
+        upgrade: upgrade.ok(),
+        headers,
+        body,
+    };
+    http.resource(method, &rest, true, parts).await
 }
 
 async fn group_resource(
     State(http): State<Arc<Http>>,
     method: Method,
     Path(rest): Path<String>,
-    QueryParams(query): QueryParams<HashMap<String, String>>,
+    QueryParams(query): QueryParams<Vec<(String, String)>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    http.resource(method, &rest, false, query, headers, body)
-        .await
+    let parts = Parts {
+        query,
+        upgrade: upgrade.ok(),
+        headers,
+        body,
+    };
+    http.resource(method, &rest, false, parts).await
+}
+
+/// What a resource request brings beside its method and path.
+struct Parts {
+    query: Vec<(String, String)>,
+    /// Present when the request asks for a WebSocket (exec).
+    upgrade: Option<WebSocketUpgrade>,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
 impl Http {
-    async fn resource(
-        &self,
-        method: Method,
-        rest: &str,
-        core: bool,
-        query: HashMap<String, String>,
-        headers: HeaderMap,
-        body: Bytes,
-    ) -> Response {
+    async fn resource(&self, method: Method, rest: &str, core: bool, parts: Parts) -> Response {
+        let Parts {
+            query: pairs,
+            upgrade,
+            headers,
+            body,
+        } = parts;
+        let query: HashMap<String, String> = pairs.iter().cloned().collect();
         let started = Instant::now();
         let target = match path::parse(rest, core) {
             Ok(Route::Resource(t)) => t,
@@ -217,12 +250,17 @@ impl Http {
             method,
             target,
             query: Query(query),
+            pairs,
             headers,
             body,
             table,
             whole_objects,
         };
-        let (verb, result) = writer::scope(self.writer(&r), self.dispatch(&r)).await;
+        let (verb, result) = if r.target.subresource == "exec" && r.target.info.plural == "pods" {
+            ("exec", self.exec(&r, upgrade).await)
+        } else {
+            writer::scope(self.writer(&r), self.dispatch(&r)).await
+        };
         let code = match &result {
             Ok(_) => "OK".to_string(),
             Err(e) => e.reason.to_string(),

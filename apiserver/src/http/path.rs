@@ -88,7 +88,7 @@ pub fn parse(rest: &str, core: bool) -> Result<Route, ApiError> {
         "" => true,
         "status" => info.has_status,
         "scale" => info.has_scale,
-        "log" | "binding" => info.plural == "pods",
+        "log" | "binding" | "exec" => info.plural == "pods",
         _ => false,
     };
     if !served {

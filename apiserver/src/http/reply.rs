@@ -83,6 +83,18 @@ pub fn wants_table(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Whether the request's Accept (absent: anything) takes JSON: `application/json`,
+/// `application/*` or `*/*`, with or without parameters.
+pub fn accepts_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    accept.split(',').any(|t| {
+        let media = t.split(';').next().unwrap_or_default().trim();
+        media.is_empty() || ["application/json", "application/*", "*/*"].contains(&media)
+    })
+}
+
 /// The query string's parameters, each by name (the last value wins).
 #[derive(Debug, Default)]
 pub struct Query(pub HashMap<String, String>);

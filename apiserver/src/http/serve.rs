@@ -91,7 +91,9 @@ pub async fn serve(
             };
             let service = TowerToHyperService::new(router);
             let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), service);
+                .serve_connection(TokioIo::new(tls), service)
+                // exec's WebSocket takes the connection over after its 101 answer.
+                .with_upgrades();
             tokio::pin!(conn);
             tokio::select! {
                 result = conn.as_mut() => {

@@ -41,7 +41,8 @@ impl ApiService {
             &start.namespace,
             &start.name,
         )?;
-        let outputs = crate::exec::open(&self.registry, first, start, input).await?;
+        let outputs =
+            crate::exec::open(&self.registry, first, start, crate::exec::grpc_input(input)).await?;
         let stream: ExecOutputStream =
             Box::pin(outputs.take_until(self.shutdown.clone().cancelled_owned()));
         Ok(Response::new(stream))

@@ -89,6 +89,25 @@ async fn rest_discovery_auth_and_errors() {
             .contains(&json!("watch")));
         assert_eq!(find(&core, "replicationcontrollers/scale")["kind"], "Scale");
         assert_eq!(find(&core, "pods/log")["verbs"], json!(["get"]));
+        assert_eq!(find(&core, "pods/exec")["verbs"], json!(["create", "get"]));
+
+        step("OpenAPI v2: 406 for a protobuf-only Accept (kubectl falls back), JSON otherwise");
+        let protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+        let r = admin.get_accept("/openapi/v2", protobuf).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["reason"].as_str()),
+            (406, Some("NotAcceptable")),
+            "{}",
+            r.text
+        );
+        let r = admin
+            .get_accept("/openapi/v2", &format!("{protobuf}, application/json"))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["swagger"].as_str()),
+            (200, Some("2.0"))
+        );
+        assert_eq!(admin.get("/openapi/v2").await.body["swagger"], "2.0");
         let batch = admin.get("/apis/batch/v1beta1").await.body;
         assert_eq!(find(&batch, "cronjobs")["shortNames"], json!(["cj"]));
 

@@ -147,6 +147,70 @@ impl Cgroup {
     }
 }
 
+/// Moves the calling process into the cgroups of process `pid` (an exec joins its
+/// container's, so the container's limits hold for it too): in each hierarchy skiff uses
+/// where the two differ. Without a cgroup filesystem there is nothing to join.
+pub fn join_cgroups_of(pid: u32) -> io::Result<()> {
+    let Some(version) = detect() else {
+        return Ok(());
+    };
+    let read = |path: &str| fs::read_to_string(path).map_err(|e| context(Path::new(path), e));
+    let target = read(&format!("/proc/{pid}/cgroup"))?;
+    let own = read("/proc/self/cgroup")?;
+    for procs in moves(version, &target, &own, |dir| dir.is_dir()) {
+        write(&procs, "0")?;
+    }
+    Ok(())
+}
+
+/// The `cgroup.procs` files to write to go from the cgroups listed in `own` to those in
+/// `target` (both in `/proc/PID/cgroup` form: `id:controllers:path`), in the memory and
+/// cpu hierarchies (v1) or the unified one (v2). A v1 hierarchy mounted under its joined
+/// name (`cpu,cpuacct`) is found under that name, else under the controller's.
+fn moves(
+    version: Version,
+    target: &str,
+    own: &str,
+    exists: impl Fn(&Path) -> bool,
+) -> Vec<PathBuf> {
+    let entries = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ':');
+                let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+                Some((controllers.to_string(), path.to_string()))
+            })
+            .collect()
+    };
+    let own = entries(own);
+    let mut files = Vec::new();
+    for (controllers, path) in entries(target) {
+        if own.contains(&(controllers.clone(), path.clone())) {
+            continue;
+        }
+        let relative = path.trim_start_matches('/');
+        let dir = match version {
+            Version::V2 if controllers.is_empty() => Path::new(ROOT).join(relative),
+            Version::V1 => {
+                let used: Vec<&str> = controllers
+                    .split(',')
+                    .filter(|c| *c == "memory" || *c == "cpu")
+                    .collect();
+                let Some(first) = used.first() else { continue };
+                let joined = Path::new(ROOT).join(&controllers).join(relative);
+                if exists(&joined) {
+                    joined
+                } else {
+                    Path::new(ROOT).join(first).join(relative)
+                }
+            }
+            Version::V2 => continue,
+        };
+        files.push(dir.join("cgroup.procs"));
+    }
+    files
+}
+
 /// Removes an (empty) cgroup directory of any hierarchy; missing is fine.
 pub fn remove_dir(dir: &Path) -> io::Result<()> {
     match fs::remove_dir(dir) {
@@ -187,6 +251,39 @@ fn context(path: &Path, e: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exec_moves_only_where_its_container_differs() {
+        let target = "9:name=systemd:/\n4:memory:/skiff-br1/u_main_0\n3:cpu,cpuacct:/skiff-br1/u_main_0\n2:pids:/x\n0::/\n";
+        let own =
+            "9:name=systemd:/\n4:memory:/\n3:cpu,cpuacct:/skiff-br1/u_main_0\n2:pids:/\n0::/\n";
+        assert_eq!(
+            moves(Version::V1, target, own, |_| true),
+            vec![PathBuf::from(
+                "/sys/fs/cgroup/memory/skiff-br1/u_main_0/cgroup.procs"
+            )]
+        );
+        let own = "4:memory:/\n3:cpu,cpuacct:/\n";
+        assert_eq!(
+            moves(Version::V1, target, own, |p| !p
+                .starts_with("/sys/fs/cgroup/cpu,cpuacct")),
+            vec![
+                PathBuf::from("/sys/fs/cgroup/memory/skiff-br1/u_main_0/cgroup.procs"),
+                PathBuf::from("/sys/fs/cgroup/cpu/skiff-br1/u_main_0/cgroup.procs"),
+            ]
+        );
+        assert_eq!(
+            moves(
+                Version::V2,
+                "0::/skiff-br1/u_main_0\n",
+                "0::/init.scope\n",
+                |_| true
+            ),
+            vec![PathBuf::from(
+                "/sys/fs/cgroup/skiff-br1/u_main_0/cgroup.procs"
+            )]
+        );
+    }
 
     #[test]
     fn cpu_quota_follows_the_kubelet() {

@@ -1,9 +1,9 @@
 //! `skiff-nodelet-shim enter --pid PID --cwd DIR -- CMD...`: runs a command inside a
 //! running container (exec probes, `skiff exec`), as `nsenter` would: it joins the
-//! IPC, UTS, network, PID and mount namespaces of the container's main process, starts
-//! the command there with the caller's stdin, stdout, stderr and environment, and exits
-//! with the command's exit code (128 + signal if a signal ended it; 126 when it could not
-//! be started, as a shell reports).
+//! cgroups and the IPC, UTS, network, PID and mount namespaces of the container's main
+//! process, starts the command there with the caller's stdin, stdout, stderr and
+//! environment, and exits with the command's exit code (128 + signal if a signal ended it;
+//! 126 when it could not be started, as a shell reports).
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -18,6 +18,12 @@ pub fn run(pid: u32, cwd: &Path, argv: &[String]) -> ExitCode {
         eprintln!("enter: empty command line");
         return ExitCode::from(126);
     };
+    // The container's cgroups first, while /sys/fs/cgroup is still the host's: its limits
+    // then hold for the command as for the container.
+    if let Err(e) = super::cgroup::join_cgroups_of(pid) {
+        eprintln!("enter: joining the container's cgroup: {e}");
+        return ExitCode::from(126);
+    }
     // The mount namespace last: after it, /proc is the container's.
     let kinds = [
         ("ipc", CloneFlags::CLONE_NEWIPC),

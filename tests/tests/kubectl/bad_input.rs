@@ -95,11 +95,7 @@ fn bad_input_through_kubectl() {
     );
 
     step("a viewer may read but not create");
-    let tokens = c.up.dir.join("tokens.csv");
-    let mut file = std::fs::read_to_string(&tokens).expect("tokens.csv");
-    file.push_str(&format!("{VIEWER_TOKEN},vera,u-vera,\"skiff:viewers\"\n"));
-    std::fs::write(&tokens, file).expect("write tokens.csv");
-    c.restart_apiserver();
+    c.add_token(VIEWER_TOKEN, "vera", "skiff:viewers");
     let viewer = ["--token", VIEWER_TOKEN];
     let read = c.ok(&[&viewer[..], &["get", "po", "plain", "-o", "name"]].concat());
     assert_eq!(read, "pod/plain\n");

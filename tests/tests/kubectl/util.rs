@@ -119,6 +119,16 @@ impl Cluster {
         );
     }
 
+    /// Adds a token of `user` in `group` to the cluster's token file and restarts the
+    /// apiserver so it is read.
+    pub fn add_token(&self, token: &str, user: &str, group: &str) {
+        let tokens = self.up.dir.join("tokens.csv");
+        let mut file = std::fs::read_to_string(&tokens).expect("tokens.csv");
+        file.push_str(&format!("{token},{user},u-{user},\"{group}\"\n"));
+        std::fs::write(&tokens, file).expect("write tokens.csv");
+        self.restart_apiserver();
+    }
+
     /// Runs `script` (a file next to this harness) with the Python client, KUBECONFIG set;
     /// its stdout.
     pub fn python(&self, script: &str, args: &[&str]) -> String {

@@ -48,7 +48,8 @@ async fn skiff_exec_runs_in_the_container_with_output_exit_code_and_stdin() {
                                "command": ["sh", "-c", "echo inside > /tmp/mark; sleep 600"]}]}),
     ))
     .await;
-    c.wait_pod("shell", "Running", 30, |p| p.status.phase == "Running")
+    let shell = c
+        .wait_pod("shell", "Running", 30, |p| p.status.phase == "Running")
         .await;
 
     step("cat /etc/hostname: the pod's name, exit code 0");
@@ -63,6 +64,30 @@ async fn skiff_exec_runs_in_the_container_with_output_exit_code_and_stdin() {
     );
     let (_, ps, _) = skiff_exec(&c, &["shell", "--", "ps", "-o", "pid=", "-e"], b"");
     assert!(ps.split_whitespace().any(|p| p == "1"), "{ps}");
+    step("the command is in the container's cgroup, as the container's process is");
+    let (_, own, _) = skiff_exec(&c, &["shell", "--", "cat", "/proc/self/cgroup"], b"");
+    let pid = c
+        .container_pid("n1", &shell, "main", 0)
+        .expect("the container's PID");
+    let container = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("its cgroup");
+    let memory = |text: &str| {
+        text.lines()
+            .find(|l| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|c| c == "memory"))
+                    || l.starts_with("0::")
+            })
+            .map(|l| l.rsplit(':').next().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    let cgroup = format!("/{}_main_0", shell.metadata.uid);
+    assert!(memory(&container).ends_with(&cgroup), "{container}");
+    assert_eq!(
+        memory(&own),
+        memory(&container),
+        "exec: {own}container: {container}"
+    );
     step("the exit code comes back");
     let (code, _, err) = skiff_exec(
         &c,
