@@ -165,3 +165,29 @@ fn a_lost_acknowledged_object_is_caught() {
     e.present[0].uid = "other".into();
     assert!(!whats(&e).is_empty());
 }
+
+#[test]
+fn an_off_controller_shows_each_of_its_pods_with_phase_node_and_termination() {
+    let mut e = healthy();
+    e.pods[1].phase = "Pending".into();
+    e.pods.push(PodView {
+        deleting: true,
+        ..pod("rc-3", "rc", "n2", "Running")
+    });
+    let v = check(&e);
+    assert_eq!(
+        v.first[0].evidence,
+        vec![
+            "rc-1 Running on n1",
+            "rc-2 Pending on n2",
+            "rc-3 Running on n2 (terminating)"
+        ]
+    );
+    // A Job's evidence is every pod it owns, not only the Succeeded ones.
+    let mut e = healthy();
+    e.pods.retain(|p| p.name != "job-3");
+    assert_eq!(
+        check(&e).first[0].evidence,
+        vec!["job-1 Succeeded on n2", "job-2 Failed on n1"]
+    );
+}
