@@ -83,6 +83,11 @@ pub struct ControllerEvidence {
     pub pod_nodes: Vec<(String, String)>,
     /// Every Job a watch saw created by a CronJob: (cronjob, scheduled time, job uid).
     pub cron_jobs: Vec<(String, String, String)>,
+    /// Every pod a watch saw Succeeded: (controller uid, pod uid). A Job's completions are
+    /// these plus the Succeeded pods listed at the end: a finished pod evicted from an
+    /// unreachable node is gone from the list but was a completion all the same.
+    #[serde(default)]
+    pub succeeded: Vec<(String, String)>,
 }
 
 fn owned<'a>(pods: &'a [PodView], owner: &'a str) -> impl Iterator<Item = &'a PodView> + 'a {
@@ -168,9 +173,17 @@ pub fn check(e: &ControllerEvidence) -> Verdict {
                 uid,
                 completions,
             } => {
-                let succeeded = owned(&e.pods, uid)
+                let succeeded: BTreeSet<&str> = owned(&e.pods, uid)
                     .filter(|p| p.phase == "Succeeded")
-                    .count();
+                    .map(|p| p.uid.as_str())
+                    .chain(
+                        e.succeeded
+                            .iter()
+                            .filter(|(owner, _)| owner == uid)
+                            .map(|(_, pod)| pod.as_str()),
+                    )
+                    .collect();
+                let succeeded = succeeded.len();
                 if succeeded != *completions as usize {
                     v.anomaly(
                         format!(
