@@ -58,15 +58,47 @@ pub fn render_verdicts(verdicts: &[Verdict]) -> String {
             v.checked,
             v.anomalies
         ));
-        if let Some(first) = v.first.first() {
-            out.push_str(&format!("    first: {}\n", first.what));
-            for line in &first.evidence {
+        // Every kept anomaly, not only the first: a run that did not converge names each
+        // invariant that stayed off.
+        for (i, a) in v.first.iter().enumerate() {
+            let label = if i == 0 { "first" } else { "then" };
+            out.push_str(&format!("    {label}: {}\n", a.what));
+            for line in &a.evidence {
                 out.push_str(&format!("      {line}\n"));
             }
+        }
+        if v.anomalies > v.first.len() {
+            out.push_str(&format!(
+                "    ... and {} more\n",
+                v.anomalies - v.first.len()
+            ));
         }
         for why in &v.unknown {
             out.push_str(&format!("    unknown: {why}\n"));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kept_anomaly_is_rendered_with_its_evidence_and_the_rest_counted() {
+        let mut v = Verdict::new("convergence", 9);
+        for i in 0..7 {
+            v.anomaly(
+                format!("still off: object {i}"),
+                vec![format!("pod-{i} Pending on n1")],
+            );
+        }
+        let text = render_verdicts(&[v]);
+        assert!(text.contains("convergence"), "{text}");
+        assert!(text.contains("INVALID  9 checked, 7 anomalies"), "{text}");
+        assert!(text.contains("    first: still off: object 0\n      pod-0 Pending on n1\n"));
+        assert!(text.contains("    then: still off: object 4\n      pod-4 Pending on n1\n"));
+        assert!(!text.contains("object 5"), "{text}");
+        assert!(text.contains("    ... and 2 more\n"), "{text}");
+    }
 }

@@ -10,6 +10,7 @@ use skiff_client::{Client, ClientConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::check::controllers::ControllerEvidence;
+use crate::check::convergence::Convergence;
 use crate::check::watch::{WatchMark, WatchRecord};
 use crate::check::{self, Verdict};
 use crate::error::ChaosError;
@@ -70,8 +71,8 @@ async fn lease_holder(client: &Client, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Waits (at most `within`) until the controller invariants hold; the evidence last gathered
-/// and, if they held, how long after `since`.
+/// Reads the cluster every second (for at most `within`) until the controller invariants
+/// hold; the evidence last read and what every read found, timed from `since`.
 async fn converge(
     cfg: &RunConfig,
     admin: &Client,
@@ -79,18 +80,28 @@ async fn converge(
     observer: &Observer,
     since: Instant,
     within: Duration,
-) -> (ControllerEvidence, Option<Duration>) {
+) -> (ControllerEvidence, Convergence) {
     let deadline = Instant::now() + within;
+    let mut last = ControllerEvidence::default();
+    let mut reads = Convergence::default();
     loop {
-        let processes = cfg.cluster.container_processes();
-        let e = controllers::evidence(admin, acknowledged, observer, processes).await;
-        if let Ok(e) = &e {
-            if check::controllers::check(e).valid() {
-                return (e.clone(), Some(since.elapsed()));
+        let read = match cfg.cluster.container_processes().await {
+            Ok(processes) => controllers::evidence(admin, acknowledged, observer, processes).await,
+            Err(why) => Err(why),
+        };
+        match read {
+            Ok(e) => {
+                let verdict = check::controllers::check(&e);
+                reads.observe(since.elapsed(), Ok(&verdict));
+                last = e;
+                if verdict.valid() {
+                    return (last, reads);
+                }
             }
+            Err(why) => reads.observe(since.elapsed(), Err(&why)),
         }
         if Instant::now() > deadline {
-            return (e.unwrap_or_default(), None);
+            return (last, reads);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -195,7 +206,7 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     }
 
     // Faults start on a busy cluster: the workload's pods running first.
-    let (_, ready) = converge(
+    let (_, ready_reads) = converge(
         &cfg,
         &admin,
         &acknowledged,
@@ -206,7 +217,7 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     .await;
     eprintln!(
         "chaos: workloads {}",
-        match ready {
+        match ready_reads.converged_at() {
             Some(d) => format!("running after {:.1}s", d.as_secs_f64()),
             None => "not all running; starting the faults anyway".to_string(),
         }
@@ -254,7 +265,7 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
     eprintln!("chaos: faults over; waiting for the cluster to converge");
 
     // Convergence: the controller invariants hold on the cluster as it stands.
-    let (evidence, convergence) = converge(
+    let (evidence, reads) = converge(
         &cfg,
         &admin,
         &acknowledged,
@@ -263,6 +274,7 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
         cfg.converge_within,
     )
     .await;
+    let convergence = reads.converged_at();
     match convergence {
         Some(d) => eprintln!(
             "chaos: converged {:.1}s after the last fault",
@@ -327,23 +339,13 @@ pub async fn run(mut cfg: RunConfig) -> Result<Report, ChaosError> {
         .map_err(|e| ChaosError::msg(format!("cannot write the evidence: {e}")))?;
 
     let ops = history::operations(&events)?;
-    let mut verdicts: Vec<Verdict> = vec![
+    let verdicts: Vec<Verdict> = vec![
         check::register::check(&ops),
         check::watch::check(&watch_truth, &records),
         check::rmw::check(&rmw_ops, &rmw_final),
         check::controllers::check(&evidence),
+        reads.verdict(cfg.converge_within),
     ];
-    if convergence.is_none() {
-        let mut v = Verdict::new("convergence", 1);
-        v.anomaly(
-            format!(
-                "the controller invariants did not hold within {:?} of the last fault",
-                cfg.converge_within
-            ),
-            vec![],
-        );
-        verdicts.push(v);
-    }
     let mut faults_by = BTreeMap::new();
     for f in fault_log.iter().filter(|f| f.action == "inject") {
         let kind = format!("{:?}", f.kind).to_lowercase();

@@ -83,11 +83,32 @@ pub struct ControllerEvidence {
     pub pod_nodes: Vec<(String, String)>,
     /// Every Job a watch saw created by a CronJob: (cronjob, scheduled time, job uid).
     pub cron_jobs: Vec<(String, String, String)>,
+    /// Every pod a watch saw Succeeded: (controller uid, pod uid). A Job's completions are
+    /// these plus the Succeeded pods listed at the end: a finished pod evicted from an
+    /// unreachable node is gone from the list but was a completion all the same.
+    #[serde(default)]
+    pub succeeded: Vec<(String, String)>,
+}
+
+fn owned<'a>(pods: &'a [PodView], owner: &'a str) -> impl Iterator<Item = &'a PodView> + 'a {
+    pods.iter()
+        .filter(move |p| p.owner_uid.as_deref() == Some(owner))
 }
 
 fn active<'a>(pods: &'a [PodView], owner: &'a str) -> impl Iterator<Item = &'a PodView> + 'a {
-    pods.iter()
-        .filter(move |p| p.owner_uid.as_deref() == Some(owner) && !p.deleting)
+    owned(pods, owner).filter(|p| !p.deleting)
+}
+
+/// `name Phase on node`, and `(terminating)` when it has a deletionTimestamp: what a
+/// non-converged controller's pods look like, so the report shows why it is off.
+fn describe(p: &PodView) -> String {
+    format!(
+        "{} {} on {}{}",
+        p.name,
+        p.phase,
+        p.node_name.as_deref().unwrap_or("(unscheduled)"),
+        if p.deleting { " (terminating)" } else { "" }
+    )
 }
 
 pub fn check(e: &ControllerEvidence) -> Verdict {
@@ -108,9 +129,7 @@ pub fn check(e: &ControllerEvidence) -> Verdict {
                             "{name}: {running} Running of {} pods, wants {replicas}",
                             pods.len()
                         ),
-                        pods.iter()
-                            .map(|p| format!("{} {}", p.name, p.phase))
-                            .collect(),
+                        owned(&e.pods, uid).map(describe).collect(),
                     );
                 }
             }
@@ -119,10 +138,10 @@ pub fn check(e: &ControllerEvidence) -> Verdict {
                 uid,
                 node_selector,
             } => {
-                let mut per_node: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+                let mut per_node: BTreeMap<&str, Vec<&PodView>> = BTreeMap::new();
                 for p in active(&e.pods, uid) {
                     let node = p.node_name.as_deref().unwrap_or("(unscheduled)");
-                    per_node.entry(node).or_default().push(&p.name);
+                    per_node.entry(node).or_default().push(p);
                 }
                 for node in &e.nodes {
                     let matches = node_selector
@@ -138,14 +157,14 @@ pub fn check(e: &ControllerEvidence) -> Verdict {
                                 node.name,
                                 if matches { "" } else { "do not " }
                             ),
-                            here.iter().map(|s| s.to_string()).collect(),
+                            here.iter().map(|p| describe(p)).collect(),
                         );
                     }
                 }
                 for (node, pods) in per_node {
                     v.anomaly(
                         format!("{name}: pods on {node}, which is not a node"),
-                        pods.iter().map(|s| s.to_string()).collect(),
+                        pods.iter().map(|p| describe(p)).collect(),
                     );
                 }
             }
@@ -154,19 +173,23 @@ pub fn check(e: &ControllerEvidence) -> Verdict {
                 uid,
                 completions,
             } => {
-                let succeeded: Vec<&PodView> = e
-                    .pods
-                    .iter()
-                    .filter(|p| p.owner_uid.as_deref() == Some(uid.as_str()))
+                let succeeded: BTreeSet<&str> = owned(&e.pods, uid)
                     .filter(|p| p.phase == "Succeeded")
+                    .map(|p| p.uid.as_str())
+                    .chain(
+                        e.succeeded
+                            .iter()
+                            .filter(|(owner, _)| owner == uid)
+                            .map(|(_, pod)| pod.as_str()),
+                    )
                     .collect();
-                if succeeded.len() != *completions as usize {
+                let succeeded = succeeded.len();
+                if succeeded != *completions as usize {
                     v.anomaly(
                         format!(
-                            "job {name}: {} pods Succeeded, wants exactly {completions}",
-                            succeeded.len()
+                            "job {name}: {succeeded} pods Succeeded, wants exactly {completions}"
                         ),
-                        succeeded.iter().map(|p| p.name.clone()).collect(),
+                        owned(&e.pods, uid).map(describe).collect(),
                     );
                 }
             }

@@ -78,6 +78,7 @@ fn healthy() -> ControllerEvidence {
             ("cj".into(), "100".into(), "j1".into()),
             ("cj".into(), "160".into(), "j2".into()),
         ],
+        succeeded: vec![("job".into(), "uid-job-1".into())],
     }
 }
 
@@ -164,4 +165,46 @@ fn a_lost_acknowledged_object_is_caught() {
     let mut e = healthy();
     e.present[0].uid = "other".into();
     assert!(!whats(&e).is_empty());
+}
+
+#[test]
+fn an_off_controller_shows_each_of_its_pods_with_phase_node_and_termination() {
+    let mut e = healthy();
+    e.pods[1].phase = "Pending".into();
+    e.pods.push(PodView {
+        deleting: true,
+        ..pod("rc-3", "rc", "n2", "Running")
+    });
+    let v = check(&e);
+    assert_eq!(
+        v.first[0].evidence,
+        vec![
+            "rc-1 Running on n1",
+            "rc-2 Pending on n2",
+            "rc-3 Running on n2 (terminating)"
+        ]
+    );
+    // A Job's evidence is every pod it owns, not only the Succeeded ones.
+    let mut e = healthy();
+    e.pods.retain(|p| p.name != "job-3");
+    assert_eq!(
+        check(&e).first[0].evidence,
+        vec!["job-1 Succeeded on n2", "job-2 Failed on n1"]
+    );
+}
+
+#[test]
+fn a_succeeded_pod_evicted_later_still_counts_as_a_completion_once() {
+    // job-3 Succeeded, was seen so by the watch, then evicted from an unreachable node.
+    let mut e = healthy();
+    e.pods.retain(|p| p.name != "job-3");
+    e.succeeded.push(("job".into(), "uid-job-3".into()));
+    assert_eq!(whats(&e), Vec::<String>::new());
+    // A third completion seen only by the watch is one too many.
+    e.succeeded.push(("job".into(), "uid-job-9".into()));
+    assert!(whats(&e)[0].contains("3 pods Succeeded, wants exactly 2"));
+    // Another controller's pods do not count for this Job.
+    let mut e = healthy();
+    e.succeeded.push(("other".into(), "uid-x".into()));
+    assert_eq!(whats(&e), Vec::<String>::new());
 }

@@ -6,8 +6,11 @@
 //! - [`rmw`]: read-modify-write updates with resourceVersion preconditions (lost updates).
 //! - [`controllers`]: the controllers' invariants on the converged cluster and on what the
 //!   watches saw during the run.
+//! - [`convergence`]: whether those invariants came to hold after the last fault, and if
+//!   not, which were still off and since when.
 
 pub mod controllers;
+pub mod convergence;
 pub mod linear;
 pub mod register;
 pub mod rmw;

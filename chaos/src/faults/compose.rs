@@ -282,9 +282,80 @@ impl ComposeCluster {
         }
     }
 
-    /// Container processes can only be listed from inside each node container; the compose
-    /// run checks them through the nodes' pods instead.
-    pub fn container_processes(&self) -> Vec<(u32, String, String)> {
-        Vec::new()
+    /// Every container process on the nodes as (host PID, node, pod uid): the container
+    /// supervisors Docker lists in each node's container (`docker top`, which shows host
+    /// PIDs). A node container that cannot be listed is an error, not an empty node: the
+    /// check for processes of deleted pods must not pass for want of looking.
+    pub async fn container_processes(&self) -> Result<Vec<(u32, String, String)>, String> {
+        let mut found = Vec::new();
+        let nodes = self
+            .services
+            .iter()
+            .filter(|s| program_of(s) == "skiff-nodelet");
+        for service in nodes {
+            let id = self.container(service).await.map_err(|e| e.to_string())?;
+            if id.is_empty() {
+                return Err(format!("{service} has no container"));
+            }
+            let top = output("docker", &["top", &id, "-eo", "pid,stat,args"])
+                .await
+                .map_err(|e| format!("listing the processes of {service}: {e}"))?;
+            found.extend(
+                supervisors_in_top(&top)
+                    .into_iter()
+                    .map(|(pid, uid)| (pid, service.clone(), uid)),
+            );
+        }
+        Ok(found)
+    }
+}
+
+/// The container supervisors in `docker top ... -eo pid,stat,args` output, as (PID, pod
+/// uid): `skiff-nodelet-shim supervise --state-dir DATA/containers/POD_UID/NAME`. Zombies
+/// (state Z) run nothing and are left out.
+pub fn supervisors_in_top(top: &str) -> Vec<(u32, String)> {
+    top.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let pid = fields.next()?.parse::<u32>().ok()?;
+            if fields.next()?.starts_with('Z') {
+                return None;
+            }
+            let args: Vec<&str> = fields.collect();
+            if args.get(1) != Some(&"supervise") {
+                return None;
+            }
+            let dir = args.iter().skip_while(|a| **a != "--state-dir").nth(1)?;
+            let parts: Vec<&str> = dir.split('/').collect();
+            let at = parts.iter().position(|p| *p == "containers")?;
+            let uid = parts.get(at + 1).filter(|u| !u.is_empty())?;
+            Some((pid, uid.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::supervisors_in_top;
+
+    #[test]
+    fn finds_each_live_supervisor_with_its_pod_uid() {
+        let top = "\
+PID                 STAT                COMMAND
+4101                Ss                  /sbin/docker-init -- with-token system:node:node-1 skiff-nodelet
+4170                Sl                  skiff-nodelet --node-name node-1 --data-dir /var/lib/skiff/nodelet
+5230                S                   /bin/skiff-nodelet-shim supervise --state-dir /var/lib/skiff/nodelet/containers/8c1f-uid/main --restart Always
+5231                S                   sleep 3600
+5300                Z                   [skiff-nodelet-s] <defunct>
+5302                Zs                  /bin/skiff-nodelet-shim supervise --state-dir /var/lib/skiff/nodelet/containers/dead-uid/main
+5400                S                   /bin/skiff-nodelet-shim supervise --state-dir /var/lib/skiff/nodelet/containers/9d2e-uid/main";
+        assert_eq!(
+            supervisors_in_top(top),
+            vec![
+                (5230, "8c1f-uid".to_string()),
+                (5400, "9d2e-uid".to_string())
+            ]
+        );
+        assert!(supervisors_in_top("").is_empty());
     }
 }

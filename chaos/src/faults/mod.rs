@@ -139,11 +139,12 @@ impl Cluster {
         }
     }
 
-    /// PIDs, nodes and pod uids of every container process now.
-    pub fn container_processes(&self) -> Vec<(u32, String, String)> {
+    /// PIDs, nodes and pod uids of every container process now, or why they could not be
+    /// listed.
+    pub async fn container_processes(&self) -> Result<Vec<(u32, String, String)>, String> {
         match self {
-            Cluster::Local(c) => c.container_processes(),
-            Cluster::Compose(c) => c.container_processes(),
+            Cluster::Local(c) => Ok(c.container_processes()),
+            Cluster::Compose(c) => c.container_processes().await,
         }
     }
 }

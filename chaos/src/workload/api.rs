@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::check::rmw::{RmwFinal, RmwOp};
 use crate::check::watch::{WatchMark, WatchRecord};
 use crate::history::EventType;
+use crate::workload::controllers::controller_uid;
 use crate::workload::store::Recorder;
 
 /// The annotation holding the tokens of an RMW object.
@@ -41,13 +42,16 @@ pub struct Watcher {
     pub last: Mutex<i64>,
 }
 
-/// What watches saw of pods' nodes and of CronJobs' Jobs during the run.
+/// What watches saw of pods' nodes, of CronJobs' Jobs and of pods that succeeded during the run.
 #[derive(Default)]
 pub struct Observer {
     /// (pod uid, spec.nodeName) pairs seen.
     pub pod_nodes: Mutex<std::collections::BTreeSet<(String, String)>>,
     /// (cronjob, scheduled time, job uid) seen.
     pub cron_jobs: Mutex<std::collections::BTreeSet<(String, String, String)>>,
+    /// (controller uid, pod uid) of every pod seen Succeeded: a finished pod may be deleted
+    /// later (evicted from an unreachable node) and still counts as its Job's completion.
+    pub succeeded: Mutex<std::collections::BTreeSet<(String, String)>>,
 }
 
 impl Observer {
@@ -55,6 +59,10 @@ impl Observer {
         let uid = meta(object, "uid");
         match kind {
             "pods" => {
+                let phase = object.pointer("/status/phase").and_then(Value::as_str);
+                if let (Some("Succeeded"), Some(owner)) = (phase, controller_uid(object)) {
+                    self.succeeded.lock().insert((owner, uid.clone()));
+                }
                 if let Some(node) = object.pointer("/spec/nodeName").and_then(Value::as_str) {
                     if !node.is_empty() {
                         self.pod_nodes.lock().insert((uid, node.to_string()));
@@ -105,7 +113,14 @@ pub async fn watch(
                 .list_json(&kind, namespace.as_deref(), &ListOptions::default())
                 .await
             {
-                Ok(list) => list.resource_version.parse().unwrap_or(0),
+                Ok(list) => {
+                    // What the list shows counts as seen too: a pod may have finished (and
+                    // later be evicted) before the first watch event about it.
+                    for item in &list.items {
+                        observer.saw(&kind, item);
+                    }
+                    list.resource_version.parse().unwrap_or(0)
+                }
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;

@@ -195,7 +195,7 @@ fn labels(object: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn controller_uid(object: &Value) -> Option<String> {
+pub fn controller_uid(object: &Value) -> Option<String> {
     object
         .pointer("/metadata/ownerReferences")?
         .as_array()?
@@ -278,6 +278,7 @@ pub async fn evidence(
         acknowledged: acknowledged.to_vec(),
         pod_nodes: observer.pod_nodes.lock().iter().cloned().collect(),
         cron_jobs: observer.cron_jobs.lock().iter().cloned().collect(),
+        succeeded: observer.succeeded.lock().iter().cloned().collect(),
         ..Default::default()
     };
     for resource in [
