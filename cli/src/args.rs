@@ -351,6 +351,9 @@ pub struct LogsArgs {
     /// Only the last N lines (-1: all).
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
     pub tail: i64,
+    /// Each line after the RFC 3339 time it was written.
+    #[arg(long)]
+    pub timestamps: bool,
 }
 
 #[derive(Args, Debug, Clone)]

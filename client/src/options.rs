@@ -131,6 +131,8 @@ pub struct LogOptions {
     pub previous: bool,
     /// Only the last N lines; None: everything.
     pub tail_lines: Option<i64>,
+    /// Each line after the time it was written.
+    pub timestamps: bool,
 }
 
 /// The scale subresource of a ReplicationController, ReplicaSet or Job (parallelism).

@@ -281,6 +281,7 @@ impl Client {
             follow: options.follow,
             previous: options.previous,
             tail_lines: options.tail_lines.unwrap_or(-1),
+            timestamps: options.timestamps,
         };
         self.transport
             .call("logs", Retry::Always, message, |mut c, r| async move {

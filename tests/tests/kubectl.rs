@@ -23,3 +23,6 @@ mod grpc_rest;
 
 #[path = "kubectl/exec.rs"]
 mod exec;
+
+#[path = "kubectl/dry_run.rs"]
+mod dry_run;

@@ -20,6 +20,7 @@ pub mod serve;
 mod subresources;
 mod watch;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -366,5 +367,14 @@ impl Http {
     fn authorize(&self, r: &Request, verb: &'static str) -> Result<(), ApiError> {
         let a = self.attributes(r, verb);
         self.caller(r, &a).map(|_| ())
+    }
+
+    /// The registry a write goes to: this one, or a dry run of it that stores nothing.
+    fn registry_for(&self, dry_run: bool) -> Cow<'_, Registry> {
+        if dry_run {
+            Cow::Owned(self.registry.dry_run())
+        } else {
+            Cow::Borrowed(&self.registry)
+        }
     }
 }

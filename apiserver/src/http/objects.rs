@@ -10,7 +10,7 @@ use super::reply::{self, serve_as, Query};
 use super::{Http, Request};
 use crate::auth::authz::Attributes;
 use crate::registry::filter::Filter;
-use crate::registry::{DeleteOptions, Propagation, UpdateKind};
+use crate::registry::{dry_run, DeleteOptions, Propagation, UpdateKind};
 
 impl Http {
     /// An object (or its status), in the asked version or as a Table.
@@ -105,22 +105,19 @@ impl Http {
 
     pub(super) async fn create(&self, r: &Request) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
+        let registry = self.registry_for(r.query.dry_run()?);
         let a = self.attributes(r, "create");
         let caller = self.caller(r, &a)?;
         let guard = caller.guard(&a);
         let body = with_type(r)?;
-        let obj = self
-            .registry
-            .create(t.info, &t.namespace, &body, &guard)
-            .await?;
+        let obj = registry.create(t.info, &t.namespace, &body, &guard).await?;
         self.object_reply(r, StatusCode::CREATED, obj)
     }
 
     /// PUT of an object or its status: the body's name must be the path's.
     pub(super) async fn update(&self, r: &Request, kind: UpdateKind) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
+        let registry = self.registry_for(r.query.dry_run()?);
         let a = self.attributes(r, "update");
         let caller = self.caller(r, &a)?;
         let body: Value = serde_json::from_slice(&r.body)
@@ -137,8 +134,7 @@ impl Http {
         }
         let guard = caller.guard(&a);
         let body = with_type(r)?;
-        let obj = self
-            .registry
+        let obj = registry
             .update(t.info, &t.namespace, &body, kind, &guard)
             .await?;
         self.object_reply(r, StatusCode::OK, obj)
@@ -147,7 +143,7 @@ impl Http {
     /// PATCH of an object or its status, in the patch type its Content-Type names.
     pub(super) async fn patch(&self, r: &Request, kind: UpdateKind) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
+        let registry = self.registry_for(r.query.dry_run()?);
         let patch_type = patch_type(&r.headers)?;
         let a = self.attributes(r, "patch");
         let caller = self.caller(r, &a)?;
@@ -155,8 +151,7 @@ impl Http {
         let kind_name = t.info.kind;
         let body = r.body.clone();
         let apply = move |current: &Value| apply_patch(kind_name, current, patch_type, &body);
-        let obj = self
-            .registry
+        let obj = registry
             .patch_with(t.info, &t.namespace, &t.name, kind, &guard, &apply)
             .await?;
         self.object_reply(r, StatusCode::OK, obj)
@@ -164,13 +159,12 @@ impl Http {
 
     pub(super) async fn delete(&self, r: &Request) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
-        let opts = delete_options(&r.query, &r.body)?;
+        let (opts, dry_run) = delete_options(&r.query, &r.body)?;
+        let registry = self.registry_for(dry_run);
         let a = self.attributes(r, "delete");
         let caller = self.caller(r, &a)?;
         let guard = caller.guard(&a);
-        let obj = self
-            .registry
+        let obj = registry
             .delete(t.info, &t.namespace, &t.name, &opts, &guard)
             .await?;
         self.object_reply(r, StatusCode::OK, obj)
@@ -179,8 +173,8 @@ impl Http {
     /// Deletes every object the selectors match, one by one; answers the list of them.
     pub(super) async fn delete_collection(&self, r: &Request) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
-        let opts = delete_options(&r.query, &r.body)?;
+        let (opts, dry_run) = delete_options(&r.query, &r.body)?;
+        let registry = self.registry_for(dry_run);
         let a = self.attributes(r, "delete");
         let caller = self.caller(r, &a)?;
         let filter = self.filter(r)?;
@@ -196,11 +190,7 @@ impl Http {
             let (ns, name) = (m("namespace"), m("name"));
             let one = Attributes { name: &name, ..a };
             let guard = caller.guard(&one);
-            match self
-                .registry
-                .delete(t.info, &ns, &name, &opts, &guard)
-                .await
-            {
+            match registry.delete(t.info, &ns, &name, &opts, &guard).await {
                 Ok(mut obj) => {
                     serve_as(&mut obj, &t.api_version);
                     deleted.push(obj);
@@ -276,20 +266,28 @@ pub fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
 }
 
 /// DeleteOptions from the body (kubectl sends one) and the query (the body wins).
-fn delete_options(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+/// The DeleteOptions of a request, from its body and query, and whether it is a dry run
+/// (`dryRun: ["All"]` in the body, or `?dryRun=All`).
+fn delete_options(q: &Query, body: &[u8]) -> Result<(DeleteOptions, bool), ApiError> {
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
-    if body
-        .get("dryRun")
-        .is_some_and(|d| d.as_array().is_some_and(|a| !a.is_empty()))
-    {
-        return Err(ApiError::bad_request(
-            "dryRun is not supported by skiff yet; nothing was changed",
-        ));
+    let mut dry_run = q.dry_run()?;
+    match body.get("dryRun") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(values)) => {
+            for value in values {
+                dry_run |= dry_run::parse(value.as_str().unwrap_or("?"))?;
+            }
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid DeleteOptions: dryRun: {other} is not a list of strings"
+            )))
+        }
     }
     let s = |f: &str| body.get(f).and_then(Value::as_str).map(str::to_string);
     let orphan =
@@ -315,12 +313,13 @@ fn delete_options(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
             .unwrap_or_default()
             .to_string()
     };
-    Ok(DeleteOptions {
+    let options = DeleteOptions {
         propagation,
         grace_period: grace_period.filter(|g| *g >= 0),
         precondition_uid: pre("uid"),
         precondition_resource_version: pre("resourceVersion"),
-    })
+    };
+    Ok((options, dry_run))
 }
 
 #[cfg(test)]
@@ -334,7 +333,7 @@ mod tests {
             "gracePeriodSeconds".to_string(),
             "5".to_string(),
         )]));
-        let o = delete_options(
+        let (o, dry_run) = delete_options(
             &q,
             br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Orphan","preconditions":{"uid":"u1"}}"#,
         )
@@ -342,12 +341,21 @@ mod tests {
         assert_eq!(o.propagation, Propagation::Orphan);
         assert_eq!(o.grace_period, Some(5));
         assert_eq!(o.precondition_uid, "u1");
-        let o = delete_options(&Query::default(), br#"{"orphanDependents":true}"#).unwrap();
+        assert!(!dry_run);
+        let (o, _) = delete_options(&Query::default(), br#"{"orphanDependents":true}"#).unwrap();
         assert_eq!(o.propagation, Propagation::Orphan);
-        let o = delete_options(&Query::default(), b"").unwrap();
+        let (o, _) = delete_options(&Query::default(), b"").unwrap();
         assert_eq!(o.propagation, Propagation::Background);
         assert!(delete_options(&Query::default(), br#"{"propagationPolicy":"Sideways"}"#).is_err());
-        assert!(delete_options(&Query::default(), br#"{"dryRun":["All"]}"#).is_err());
+        assert!(
+            delete_options(&Query::default(), br#"{"dryRun":["All"]}"#)
+                .unwrap()
+                .1
+        );
+        assert!(delete_options(&Query::default(), br#"{"dryRun":["Some"]}"#).is_err());
+        assert!(delete_options(&Query::default(), br#"{"dryRun":"All"}"#).is_err());
+        let dry = Query(HashMap::from([("dryRun".to_string(), "All".to_string())]));
+        assert!(delete_options(&dry, b"").unwrap().1);
     }
 
     #[test]

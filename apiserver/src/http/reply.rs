@@ -125,14 +125,9 @@ impl Query {
         }
     }
 
-    /// `dryRun` is refused rather than ignored: a client asking for it must not get a write.
-    pub fn refuse_dry_run(&self) -> Result<(), ApiError> {
-        if self.get("dryRun").is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::bad_request(
-            "dryRun is not supported by skiff yet; nothing was changed",
-        ))
+    /// `?dryRun=All`: decide the write, store nothing.
+    pub fn dry_run(&self) -> Result<bool, ApiError> {
+        crate::registry::dry_run::parse(self.get("dryRun"))
     }
 }
 

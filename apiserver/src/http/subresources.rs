@@ -54,7 +54,7 @@ impl Http {
     /// PUT of a Scale; its `metadata.resourceVersion`, when set, must be the object's.
     pub(super) async fn update_scale(&self, r: &Request) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
+        let registry = self.registry_for(r.query.dry_run()?);
         self.authorize(r, "update")?;
         let body: Value = serde_json::from_slice(&r.body)
             .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?;
@@ -78,8 +78,7 @@ impl Http {
             // Pins the write to the count read at that version.
             expected = now.spec_replicas;
         }
-        let s = self
-            .registry
+        let s = registry
             .update_scale(t.info, &t.namespace, &t.name, replicas, expected)
             .await?;
         Ok(reply::json(StatusCode::OK, &scale_json(r, &s)))
@@ -88,7 +87,7 @@ impl Http {
     /// PATCH of a Scale (what `kubectl scale` sends): the patch applies to the current Scale.
     pub(super) async fn patch_scale(&self, r: &Request) -> Result<Response, ApiError> {
         let t = &r.target;
-        r.query.refuse_dry_run()?;
+        let registry = self.registry_for(r.query.dry_run()?);
         let patch_type = patch_type(&r.headers)?;
         self.authorize(r, "patch")?;
         let now = self
@@ -97,8 +96,7 @@ impl Http {
             .await?;
         let patched = apply_patch("Scale", &scale_json(r, &now), patch_type, &r.body)?;
         let replicas = replicas_of(&patched)?;
-        let s = self
-            .registry
+        let s = registry
             .update_scale(t.info, &t.namespace, &t.name, replicas, -1)
             .await?;
         Ok(reply::json(StatusCode::OK, &scale_json(r, &s)))
@@ -109,11 +107,6 @@ impl Http {
         let t = &r.target;
         self.authorize(r, "get")?;
         let q = &r.query;
-        if q.flag("timestamps")? {
-            return Err(ApiError::bad_request(
-                "timestamps are not supported by skiff's nodelet logs yet",
-            ));
-        }
         let req = LogsRequest {
             namespace: t.namespace.clone(),
             name: t.name.clone(),
@@ -121,6 +114,7 @@ impl Http {
             follow: q.flag("follow")?,
             previous: q.flag("previous")?,
             tail_lines: q.int("tailLines")?.filter(|n| *n >= 0).unwrap_or(-1),
+            timestamps: q.flag("timestamps")?,
         };
         let chunks = crate::logs::open(&self.registry, req).await?;
         let body = chunks

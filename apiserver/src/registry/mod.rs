@@ -11,11 +11,13 @@
 //! - `write`: update, status update, patch (the read-modify-write loop);
 //! - `delete`: graceful deletion, finalizers, propagation policies, preconditions;
 //! - `subresources`: pods/binding and the scale subresource;
+//! - [`dry_run`]: `?dryRun=All`, every decision taken and no write made;
 //! - [`history`]: an object's revisions from the store's MVCC history;
 //! - [`writer`]: who writes (the request's manager) and the managedFields each write records;
 //! - [`object`], [`filter`], `merge_patch`: stored form, selectors, RFC 7386.
 
 mod delete;
+pub mod dry_run;
 pub mod filter;
 pub mod history;
 mod merge_patch;
@@ -57,15 +59,18 @@ pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-node-l
 /// How many times a write is retried when another writer got there first.
 const MAX_ATTEMPTS: usize = 16;
 
+#[derive(Clone)]
 pub struct Registry {
     store: Arc<Store>,
     cache: Arc<WatchCache>,
-    events: EventLeases,
+    events: Arc<EventLeases>,
     max_object_bytes: usize,
     /// TLS towards the nodelets' log service (`--kubelet-*` flags); `None`: plain.
     kubelet_tls: Option<tonic::transport::ClientTlsConfig>,
     /// Record each write's writer in `metadata.managedFields` (off only to measure its cost).
     record_writers: bool,
+    /// Take every decision of a write but store nothing (`?dryRun=All`).
+    dry_run: bool,
 }
 
 /// The condition of a compare-and-swap write.
@@ -87,10 +92,19 @@ impl Registry {
         Registry {
             store,
             cache,
-            events,
+            events: Arc::new(events),
             max_object_bytes,
             kubelet_tls: None,
             record_writers: true,
+            dry_run: false,
+        }
+    }
+
+    /// This registry in a dry run: writes are decided, answered and not stored.
+    pub fn dry_run(&self) -> Registry {
+        Registry {
+            dry_run: true,
+            ..self.clone()
         }
     }
 
@@ -162,7 +176,10 @@ impl Registry {
             match self.put_if(info, &key, Cond::Absent, bytes.clone()).await? {
                 (Cas::Done { revision }, _) => {
                     let mut out = admitted;
-                    set_resource_version(&mut out, revision);
+                    // A dry run stored nothing, so there is no version (revision 0).
+                    if revision > 0 {
+                        set_resource_version(&mut out, revision);
+                    }
                     return Ok(out);
                 }
                 // An earlier attempt on a member that then failed did write it.
@@ -275,6 +292,9 @@ impl Registry {
         cond: Cond,
         value: Vec<u8>,
     ) -> Result<(Cas, bool), ApiError> {
+        if self.dry_run {
+            return Ok((dry_run::simulate(&self.store, key, cond).await?, false));
+        }
         let events = info.plural == "events";
         for _ in 0..2 {
             let lease = if events {
@@ -301,6 +321,10 @@ impl Registry {
     }
 
     async fn delete_if(&self, key: &str, mod_revision: i64) -> Result<(Cas, bool), ApiError> {
+        if self.dry_run {
+            let cond = Cond::ModRevision(mod_revision);
+            return Ok((dry_run::simulate(&self.store, key, cond).await?, false));
+        }
         Ok(self.store.delete_if(key, mod_revision).await?)
     }
 }

@@ -93,7 +93,7 @@ async fn logs_are_proxied_to_the_node_running_the_pod() {
         pending["spec"].as_object_mut().unwrap().remove("nodeName");
         create(&mut admin, "pods", "default", &pending).await.unwrap();
         let req = |name: &str, container: &str| LogsRequest {
-            namespace: "default".into(), name: name.into(), container: container.into(), follow: false, previous: true, tail_lines: 10,
+            namespace: "default".into(), name: name.into(), container: container.into(), follow: false, previous: true, tail_lines: 10, timestamps: false,
         };
 
         step("the chunks of the named container come back in order");

@@ -1,4 +1,4 @@
-//! `skiff logs POD [-c CONTAINER] [-p] [-f] [--tail N]`: a container's log, streamed from its node.
+//! `skiff logs POD [-c CONTAINER] [-p] [-f] [--tail N] [--timestamps]`: a container's log, streamed from its node.
 
 use std::io::Write;
 
@@ -52,6 +52,7 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<(), CliError> {
         follow: args.follow,
         previous: args.previous,
         tail_lines: (args.tail >= 0).then_some(args.tail),
+        timestamps: args.timestamps,
     };
     let mut stream = ctx.client.logs(&namespace, name, &options).await?;
     while let Some(chunk) = stream.next().await {

@@ -69,6 +69,19 @@ fn logs_of_current_previous_and_several_containers() {
         "second-b\n"
     );
     assert_eq!(c.ok(&["logs", "two", "-c", "a"]), "from-a\n");
+    let stamped = c.ok(&["logs", "two", "-c", "b", "--timestamps"]);
+    let lines: Vec<(&str, &str)> = stamped.lines().filter_map(|l| l.split_once(' ')).collect();
+    assert_eq!(
+        lines.iter().map(|(_, text)| *text).collect::<Vec<_>>(),
+        ["from-b", "second-b"],
+        "{stamped}"
+    );
+    for (time, _) in lines {
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(time).is_ok() && time.ends_with('Z'),
+            "{stamped}"
+        );
+    }
     assert!(c
         .fails(&["logs", "two", "-c", "zz"])
         .contains("container zz is not valid for pod two"));

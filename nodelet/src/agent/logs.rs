@@ -105,6 +105,7 @@ impl LogService {
         let options = LogOptions {
             previous: req.previous,
             tail_lines: usize::try_from(req.tail_lines).ok(),
+            timestamps: req.timestamps,
         };
         let uid = &pod.metadata.uid;
         if req.follow {

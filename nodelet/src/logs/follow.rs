@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 use super::reader::{read_if_present, tail_lines};
+use super::stamp::Unstamp;
 use super::writer::rotated_path;
 
 /// How often a follower looks for new output. Only followers poll, and a poll is one
@@ -26,12 +27,19 @@ pub struct LogFollower {
     inode: u64,
     pending: Option<Vec<u8>>,
     finished: bool,
+    /// Drops the lines' stamps, unless `--timestamps` asked for them.
+    unstamp: Option<Unstamp>,
 }
 
 impl LogFollower {
     /// Follows `log`; the container counts as exited once `done_marker` exists (the
     /// supervisor writes its exit record only after the last output reached the log).
-    pub fn open(log: &Path, done_marker: &Path, tail: Option<usize>) -> io::Result<Self> {
+    pub fn open(
+        log: &Path,
+        done_marker: &Path,
+        tail: Option<usize>,
+        timestamps: bool,
+    ) -> io::Result<Self> {
         let mut file = File::open(log)?;
         let inode = file.metadata()?.ino();
         let end = file.metadata()?.len();
@@ -51,12 +59,31 @@ impl LogFollower {
             inode,
             pending: Some(existing),
             finished: false,
+            unstamp: (!timestamps).then(Unstamp::default),
         })
     }
 
     /// The next piece of output; `None` once the container has exited and all its output
     /// was returned.
     pub async fn next_chunk(&mut self) -> Option<io::Result<Bytes>> {
+        loop {
+            let chunk = match self.next_stamped().await? {
+                Ok(chunk) => chunk,
+                Err(e) => return Some(Err(e)),
+            };
+            let Some(unstamp) = self.unstamp.as_mut() else {
+                return Some(Ok(chunk));
+            };
+            let text = unstamp.apply(&chunk);
+            // A piece that was only (part of) a stamp has nothing to send yet.
+            if !text.is_empty() {
+                return Some(Ok(Bytes::from(text)));
+            }
+        }
+    }
+
+    /// The next piece of the log as stored.
+    async fn next_stamped(&mut self) -> Option<io::Result<Bytes>> {
         if let Some(first) = self.pending.take() {
             if !first.is_empty() {
                 return Some(Ok(Bytes::from(first)));
@@ -146,12 +173,14 @@ mod tests {
         let done = dir.path().join("exit.json");
         let mut writer = LogWriter::create(&log, 8192).unwrap();
         writer.write(b"first\nsecond\n").unwrap();
-        let mut follower = LogFollower::open(&log, &done, Some(1)).unwrap();
+        let mut follower = LogFollower::open(&log, &done, Some(1), false).unwrap();
         assert_eq!(follower.next_chunk().await.unwrap().unwrap(), "second\n");
 
         let mut expected = Vec::new();
         for i in 0..200 {
-            let line = format!("line {i:03} {}\n", "y".repeat(40));
+            // With its stamp each line takes 50 bytes: ~2.5 segments of 4096, as a follower that
+            // reads only after all was written can keep up with.
+            let line = format!("line {i:03} {}\n", "y".repeat(10));
             writer.write(line.as_bytes()).unwrap();
             expected.extend_from_slice(line.as_bytes());
         }
@@ -165,5 +194,27 @@ mod tests {
             String::from_utf8(got).unwrap(),
             String::from_utf8(expected).unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn timestamps_keep_each_line_stamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let done = dir.path().join("exit.json");
+        let mut writer = LogWriter::create(&log, 8192).unwrap();
+        writer.write(b"one\ntw").unwrap();
+        let mut follower = LogFollower::open(&log, &done, None, true).unwrap();
+        writer.write(b"o\n").unwrap();
+        std::fs::write(&done, b"{}").unwrap();
+        let mut got = Vec::new();
+        while let Some(chunk) = follower.next_chunk().await {
+            got.extend_from_slice(&chunk.unwrap());
+        }
+        let got = String::from_utf8(got).unwrap();
+        let lines: Vec<&str> = got.lines().collect();
+        assert_eq!(lines.len(), 2, "{got}");
+        for (line, want) in lines.iter().zip(["one", "two"]) {
+            assert_eq!(&line[crate::logs::STAMP_LEN..], want, "{got}");
+        }
     }
 }

@@ -4,19 +4,22 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use super::stamp::unstamp_unless;
 use super::writer::rotated_path;
 
-/// The log's content, oldest first (`log.1` then `log`), optionally only its last lines.
-pub fn read_log(log: &Path, tail: Option<usize>) -> io::Result<Vec<u8>> {
+/// The log's content, oldest first (`log.1` then `log`), optionally only its last lines,
+/// with each line's stamp when `timestamps` asks for it.
+pub fn read_log(log: &Path, tail: Option<usize>, timestamps: bool) -> io::Result<Vec<u8>> {
     let mut data = read_if_present(&rotated_path(log))?;
     data.extend(read_if_present(log)?);
-    Ok(match tail {
+    let data = match tail {
         Some(n) => {
             let start = data.len() - tail_lines(&data, n).len();
             data.split_off(start)
         }
         None => data,
-    })
+    };
+    Ok(unstamp_unless(timestamps, data))
 }
 
 pub(crate) fn read_if_present(path: &Path) -> io::Result<Vec<u8>> {
@@ -49,6 +52,7 @@ pub fn tail_lines(data: &[u8], n: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::{LogWriter, STAMP_LEN};
 
     #[test]
     fn tail_counts_lines_like_kubectl() {
@@ -64,10 +68,20 @@ mod tests {
     fn reads_rotated_then_current() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        assert_eq!(read_log(&log, None).unwrap(), b"");
-        fs::write(rotated_path(&log), b"1\n2\n").unwrap();
-        fs::write(&log, b"3\n4\n").unwrap();
-        assert_eq!(read_log(&log, None).unwrap(), b"1\n2\n3\n4\n");
-        assert_eq!(read_log(&log, Some(3)).unwrap(), b"2\n3\n4\n");
+        assert_eq!(read_log(&log, None, false).unwrap(), b"");
+        let mut w = LogWriter::create(&log, 1 << 20).unwrap();
+        w.write(b"1\n2\n").unwrap();
+        fs::rename(&log, rotated_path(&log)).unwrap();
+        let mut w = LogWriter::create(&log, 1 << 20).unwrap();
+        w.write(b"3\n4\n").unwrap();
+        assert_eq!(read_log(&log, None, false).unwrap(), b"1\n2\n3\n4\n");
+        assert_eq!(read_log(&log, Some(3), false).unwrap(), b"2\n3\n4\n");
+        let stamped = String::from_utf8(read_log(&log, Some(3), true).unwrap()).unwrap();
+        let lines: Vec<&str> = stamped.lines().collect();
+        assert_eq!(lines.len(), 3, "{stamped}");
+        for (line, want) in lines.iter().zip(["2", "3", "4"]) {
+            assert_eq!(&line[STAMP_LEN..], want, "{stamped}");
+            assert!(chrono::DateTime::parse_from_rfc3339(&line[..STAMP_LEN - 1]).is_ok());
+        }
     }
 }

@@ -169,7 +169,7 @@ impl Runtime {
     ) -> Result<Vec<u8>, RuntimeError> {
         let id = self.log_instance(pod_uid, container, options)?;
         let log = self.layout.instance(&id).log();
-        read_log(&log, options.tail_lines)
+        read_log(&log, options.tail_lines, options.timestamps)
             .map_err(|e| RuntimeError::io(format!("reading {}", log.display()), e))
     }
 
@@ -183,7 +183,12 @@ impl Runtime {
     ) -> Result<LogFollower, RuntimeError> {
         let id = self.log_instance(pod_uid, container, options)?;
         let dir = self.layout.instance(&id);
-        match LogFollower::open(&dir.log(), &dir.exit(), options.tail_lines) {
+        match LogFollower::open(
+            &dir.log(),
+            &dir.exit(),
+            options.tail_lines,
+            options.timestamps,
+        ) {
             Ok(follower) => Ok(follower),
             // An instance that never produced a log file (failed start) has no logs.
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RuntimeError::NoLogs {

@@ -10,6 +10,7 @@ fn opts(previous: bool, tail_lines: Option<usize>) -> LogOptions {
     LogOptions {
         previous,
         tail_lines,
+        timestamps: false,
     }
 }
 

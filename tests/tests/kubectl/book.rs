@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{fixture, row, rows, step, Cluster, MINUTE};
+use crate::util::{assert_stamped, fixture, row, rows, step, Cluster, MINUTE};
 
 /// (manifest, what kubectl prints on create), in the book's order; `rs-crane.yaml` comes
 /// later, to adopt the pods an orphaning delete leaves.
@@ -453,6 +453,8 @@ fn book_chapter_with_kubectl() {
     assert!(previous.contains("Received request from"), "{previous}");
     let current = c.ok(&["logs", "kubia-liveness"]);
     assert!(current.starts_with("Kubia server starting"), "{current}");
+    let stamped = c.ok(&["logs", "kubia-liveness", "--previous", "--timestamps"]);
+    assert_stamped(&stamped, &previous);
 
     step("skiff up told where the kubeconfig is");
     let export = format!("export KUBECONFIG={}", c.kubeconfig().display());

@@ -111,7 +111,7 @@ fn kubectl_exec_streams_output_exit_code_and_stdin() {
     let run = c.run(&["--token", VIEWER_TOKEN, "exec", &pod, "--", "true"]);
     assert_ne!(run.status, 0, "{}", run.stdout);
     assert!(
-        run.stderr.contains("Forbidden")
+        run.stderr.to_lowercase().contains("forbidden")
             && run
                 .stderr
                 .contains("User \"vera\" cannot create resource \"pods/exec\""),

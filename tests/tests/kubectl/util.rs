@@ -161,6 +161,25 @@ impl Deref for Cluster {
     }
 }
 
+/// `stamped` is `plain` with each line after the RFC 3339 time it was written
+/// (`logs --timestamps`): times of the last hour, in order.
+pub fn assert_stamped(stamped: &str, plain: &str) {
+    let mut last = String::new();
+    let mut text = String::new();
+    for line in stamped.lines() {
+        let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let parsed = chrono::DateTime::parse_from_rfc3339(time)
+            .unwrap_or_else(|e| panic!("{time:?} in {line:?} is not RFC 3339: {e}"));
+        let age = chrono::Utc::now() - parsed.to_utc();
+        assert!(age.num_seconds() >= -5 && age.num_minutes() < 60, "{line}");
+        assert!(time.ends_with('Z') && time >= last.as_str(), "{stamped}");
+        last = time.to_string();
+        text.push_str(rest);
+        text.push('\n');
+    }
+    assert_eq!(text, plain, "{stamped}");
+}
+
 /// The rows of a kubectl table, each split on whitespace runs (cells with spaces, such as
 /// MESSAGE, are split too), header first.
 pub fn rows(table: &str) -> Vec<Vec<String>> {

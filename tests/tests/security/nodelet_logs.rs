@@ -17,6 +17,7 @@ fn request() -> LogsRequest {
         follow: false,
         previous: false,
         tail_lines: -1,
+        timestamps: false,
     }
 }
 
