@@ -153,6 +153,25 @@ impl UpCluster {
         procs::terminate(&[(pid, start)], grace);
     }
 
+    /// SIGKILLs the component named `name` (`store-2`, `apiserver`), as a crash would;
+    /// `skiff up`'s supervisor starts it again. Returns the PID it had.
+    pub fn sigkill_component(&self, name: &str) -> u32 {
+        let state = self.state();
+        let component = state
+            .components
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no component {name} in state.json"));
+        let (pid, start) = (
+            component.pid.expect("pid"),
+            component.start_time.expect("start time"),
+        );
+        assert!(alive(pid, start), "{name} (pid {pid}) is not running");
+        let target = rustix::process::Pid::from_raw(pid as i32).expect("a valid pid");
+        rustix::process::kill_process(target, rustix::process::Signal::KILL).expect("SIGKILL");
+        pid
+    }
+
     /// A file in the scratch directory; its path.
     pub fn write(&self, name: &str, text: &str) -> String {
         let path = self.scratch.path().join(name);
