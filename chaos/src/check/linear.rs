@@ -24,6 +24,13 @@ pub trait Model {
 pub struct Span {
     pub call: u64,
     pub ret: Option<u64>,
+    /// Try this operation after the others pending at each point. For an operation of
+    /// unknown outcome: placed as late as it can go, just before an operation that needs
+    /// what it did, it rarely has to be undone, whereas placed at its call (the list order)
+    /// it is usually wrong, and the search finds out only where its value is read, after
+    /// exploring every order in between. The order candidates are tried in changes how
+    /// long the search takes, never what it concludes.
+    pub late: bool,
 }
 
 /// What the search concluded.
@@ -125,9 +132,17 @@ impl Entries {
     }
 }
 
+/// What a search concluded, and how many steps it took to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Searched {
+    pub outcome: Outcome,
+    pub steps: u64,
+}
+
 /// Searches for a linearization of `ops` (with their `spans`) under `model`, giving up after
-/// `max_steps` steps.
-pub fn check<M: Model>(model: &M, ops: &[M::Op], spans: &[Span], max_steps: u64) -> Outcome {
+/// `max_steps` steps. At each point the pending operations are tried in two passes over the
+/// list: those not [`Span::late`], then the late ones.
+pub fn check<M: Model>(model: &M, ops: &[M::Op], spans: &[Span], max_steps: u64) -> Searched {
     let n = ops.len();
     let mut entries = Entries::new(spans);
     let mut state = model.init();
@@ -138,14 +153,23 @@ pub fn check<M: Model>(model: &M, ops: &[M::Op], spans: &[Span], max_steps: u64)
     let mut longest: Vec<usize> = Vec::new();
     let mut stuck: Vec<usize> = Vec::new();
     let mut node = entries.next[entries.head];
+    // Whether this point's candidates are the late operations (the second pass).
+    let mut late = false;
     let mut steps = 0u64;
     while entries.next[entries.head] != NIL {
         steps += 1;
         if steps > max_steps {
-            return Outcome::GaveUp { steps };
+            return Searched {
+                outcome: Outcome::GaveUp { steps },
+                steps,
+            };
         }
         if node != NIL && node.is_multiple_of(2) {
             let op = node / 2;
+            if spans[op].late != late {
+                node = entries.next[node];
+                continue;
+            }
             if let Some(after) = model.step(&state, &ops[op]) {
                 let mut with = linearized.clone();
                 with.flip(op);
@@ -155,10 +179,16 @@ pub fn check<M: Model>(model: &M, ops: &[M::Op], spans: &[Span], max_steps: u64)
                     entries.unlink(2 * op);
                     entries.unlink(2 * op + 1);
                     node = entries.next[entries.head];
+                    late = false;
                     continue;
                 }
             }
             node = entries.next[node];
+            continue;
+        }
+        if !late {
+            late = true;
+            node = entries.next[entries.head];
             continue;
         }
         // A return whose operation could not be linearized before it: backtrack.
@@ -167,13 +197,20 @@ pub fn check<M: Model>(model: &M, ops: &[M::Op], spans: &[Span], max_steps: u64)
             stuck = entries.pending();
         }
         let Some((op, before)) = stack.pop() else {
-            return Outcome::Violation { longest, stuck };
+            return Searched {
+                outcome: Outcome::Violation { longest, stuck },
+                steps,
+            };
         };
         entries.relink(2 * op + 1);
         entries.relink(2 * op);
         linearized.flip(op);
         state = before;
         node = entries.next[2 * op];
+        late = spans[op].late;
     }
-    Outcome::Linearizable
+    Searched {
+        outcome: Outcome::Linearizable,
+        steps,
+    }
 }

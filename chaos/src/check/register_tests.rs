@@ -3,7 +3,7 @@
 use super::*;
 use crate::history::{operations, Event, EventType};
 
-fn op(
+pub(super) fn op(
     p: u64,
     f: Func,
     value: Option<&str>,
@@ -23,29 +23,29 @@ fn op(
     }
 }
 
-fn w(p: u64, v: &str, call: u64, ret: u64) -> Operation {
+pub(super) fn w(p: u64, v: &str, call: u64, ret: u64) -> Operation {
     op(p, Func::Write, Some(v), None, call, Some(ret))
 }
 
-fn r(p: u64, v: Option<&str>, call: u64, ret: u64) -> Operation {
+pub(super) fn r(p: u64, v: Option<&str>, call: u64, ret: u64) -> Operation {
     op(p, Func::Read, v, None, call, Some(ret))
 }
 
-fn cas(p: u64, from: &str, to: &str, ok: bool, call: u64, ret: u64) -> Operation {
+pub(super) fn cas(p: u64, from: &str, to: &str, ok: bool, call: u64, ret: u64) -> Operation {
     Operation {
         succeeded: Some(ok),
         ..op(p, Func::Cas, Some(to), Some(from), call, Some(ret))
     }
 }
 
-fn violation(ops: &[Operation]) -> Vec<Operation> {
+pub(super) fn violation(ops: &[Operation]) -> Vec<Operation> {
     match check_key(ops, MAX_STEPS_PER_KEY) {
         KeyResult::Violation(minimal) => minimal,
         other => panic!("expected a violation, got {other:?}"),
     }
 }
 
-fn linearizable(ops: &[Operation]) {
+pub(super) fn linearizable(ops: &[Operation]) {
     assert_eq!(check_key(ops, MAX_STEPS_PER_KEY), KeyResult::Linearizable);
 }
 
