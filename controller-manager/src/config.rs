@@ -35,6 +35,10 @@ pub struct Args {
     /// Workers per controller.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrent_syncs: u16,
+    /// Workers of the garbage collector (Kubernetes' default too: each of its syncs is one
+    /// or two API calls, so a mass deletion is bound by their latency, not by CPU).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrent_gc_syncs: u16,
     /// The first delay before a Job replaces a failed pod; it doubles with each further failure.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub job_backoff_base: Duration,
@@ -88,6 +92,7 @@ pub struct Config {
     pub node_monitor_grace_period: Duration,
     pub pod_eviction_timeout: Duration,
     pub concurrent_syncs: usize,
+    pub concurrent_gc_syncs: usize,
     pub job_backoff_base: Duration,
     pub job_backoff_max: Duration,
     pub resync_period: Duration,
@@ -137,6 +142,7 @@ impl Config {
             node_monitor_grace_period: args.node_monitor_grace_period,
             pod_eviction_timeout: args.pod_eviction_timeout,
             concurrent_syncs: usize::from(args.concurrent_syncs),
+            concurrent_gc_syncs: usize::from(args.concurrent_gc_syncs),
             job_backoff_base: args.job_backoff_base,
             job_backoff_max: args.job_backoff_max,
             resync_period: args.resync_period,
@@ -173,6 +179,7 @@ mod tests {
         assert_eq!(c.node_monitor_grace_period, Duration::from_secs(10));
         assert_eq!(c.pod_eviction_timeout, Duration::from_secs(5));
         assert_eq!(c.concurrent_syncs, 5);
+        assert_eq!(c.concurrent_gc_syncs, 20);
         assert!(!c.leader.identity.is_empty());
     }
 
@@ -187,6 +194,7 @@ mod tests {
             "500ms",
             "--concurrent-syncs",
             "2",
+            "--concurrent-gc-syncs=3",
             "--identity",
             "cm-1",
             "--job-backoff-base",
@@ -198,6 +206,7 @@ mod tests {
         assert_eq!(c.node_monitor_grace_period, Duration::from_secs(4));
         assert_eq!(c.pod_eviction_timeout, Duration::from_millis(500));
         assert_eq!(c.concurrent_syncs, 2);
+        assert_eq!(c.concurrent_gc_syncs, 3);
         assert_eq!(c.leader.identity, "cm-1");
         assert_eq!(c.job_backoff_base, Duration::from_secs(1));
         assert!(parse(&["--leader-elect"]).unwrap().leader.enabled);
@@ -206,6 +215,7 @@ mod tests {
     #[test]
     fn bad_flags_are_refused() {
         assert!(parse(&["--concurrent-syncs", "0"]).is_err());
+        assert!(parse(&["--concurrent-gc-syncs", "0"]).is_err());
         assert!(parse(&["--node-monitor-grace-period", "10x"]).is_err());
         assert!(parse(&["--node-monitor-grace-period", "0s"]).is_err());
         assert!(parse(&["--job-backoff-base", "10m"]).is_err());

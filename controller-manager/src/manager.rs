@@ -115,20 +115,20 @@ pub async fn run_term(
     if synced {
         info!("caches synced; starting controllers");
         macro_rules! start {
-            ($($name:literal => $controller:expr, $queue:expr;)*) => {$(
+            ($($name:literal => $controller:expr, $queue:expr, $workers:expr;)*) => {$(
                 let q = $queue.clone();
                 metrics.register_queue($name, move || q.len());
-                spawn_workers($controller, $queue, workers, &tracker, &leading, metrics.clone());
+                spawn_workers($controller, $queue, $workers, &tracker, &leading, metrics.clone());
             )*};
         }
         start! {
-            "replicationcontroller" => rc, rc_queue;
-            "replicaset" => rs, rs_queue;
-            "daemonset" => ds, ds_queue;
-            "job" => job, job_queue;
-            "cronjob" => cj, cj_queue;
-            "nodelifecycle" => nodes, node_queue;
-            "garbagecollector" => gc, gc_queue;
+            "replicationcontroller" => rc, rc_queue, workers;
+            "replicaset" => rs, rs_queue, workers;
+            "daemonset" => ds, ds_queue, workers;
+            "job" => job, job_queue, workers;
+            "cronjob" => cj, cj_queue, workers;
+            "nodelifecycle" => nodes, node_queue, workers;
+            "garbagecollector" => gc, gc_queue, config.concurrent_gc_syncs;
         }
     }
     leading.cancelled().await;

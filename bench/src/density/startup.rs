@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use skiff_api::types::Pod;
-use skiff_client::{Client, WatchEvent, WatchOptions};
+use skiff_client::{Client, ListOptions, WatchEvent, WatchOptions};
 use tokio_util::sync::CancellationToken;
 
 /// What the watch saw of one pod.
@@ -50,7 +50,9 @@ impl StartupTracker {
 }
 
 /// Watches the namespace's pods (from `resource_version`) until `stop`, recording each pod
-/// into `tracker`; a broken watch is resumed from the last version it delivered.
+/// into `tracker`; a broken watch is resumed from the last version it delivered, and one
+/// ended as Expired (the apiserver ends a watcher that falls too far behind, as Kubernetes
+/// does) is replaced by a list, recorded as seen now, and a watch from the list's version.
 pub async fn watch_pods(
     client: Client,
     namespace: String,
@@ -63,9 +65,16 @@ pub async fn watch_pods(
             resource_version: resource_version.clone(),
             ..WatchOptions::default()
         };
-        let Ok(mut stream) = client.watch::<Pod>(Some(&namespace), &options).await else {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            continue;
+        let mut stream = match client.watch::<Pod>(Some(&namespace), &options).await {
+            Ok(stream) => stream,
+            Err(e) if e.is_expired() => {
+                relist(&client, &namespace, &mut resource_version, &tracker).await;
+                continue;
+            }
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
         };
         loop {
             let event = tokio::select! {
@@ -83,8 +92,31 @@ pub async fn watch_pods(
                 Some(Ok(WatchEvent::Bookmark {
                     resource_version: rv,
                 })) => resource_version = rv,
+                Some(Err(e)) if e.is_expired() => {
+                    relist(&client, &namespace, &mut resource_version, &tracker).await;
+                    break;
+                }
                 Some(Err(_)) | None => break,
             }
         }
+    }
+}
+
+/// Records every pod of a fresh list and moves `resource_version` to the list's.
+async fn relist(
+    client: &Client,
+    namespace: &str,
+    resource_version: &mut String,
+    tracker: &StartupTracker,
+) {
+    match client
+        .list::<Pod>(Some(namespace), &ListOptions::default())
+        .await
+    {
+        Ok(list) => {
+            list.items.iter().for_each(|pod| tracker.record(pod));
+            *resource_version = list.resource_version;
+        }
+        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
     }
 }

@@ -4,6 +4,7 @@
 //! being deleted (what do its finalizers ask for?). The cache decides what exists; an owner the
 //! cache does not have is looked up afresh before anything is deleted for its absence.
 
+pub mod absent;
 pub mod graph;
 pub mod reconcile;
 
@@ -48,6 +49,8 @@ pub struct GarbageCollector {
     client: Client,
     stores: Stores,
     metrics: Arc<Metrics>,
+    /// Owners a lookup found gone: their other dependents need no lookup of their own.
+    absent: absent::AbsentOwners,
 }
 
 fn deleting_with_finalizer(meta: &ObjectMeta) -> bool {
@@ -167,12 +170,14 @@ impl GarbageCollector {
             client: ctx.client.clone(),
             stores,
             metrics: ctx.metrics.clone(),
+            absent: absent::AbsentOwners::default(),
         });
         (controller, queue)
     }
 
     /// Whether the owner `reference` (of a dependent in `namespace`) exists: from the cache,
-    /// else from a fresh read. An owner of a kind skiff does not know is never taken as gone.
+    /// else from the owners already read as gone, else from a fresh read. An owner of a kind
+    /// skiff does not know is never taken as gone.
     async fn owner_state(
         &self,
         namespace: &str,
@@ -185,12 +190,15 @@ impl GarbageCollector {
         if let Some(meta) = graph::cached_owner(&self.stores, namespace, reference) {
             return Ok(state_of(&meta));
         }
+        if self.absent.contains(&reference.uid) {
+            return Ok(OwnerState::Absent);
+        }
         let Some(info) = kinds::by_kind(&reference.kind) else {
             debug!(kind = %reference.kind, "owner of an unknown kind; keeping its dependent");
             return Ok(OwnerState::Present { waiting: false });
         };
         let namespace = if info.namespaced { namespace } else { "" };
-        match self
+        let state = match self
             .client
             .get_json(info.plural, namespace, &reference.name)
             .await
@@ -199,18 +207,24 @@ impl GarbageCollector {
                 let meta: ObjectMeta =
                     serde_json::from_value(object.get("metadata").cloned().unwrap_or(Value::Null))
                         .unwrap_or_default();
-                Ok(if meta.uid == reference.uid {
+                if meta.uid == reference.uid {
                     state_of(&meta)
                 } else {
                     OwnerState::Absent
-                })
+                }
             }
-            Err(e) if e.is_not_found() => Ok(OwnerState::Absent),
-            Err(e) => Err(SyncError::api(
-                format!("read owner {} {}", reference.kind, reference.name),
-                e,
-            )),
+            Err(e) if e.is_not_found() => OwnerState::Absent,
+            Err(e) => {
+                return Err(SyncError::api(
+                    format!("read owner {} {}", reference.kind, reference.name),
+                    e,
+                ))
+            }
+        };
+        if state == OwnerState::Absent {
+            self.absent.insert(&reference.uid);
         }
+        Ok(state)
     }
 
     async fn delete(
