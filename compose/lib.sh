@@ -57,3 +57,33 @@ free_port() {
         ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
     done
 }
+
+# pick_subnet: exports SKIFF_SUBNET, a 10.87.x prefix (of a /24) no docker network uses, so a
+# project runs beside any other; fails after 50 tries.
+pick_subnet() {
+    local used candidate
+    used=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' \
+        $(docker network ls -q) 2>/dev/null || true)
+    for _ in $(seq 1 50); do
+        candidate="10.87.$((RANDOM % 200 + 50))"
+        case " $used " in *" $candidate.0/"*) continue ;; esac
+        export SKIFF_SUBNET=$candidate
+        return 0
+    done
+    echo "no free 10.87.x.0/24 subnet among the docker networks" >&2
+    return 1
+}
+
+# tear_down_project STATUS LOG_LINES: the end of a project of its own ($SKIFF_PROJECT, its
+# temporary directory $work): after a failure (STATUS not 0) its containers and the last
+# LOG_LINES of their logs, then `down -v` (containers, network, volumes) and $work removed.
+tear_down_project() {
+    if [ "$1" -ne 0 ]; then
+        say "--- diagnostics"
+        dc ps >&2 || true
+        dc logs --tail "$2" >&2 2>&1 || true
+    fi
+    say "=== tear down project $SKIFF_PROJECT"
+    dc down -v --remove-orphans -t 5 >&2 2>&1 || true
+    rm -rf "$work"
+}

@@ -41,14 +41,7 @@ export SKIFF_PROJECT="skiff-chaos-$$-$RANDOM"
 # docker-compose reads the project name from here when skiff-chaos calls it.
 export COMPOSE_PROJECT_NAME=$SKIFF_PROJECT
 work=$(mktemp -d)
-used_subnets=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' \
-    $(docker network ls -q) 2>/dev/null || true)
-for _ in $(seq 1 50); do
-    candidate="10.87.$((RANDOM % 200 + 50))"
-    case " $used_subnets " in *" $candidate.0/"*) continue ;; esac
-    export SKIFF_SUBNET=$candidate
-    break
-done
+pick_subnet || exit 2
 # Fixed host ports: Docker would give a port it chooses a new value at every container
 # (re)start, and the clients on the host would lose the restarted members.
 export SKIFF_TOKEN_FILE=$work/tokens.csv SKIFF_API1_PORT=$(free_port) SKIFF_API2_PORT=$(free_port) \
@@ -62,14 +55,7 @@ make_certs "$skiff_bin" "$work/pki" >/dev/null
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [ $status -ne 0 ]; then
-        say "--- diagnostics"
-        dc ps >&2 || true
-        dc logs --tail 40 >&2 2>&1 || true
-    fi
-    say "=== tear down project $SKIFF_PROJECT"
-    dc down -v --remove-orphans -t 5 >&2 2>&1 || true
-    rm -rf "$work"
+    tear_down_project $status 40
     exit $status
 }
 trap cleanup EXIT
