@@ -12,10 +12,12 @@
 //! - `delete`: graceful deletion, finalizers, propagation policies, preconditions;
 //! - `subresources`: pods/binding and the scale subresource;
 //! - [`dry_run`]: `?dryRun=All`, every decision taken and no write made;
+//! - `ambiguous`: a retried write that lost: applied or not, read from the key's history;
 //! - [`history`]: an object's revisions from the store's MVCC history;
 //! - [`writer`]: who writes (the request's manager) and the managedFields each write records;
 //! - [`object`], [`filter`], `merge_patch`: stored form, selectors, RFC 7386.
 
+mod ambiguous;
 mod delete;
 pub mod dry_run;
 pub mod filter;
@@ -185,6 +187,16 @@ impl Registry {
                 // An earlier attempt on a member that then failed did write it.
                 (Cas::Lost { current: Some(kv) }, true) if kv.value == bytes => {
                     return Ok(Stored::from_kv(&kv)?.object)
+                }
+                // ... or wrote it, and it has changed since.
+                (Cas::Lost { current: Some(_) }, true) => {
+                    if let Some(out) = self
+                        .settle_retried_write(&key, 0, &admitted, &bytes)
+                        .await?
+                    {
+                        return Ok(out);
+                    }
+                    last = ApiError::already_exists(&info.qualified_resource(), &name)
                 }
                 (Cas::Lost { .. }, _) => {
                     last = ApiError::already_exists(&info.qualified_resource(), &name)

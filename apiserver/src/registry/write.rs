@@ -208,6 +208,16 @@ impl Registry {
                     if retried && kv.value == bytes {
                         return Stored::from_kv(&kv).map(|s| s.object);
                     }
+                    // Our first attempt may have been applied and overwritten since: a
+                    // Conflict now would tell the client a written change was not.
+                    if retried && !ready_to_go(&new) {
+                        let after = current.mod_revision;
+                        if let Some(out) =
+                            self.settle_retried_write(&key, after, &new, &bytes).await?
+                        {
+                            return Ok(out);
+                        }
+                    }
                     (current, fresh) = (Stored::from_kv(&kv)?, true);
                 }
                 // Gone: deleted by someone else, or by our own earlier attempt of a delete.
