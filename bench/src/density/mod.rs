@@ -63,6 +63,9 @@ async fn timed<T>(
     out
 }
 
+/// Pod addresses of one hollow node: the usable hosts of its /24.
+const POD_ADDRESSES_PER_NODE: usize = 254;
+
 pub async fn run(args: DensityArgs) -> Result<(), BenchError> {
     if args.pods == 0 || args.nodes == 0 || args.pods_per_rc == 0 || args.rate <= 0.0 {
         return Err(BenchError::Invalid(
@@ -78,7 +81,19 @@ pub async fn run(args: DensityArgs) -> Result<(), BenchError> {
             )))
         }
     };
-    let max_pods = args.pods.div_ceil(args.nodes) * 2 + 10;
+    // Each hollow node hands out pod addresses from its own /24 (254 of them), as a
+    // Kubernetes node does from its podCIDR: more pods per node would wait forever for one.
+    let per_node = args.pods.div_ceil(args.nodes);
+    if per_node > POD_ADDRESSES_PER_NODE {
+        return Err(BenchError::Invalid(format!(
+            "{} pods on {} nodes is {per_node} per node, but a node has {POD_ADDRESSES_PER_NODE} \
+             pod addresses (a /24): use --nodes {} or more",
+            args.pods,
+            args.nodes,
+            args.pods.div_ceil(POD_ADDRESSES_PER_NODE)
+        )));
+    }
+    let max_pods = (per_node * 2 + 10).min(POD_ADDRESSES_PER_NODE);
     let spec = ClusterSpec {
         store_binary,
         nodelets: vec![NodeletSpec::hollow("hollow", args.nodes)
