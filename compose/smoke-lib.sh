@@ -70,15 +70,6 @@ end_project() {
     exit $status
 }
 
-all_healthy() {
-    local s id
-    for s in "${components[@]}"; do
-        id=$(container_of "$s")
-        [ -n "$id" ] || return 1
-        [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] || return 1
-    done
-}
-
 # start_project: `up -d`, every container healthy, then api1, api2, token and sk (the skiff
 # command line through both apiservers and the cluster CA) set for the checks.
 start_project() {

@@ -63,14 +63,6 @@ trap 'exit 130' INT TERM
 
 say "=== up: project $SKIFF_PROJECT, network $SKIFF_SUBNET.0/24"
 dc up -d
-all_healthy() {
-    local s id
-    for s in "${components[@]}"; do
-        id=$(container_of "$s")
-        [ -n "$id" ] || return 1
-        [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] || return 1
-    done
-}
 deadline=$((SECONDS + 240))
 until all_healthy; do
     [ $SECONDS -lt $deadline ] || { say "not healthy within 240s"; exit 2; }

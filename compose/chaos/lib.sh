@@ -98,3 +98,13 @@ watch_hints() {
 compose_hint() {
     echo "${compose_bin[*]} -f $compose_file${SKIFF_PROJECT:+ -p $SKIFF_PROJECT}"
 }
+
+# all_healthy: every component's container exists and Docker reports it healthy.
+all_healthy() {
+    local s id
+    for s in "${components[@]}"; do
+        id=$(container_of "$s")
+        [ -n "$id" ] || return 1
+        [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] || return 1
+    done
+}
