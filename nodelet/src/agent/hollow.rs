@@ -77,14 +77,23 @@ pub async fn run_nodes(config: AgentConfig, shutdown: CancellationToken) -> Resu
 mod tests {
     use super::*;
 
-    #[test]
-    fn each_hollow_node_gets_its_own_name_dir_port_and_pod_range() {
+    /// The agent's configuration from a command line.
+    fn config_of(args: &[&str]) -> super::super::config::AgentConfig {
         use clap::Parser;
         #[derive(Parser)]
         struct Cli {
             #[command(flatten)]
             agent: super::super::config::AgentArgs,
         }
+        Cli::try_parse_from(args)
+            .unwrap()
+            .agent
+            .into_config()
+            .unwrap()
+    }
+
+    #[test]
+    fn each_hollow_node_gets_its_own_name_dir_port_and_pod_range() {
         let args = [
             "skiff-nodelet",
             "--apiserver",
@@ -102,11 +111,7 @@ mod tests {
             "--metrics-listen",
             "127.0.0.1:9100",
         ];
-        let config = Cli::try_parse_from(args)
-            .unwrap()
-            .agent
-            .into_config()
-            .unwrap();
+        let config = config_of(&args);
         let nodes = node_configs(&config);
         assert_eq!(nodes.len(), 300);
         let last = &nodes[299];
@@ -126,12 +131,6 @@ mod tests {
 
     #[test]
     fn a_real_node_is_run_as_configured() {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Cli {
-            #[command(flatten)]
-            agent: super::super::config::AgentArgs,
-        }
         let args = [
             "skiff-nodelet",
             "--apiserver",
@@ -143,11 +142,7 @@ mod tests {
             "--node-name",
             "n1",
         ];
-        let config = Cli::try_parse_from(args)
-            .unwrap()
-            .agent
-            .into_config()
-            .unwrap();
+        let config = config_of(&args);
         let nodes = node_configs(&config);
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].node_name, "n1");

@@ -47,8 +47,6 @@ impl Unstamp {
             out.push(byte);
             if byte == b'\n' {
                 self.skip = STAMP_LEN;
-            } else {
-                self.skip = 0;
             }
         }
         out

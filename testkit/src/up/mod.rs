@@ -142,30 +142,29 @@ impl UpCluster {
     /// SIGTERMs the component whose name starts with `prefix` (SIGKILL after `grace`);
     /// `skiff up`'s supervisor starts it again with the same flags.
     pub fn kill_component(&self, prefix: &str, grace: Duration) {
+        let process = self.process_of(&format!("{prefix}*"), |name| name.starts_with(prefix));
+        procs::terminate(&[process], grace);
+    }
+
+    /// The (PID, start time) `state.json` records for the first component whose name
+    /// `matches`; `what` names it in the panic when there is none.
+    fn process_of(&self, what: &str, matches: impl Fn(&str) -> bool) -> (u32, u64) {
         let state = self.state();
         let component = state
             .components
             .iter()
-            .find(|c| c.name.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no component {prefix}* in state.json"));
-        let pid = component.pid.expect("pid");
-        let start = component.start_time.expect("start time");
-        procs::terminate(&[(pid, start)], grace);
+            .find(|c| matches(&c.name))
+            .unwrap_or_else(|| panic!("no component {what} in state.json"));
+        (
+            component.pid.expect("pid"),
+            component.start_time.expect("start time"),
+        )
     }
 
     /// SIGKILLs the component named `name` (`store-2`, `apiserver`), as a crash would;
     /// `skiff up`'s supervisor starts it again. Returns the PID it had.
     pub fn sigkill_component(&self, name: &str) -> u32 {
-        let state = self.state();
-        let component = state
-            .components
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap_or_else(|| panic!("no component {name} in state.json"));
-        let (pid, start) = (
-            component.pid.expect("pid"),
-            component.start_time.expect("start time"),
-        );
+        let (pid, start) = self.process_of(name, |n| n == name);
         assert!(alive(pid, start), "{name} (pid {pid}) is not running");
         let target = rustix::process::Pid::from_raw(pid as i32).expect("a valid pid");
         rustix::process::kill_process(target, rustix::process::Signal::KILL).expect("SIGKILL");
