@@ -131,7 +131,7 @@ pub struct TestCluster {
 }
 
 impl TestCluster {
-    /// Starts everything and waits until the store has a leader, every apiserver answers,
+    /// Starts everything and waits until the store has a leader, every apiserver is healthy,
     /// and every nodelet's Node is Ready.
     pub async fn start(spec: ClusterSpec) -> TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -173,6 +173,17 @@ impl TestCluster {
             },
         )
         .await;
+        // Answering is not ready: the built-in namespaces are created just after the store
+        // answers, and a test that creates in `default` at once would race them.
+        for i in 1..=spec.apiservers {
+            let port = cluster.metrics_ports[&format!("apiserver-{i}")];
+            wait_for(
+                &format!("apiserver-{i} to be healthy (namespaces made, cache loaded)"),
+                Duration::from_secs(30),
+                || async move { crate::http::healthy(port).await.then_some(()) },
+            )
+            .await;
+        }
         cluster.add_controllers();
         for nodelet in &spec.nodelets {
             cluster.add_nodelet(nodelet);
