@@ -78,7 +78,7 @@ for b in "${binaries[@]}"; do
         cp "$out/$b" "$context/bin/"
     fi
 done
-cp "$here/image/with-token" "$context/bin/"
+cp "$here/image/with-token" "$here/image/node-init" "$context/bin/"
 cp -r "$here/image/etc" "$context/etc"
 cp "$busybox" "$context/busybox"
 cp "$here/image/Dockerfile" "$context/Dockerfile"

@@ -3,10 +3,12 @@
 # (compose/build.sh; --no-build reuses skiff:local), starts the cluster as its own compose
 # project on its own network (host ports chosen by Docker, so it runs beside a cluster
 # already up), waits for health, creates fixtures/seed/rc-crane.yaml, waits for 3 Running
-# pods, SIGKILLs the store leader and the nodelet running most of the pods, checks that both
-# containers come back by their restart policy, that 3 crane pods are Running again (the
-# killed node's pods restarted or replaced) and that the RC still has 3. Always tears the
-# project down (`down -v`: containers, network, volumes), on failure too.
+# pods, checks that a pod on node-1 reaches a kubia pod on node-2 by pod IP (pods run in
+# sandboxes; host-gw routes join the node containers), SIGKILLs the store leader and the
+# nodelet running most of the pods, checks that both containers come back by their restart
+# policy, that 3 crane pods are Running again (the killed node's pods restarted or
+# replaced) and that the RC still has 3. Always tears the project down (`down -v`:
+# containers, network, volumes), on failure too.
 #
 # Not part of `cargo nextest run`: the static release build alone takes minutes.
 # Exit status 0 = passed. SKIFF_SMOKE_TIMEOUT (default 120) bounds each wait, in seconds.
@@ -19,7 +21,7 @@ build=1
 case ${1:-} in
 --no-build) build=0 ;;
 "") ;;
-*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 limit=${SKIFF_SMOKE_TIMEOUT:-120}
 skiff_bin=${SKIFF_TARGET_DIR:-$repo_dir/target/compose}/x86_64-unknown-linux-gnu/release/skiff
@@ -61,6 +63,55 @@ three_running() {
 }
 wait_for "3 Running crane pods" three_running
 crane_pods >&2
+phase_done
+
+phase "pod network: a pod on node-1 reaches kubia on node-2 by pod IP (host-gw routes)"
+cat >"$work/net-pods.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: kubia-node-2}
+spec:
+  nodeName: node-2
+  containers:
+  - {name: main, image: luksa/kubia, ports: [{containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client-node-1}
+spec:
+  nodeName: node-1
+  containers:
+  - {name: main, image: busybox, command: [sleep, "3600"]}
+EOF
+"${sk[@]}" create -f "$work/net-pods.yaml" >&2
+# pod_field POD COLUMN: a column of `get pod -o wide` (3 = STATUS, 6 = IP).
+pod_field() {
+    "${sk[@]}" get pod "$1" -o wide 2>/dev/null | awk -v c="$2" 'NR == 2 { print $c }'
+}
+both_running() {
+    [ "$(pod_field kubia-node-2 3)" = Running ] && [ "$(pod_field client-node-1 3)" = Running ]
+}
+wait_for "kubia-node-2 and client-node-1 Running" both_running
+"${sk[@]}" get pods kubia-node-2 client-node-1 -o wide >&2
+server_ip=$(pod_field kubia-node-2 6)
+client_ip=$(pod_field client-node-1 6)
+case $server_ip in 10.244.2.*) ;; *) fail "kubia-node-2's IP $server_ip is not in node-2's podCIDR 10.244.2.0/24" ;; esac
+case $client_ip in 10.244.1.*) ;; *) fail "client-node-1's IP $client_ip is not in node-1's podCIDR 10.244.1.0/24" ;; esac
+hostname=$("${sk[@]}" exec client-node-1 -- cat /etc/hostname) || fail "skiff exec client-node-1 failed"
+[ "$hostname" = client-node-1 ] || fail "client-node-1's hostname is '$hostname'"
+answer=
+reaches_kubia() {
+    # busybox 1.35 wget crashes on -T: `timeout` bounds each try instead.
+    answer=$("${sk[@]}" exec client-node-1 -- timeout 5 wget -q -O - "http://$server_ip:8080/" 2>&1)
+}
+wait_for "client-node-1 to reach http://$server_ip:8080/" reaches_kubia
+[ "$answer" = "You've hit kubia-node-2" ] || fail "kubia answered '$answer'"
+say "client-node-1 ($client_ip) -> kubia-node-2 ($server_ip): $answer"
+kubia_saw_client() {
+    "${sk[@]}" logs kubia-node-2 2>/dev/null | grep -q "Received request from $client_ip"
+}
+wait_for "kubia-node-2's log to show a request from $client_ip" kubia_saw_client
+"${sk[@]}" delete pod kubia-node-2 client-node-1 --now >&2
 phase_done
 
 phase "skiff logs through the apiserver's proxy to the pod's nodelet"

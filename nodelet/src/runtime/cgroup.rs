@@ -10,6 +10,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::cgroup_roots::MountRoots;
 use serde::{Deserialize, Serialize};
 
 const ROOT: &str = "/sys/fs/cgroup";
@@ -157,7 +158,8 @@ pub fn join_cgroups_of(pid: u32) -> io::Result<()> {
     let read = |path: &str| fs::read_to_string(path).map_err(|e| context(Path::new(path), e));
     let target = read(&format!("/proc/{pid}/cgroup"))?;
     let own = read("/proc/self/cgroup")?;
-    for procs in moves(version, &target, &own, |dir| dir.is_dir()) {
+    let roots = MountRoots::of_self();
+    for procs in moves(version, &target, &own, &roots, |dir| dir.is_dir()) {
         write(&procs, "0")?;
     }
     Ok(())
@@ -166,11 +168,13 @@ pub fn join_cgroups_of(pid: u32) -> io::Result<()> {
 /// The `cgroup.procs` files to write to go from the cgroups listed in `own` to those in
 /// `target` (both in `/proc/PID/cgroup` form: `id:controllers:path`), in the memory and
 /// cpu hierarchies (v1) or the unified one (v2). A v1 hierarchy mounted under its joined
-/// name (`cpu,cpuacct`) is found under that name, else under the controller's.
+/// name (`cpu,cpuacct`) is found under that name, else under the controller's. Paths are
+/// taken relative to each hierarchy's mount (`roots`: a container sees only its subtree).
 fn moves(
     version: Version,
     target: &str,
     own: &str,
+    roots: &MountRoots,
     exists: impl Fn(&Path) -> bool,
 ) -> Vec<PathBuf> {
     let entries = |text: &str| -> Vec<(String, String)> {
@@ -188,15 +192,17 @@ fn moves(
         if own.contains(&(controllers.clone(), path.clone())) {
             continue;
         }
-        let relative = path.trim_start_matches('/');
         let dir = match version {
-            Version::V2 if controllers.is_empty() => Path::new(ROOT).join(relative),
+            Version::V2 if controllers.is_empty() => {
+                Path::new(ROOT).join(roots.relative("", &path))
+            }
             Version::V1 => {
                 let used: Vec<&str> = controllers
                     .split(',')
                     .filter(|c| *c == "memory" || *c == "cpu")
                     .collect();
                 let Some(first) = used.first() else { continue };
+                let relative = roots.relative(first, &path);
                 let joined = Path::new(ROOT).join(&controllers).join(relative);
                 if exists(&joined) {
                     joined
@@ -258,14 +264,14 @@ mod tests {
         let own =
             "9:name=systemd:/\n4:memory:/\n3:cpu,cpuacct:/skiff-br1/u_main_0\n2:pids:/\n0::/\n";
         assert_eq!(
-            moves(Version::V1, target, own, |_| true),
+            moves(Version::V1, target, own, &MountRoots::default(), |_| true),
             vec![PathBuf::from(
                 "/sys/fs/cgroup/memory/skiff-br1/u_main_0/cgroup.procs"
             )]
         );
         let own = "4:memory:/\n3:cpu,cpuacct:/\n";
         assert_eq!(
-            moves(Version::V1, target, own, |p| !p
+            moves(Version::V1, target, own, &MountRoots::default(), |p| !p
                 .starts_with("/sys/fs/cgroup/cpu,cpuacct")),
             vec![
                 PathBuf::from("/sys/fs/cgroup/memory/skiff-br1/u_main_0/cgroup.procs"),
@@ -277,11 +283,29 @@ mod tests {
                 Version::V2,
                 "0::/skiff-br1/u_main_0\n",
                 "0::/init.scope\n",
+                &MountRoots::default(),
                 |_| true
             ),
             vec![PathBuf::from(
                 "/sys/fs/cgroup/skiff-br1/u_main_0/cgroup.procs"
             )]
+        );
+    }
+
+    #[test]
+    fn an_exec_in_a_container_joins_paths_below_the_containers_own_mount() {
+        let roots = MountRoots::parse(
+            "46 40 0:32 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+             47 40 0:33 /docker/abc /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
+        );
+        let target = "4:memory:/docker/abc/skiff-br1/u_main_0\n3:cpu,cpuacct:/docker/abc/skiff-br1/u_main_0\n";
+        let own = "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n";
+        assert_eq!(
+            moves(Version::V1, target, own, &roots, |_| true),
+            vec![
+                PathBuf::from("/sys/fs/cgroup/memory/skiff-br1/u_main_0/cgroup.procs"),
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/skiff-br1/u_main_0/cgroup.procs"),
+            ]
         );
     }
 

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod cgroup;
+mod cgroup_roots;
 mod control;
 pub mod enter;
 mod inventory;

@@ -68,8 +68,7 @@ impl NodeNetwork {
                 self.pod_cidr.prefix(),
             )
             .await?;
-        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")
-            .map_err(io("enabling IPv4 forwarding"))?;
+        enable_forwarding()?;
         if let Err(e) = super::firewall::allow(&self.bridge) {
             tracing::debug!(error = %e, "no FORWARD rules for the pod bridge");
         }
@@ -121,16 +120,29 @@ impl NodeNetwork {
                 }
             }
         }
+        // Every wanted route is replaced on each pass, not only new ones: the record outlives
+        // the kernel's table when the node's network namespace is new (a restarted
+        // container, a rebooted host) while its data dir is not.
         for (cidr, via) in &wanted {
-            if record.routes.get(cidr) != Some(via) {
-                if let Ok(c) = cidr.parse::<Ipv4Cidr>() {
-                    net.replace_route(c, *via).await?;
+            if let Ok(c) = cidr.parse::<Ipv4Cidr>() {
+                net.replace_route(c, *via).await?;
+                if record.routes.get(cidr) != Some(via) {
                     tracing::info!(%cidr, %via, "route to another node's pods added");
                 }
             }
         }
         update(dir, |r| r.routes = wanted.clone())
     }
+}
+
+/// Turns IPv4 forwarding on unless it is on already: a container's /proc/sys is
+/// read-only, and its runtime sets the sysctl instead (the compose nodes do).
+fn enable_forwarding() -> Result<(), SandboxError> {
+    const FORWARDING: &str = "/proc/sys/net/ipv4/ip_forward";
+    if std::fs::read_to_string(FORWARDING).is_ok_and(|v| v.trim() == "1") {
+        return Ok(());
+    }
+    std::fs::write(FORWARDING, "1").map_err(io("enabling IPv4 forwarding (net.ipv4.ip_forward)"))
 }
 
 fn update(dir: &Path, change: impl FnOnce(&mut NodeRecord)) -> Result<(), SandboxError> {
