@@ -9,17 +9,20 @@ use super::state::State;
 use super::Core;
 use crate::error::{Result, StoreError};
 
+/// Encodes each record straight into the `SnapshotData` bytes (its repeated field 1), so
+/// the whole state is in memory once, not also as a list of pairs.
 pub(crate) fn snapshot(core: &Core) -> Result<Vec<u8>> {
     let _apply = core.apply_lock.lock();
-    let mut pairs = Vec::new();
+    let mut out = Vec::new();
     for rec in core.tree.iter() {
         let (key, value) = rec?;
-        pairs.push(SnapshotPair {
+        let pair = SnapshotPair {
             key: key.to_vec(),
             value: value.to_vec(),
-        });
+        };
+        prost::encoding::message::encode(1, &pair, &mut out);
     }
-    Ok(SnapshotData { pairs }.encode_to_vec())
+    Ok(out)
 }
 
 /// Replaces every record with the snapshot's, after validating all of it, in one

@@ -18,6 +18,7 @@ mod log_batches;
 mod membership;
 mod node;
 mod pending;
+mod snap_files;
 pub mod storage;
 pub mod transport;
 

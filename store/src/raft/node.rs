@@ -70,7 +70,9 @@ pub fn spawn(
     watch::Receiver<u64>,
     oneshot::Receiver<Result<()>>,
 )> {
-    let mut storage = RaftLogStorage::open(db.open_tree("raft")?)?;
+    // Snapshot files sit beside the database: DATA/snap next to DATA/db.
+    let snap_dir = db_dir.with_file_name("snap");
+    let mut storage = RaftLogStorage::open(db.open_tree("raft")?, &snap_dir)?;
     if storage.is_fresh() && !config.initial.is_empty() {
         // The initial membership is applied as entry 1 of every member (the same on
         // all), before the log records it, so a crash in between only repeats this.

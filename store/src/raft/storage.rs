@@ -6,8 +6,9 @@
 //! (group commit), before any message that acknowledges them leaves the member.
 //!
 //! Keys: the entries in batch records (see [`super::log_batches`]), `hs` ->
-//! HardState, `cs` -> ConfState, `snap` -> the latest Snapshot (metadata and
-//! data), `trunc` -> (index, term) of the last entry dropped by compaction.
+//! HardState, `cs` -> ConfState, `snap` -> the latest Snapshot's metadata (its data
+//! is a file of its own, see [`super::snap_files`]), `trunc` -> (index, term) of the
+//! last entry dropped by compaction.
 
 use std::collections::VecDeque;
 
@@ -16,6 +17,7 @@ use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
 use super::log_batches::LogBatches;
+use super::snap_files::SnapFiles;
 use crate::error::{Result, StoreError};
 
 const KEY_HARD_STATE: &[u8] = b"hs";
@@ -40,15 +42,19 @@ pub struct RaftLogStorage {
     last_index: u64,
     /// The tail of the log, `cache[0].index == last_index - cache.len() + 1`.
     cache: VecDeque<Entry>,
+    /// The latest snapshot's metadata; its data stays in `files` until a follower needs it.
     snapshot: Option<Snapshot>,
+    files: SnapFiles,
     /// Set when raft asked for a snapshot newer than the stored one; the raft
     /// loop builds one from the state machine and clears it.
     snapshot_wanted: std::cell::Cell<bool>,
 }
 
 impl RaftLogStorage {
-    /// Opens the log kept in `tree`, reading hard state, conf state and bounds.
-    pub fn open(tree: sled::Tree) -> Result<RaftLogStorage> {
+    /// Opens the log kept in `tree`, reading hard state, conf state and bounds; snapshot
+    /// data lives in files under `snap_dir`.
+    pub fn open(tree: sled::Tree, snap_dir: &std::path::Path) -> Result<RaftLogStorage> {
+        let files = SnapFiles::open(snap_dir)?;
         let hard_state = match tree.get(KEY_HARD_STATE)? {
             Some(bytes) => {
                 HardState::parse_from_bytes(&bytes).map_err(|e| corrupt("hard state", e))?
@@ -62,9 +68,11 @@ impl RaftLogStorage {
             None => ConfState::default(),
         };
         let snapshot = match tree.get(KEY_SNAPSHOT)? {
-            Some(bytes) => {
-                Some(Snapshot::parse_from_bytes(&bytes).map_err(|e| corrupt("snapshot", e))?)
-            }
+            Some(bytes) => Some(snapshot_metadata(
+                &tree,
+                &files,
+                Snapshot::parse_from_bytes(&bytes).map_err(|e| corrupt("snapshot", e))?,
+            )?),
             None => None,
         };
         let truncated = match tree.get(KEY_TRUNCATED)? {
@@ -88,6 +96,7 @@ impl RaftLogStorage {
             last_index,
             cache: VecDeque::new(),
             snapshot,
+            files,
             snapshot_wanted: std::cell::Cell::new(false),
         };
         storage.fill_cache()?;
@@ -229,11 +238,18 @@ impl RaftLogStorage {
 
     /// Keeps a snapshot built from this member's state machine, to send to
     /// followers that are behind the compacted log.
-    pub fn store_snapshot(&mut self, snapshot: Snapshot) -> Result<()> {
+    /// The data goes to its file first, then the metadata to sled (flushed), then older
+    /// files go: a crash anywhere leaves metadata whose file exists.
+    pub fn store_snapshot(&mut self, mut snapshot: Snapshot) -> Result<()> {
+        let (term, index) = (snapshot.get_metadata().term, snapshot.get_metadata().index);
+        self.files.save(term, index, &snapshot.data)?;
+        snapshot.data = Default::default();
         let bytes = snapshot
             .write_to_bytes()
             .map_err(|e| corrupt("snapshot", e))?;
         self.tree.insert(KEY_SNAPSHOT, bytes)?;
+        self.tree.flush()?;
+        self.files.keep_only(term, index)?;
         self.snapshot = Some(snapshot);
         self.snapshot_wanted.set(false);
         Ok(())
@@ -371,7 +387,22 @@ impl raft::Storage for RaftLogStorage {
                     && snap.get_metadata().index >= self.truncated.0
                     && names(snap) =>
             {
-                Ok(snap.clone())
+                let meta = snap.get_metadata();
+                match self.files.load(meta.term, meta.index) {
+                    Ok(data) => {
+                        let mut full = snap.clone();
+                        full.data = data.into();
+                        Ok(full)
+                    }
+                    Err(e) => {
+                        // Unreadable: make a new one rather than never catching `to` up.
+                        tracing::error!(error = %e, "the stored snapshot cannot be read");
+                        self.snapshot_wanted.set(true);
+                        Err(raft::Error::Store(
+                            StorageError::SnapshotTemporarilyUnavailable,
+                        ))
+                    }
+                }
             }
             _ => {
                 self.snapshot_wanted.set(true);
@@ -381,6 +412,28 @@ impl raft::Storage for RaftLogStorage {
             }
         }
     }
+}
+
+/// The stored snapshot's metadata, checked against its file. A snapshot stored with its
+/// data in sled (before the data had files) is moved out to its file on the way.
+fn snapshot_metadata(tree: &sled::Tree, files: &SnapFiles, mut snap: Snapshot) -> Result<Snapshot> {
+    let (term, index) = (snap.get_metadata().term, snap.get_metadata().index);
+    if !snap.data.is_empty() {
+        files.save(term, index, &snap.data)?;
+        snap.data = Default::default();
+        let bytes = snap.write_to_bytes().map_err(|e| corrupt("snapshot", e))?;
+        tree.insert(KEY_SNAPSHOT, bytes)?;
+        tree.flush()?;
+    } else if !files.path(term, index).is_file() {
+        return Err(corrupt(
+            "snapshot",
+            format!(
+                "the snapshot at index {index} has no data file {}",
+                files.path(term, index).display()
+            ),
+        ));
+    }
+    Ok(snap)
 }
 
 #[cfg(test)]

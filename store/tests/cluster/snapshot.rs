@@ -52,6 +52,19 @@ async fn restarted_member_catches_up_from_a_snapshot() {
     assert_eq!(resp.kvs.len(), 600);
     assert_eq!(resp.kvs[599].value, b"value-599");
 
+    step("each of the two holds its snapshot as one file beside the database");
+    for member in [leader, lagger] {
+        let snaps: Vec<String> = std::fs::read_dir(cluster.data_dir(member).join("snap"))
+            .expect("the member's snap directory")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            snaps.len() == 1 && snaps[0].ends_with(".snap"),
+            "s{}: {snaps:?}",
+            member + 1
+        );
+    }
+
     step("and keeps following the log afterwards");
     put(&mut cluster.kv(leader).await, "/snap/after", "x")
         .await

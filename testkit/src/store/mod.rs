@@ -205,6 +205,11 @@ impl StoreCluster {
         self.dir.path()
     }
 
+    /// Member `i`'s data directory.
+    pub fn data_dir(&self, i: usize) -> &Path {
+        &self.plan.members[i].data_dir
+    }
+
     pub fn name(&self, i: usize) -> &str {
         &self.plan.members[i].name
     }
