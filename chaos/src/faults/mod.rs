@@ -74,6 +74,13 @@ impl Cluster {
         !(matches!(self, Cluster::Local(_)) && kind == FaultKind::Partition)
     }
 
+    /// What a fault of `kind` on `t` acts on: the process, except under compose, where
+    /// everything but a kill acts on the whole container (`docker pause`, `restart`,
+    /// `network disconnect`), so a node's nodelet and its container supervisor are one.
+    fn acts_on(&self, kind: FaultKind, t: &Target) -> String {
+        acted_on(matches!(self, Cluster::Compose(_)), kind, &t.name).to_string()
+    }
+
     async fn resolve(
         &self,
         role: Role,
@@ -180,7 +187,19 @@ pub async fn run(
                 detail,
             };
             match cluster.resolve(*role, &mut rng, &holders).await {
-                Ok(Some(t)) if !hit.iter().any(|(_, h): &(Role, Target)| h.name == t.name) => {
+                Ok(Some(t))
+                    if hit.iter().any(|(_, h): &(Role, Target)| {
+                        cluster.acts_on(fault.kind, h) == cluster.acts_on(fault.kind, &t)
+                    }) =>
+                {
+                    let what = cluster.acts_on(fault.kind, &t);
+                    log.push(record(
+                        &t.name,
+                        "skipped",
+                        format!("{what} is already hit by this fault"),
+                    ));
+                }
+                Ok(Some(t)) => {
                     let detail = cluster
                         .inject(fault.kind, &t)
                         .await
@@ -222,4 +241,34 @@ pub async fn run(
         }
     }
     (log, last_heal)
+}
+
+/// See [`Cluster::acts_on`].
+fn acted_on(compose: bool, kind: FaultKind, target: &str) -> &str {
+    if compose && kind != FaultKind::Kill {
+        target.trim_end_matches(":supervisor")
+    } else {
+        target
+    }
+}
+
+#[cfg(test)]
+mod acted_on_tests {
+    use super::{acted_on, FaultKind};
+
+    #[test]
+    fn under_compose_only_a_kill_tells_a_nodelet_from_its_container_supervisor() {
+        for kind in [FaultKind::Pause, FaultKind::Restart, FaultKind::Partition] {
+            assert_eq!(acted_on(true, kind, "node-1:supervisor"), "node-1");
+            assert_eq!(acted_on(true, kind, "node-1"), "node-1");
+        }
+        assert_eq!(
+            acted_on(true, FaultKind::Kill, "node-1:supervisor"),
+            "node-1:supervisor"
+        );
+        assert_eq!(
+            acted_on(false, FaultKind::Pause, "nodelet-n1"),
+            "nodelet-n1"
+        );
+    }
 }
