@@ -193,7 +193,8 @@ impl Sandboxes {
             ip,
             host_veth: format!("skh{suffix}"),
         };
-        let made = self.plug(&record, &format!("skp{suffix}")).await;
+        // The pod's end is made inside its namespace, so it is named eth0 from the start.
+        let made = self.plug(&record, "eth0").await;
         if let Err(e) = made {
             kill_pause(&record);
             let _ = self.inner.net.delete_link(&record.host_veth).await;

@@ -9,7 +9,11 @@ use std::net::Ipv4Addr;
 
 use futures::TryStreamExt;
 use nix::sched::{setns, CloneFlags};
-use rtnetlink::{new_connection, Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth};
+use rtnetlink::{
+    new_connection, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    RouteMessageBuilder,
+};
 
 use crate::ipam::Ipv4Cidr;
 
@@ -129,8 +133,11 @@ impl Net {
             .map_err(err(format!("setting {name} up")))
     }
 
-    /// A veth pair whose `host` end is a port of `bridge` and whose `peer` end is moved
-    /// into the network namespace of process `pid`.
+    /// The pod's veth pair in one request: `host` on the node's bridge and up, `peer`
+    /// made directly inside the namespace of process `pid`. Link changes all take the
+    /// kernel's one rtnl lock, so every request per pod costs every other pod too; creating
+    /// the peer in place and attaching the host end at once replaces five requests (create,
+    /// look up, move, look up, attach) and the namespace move, the slowest of them.
     pub async fn add_pod_veth(
         &self,
         host: &str,
@@ -138,41 +145,25 @@ impl Net {
         bridge: u32,
         pid: u32,
     ) -> Result<(), NetError> {
+        let peer_message = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(peer.to_string())
+            .setns_by_pid(pid)
+            // Not `.up()`: the kernel refuses to open a veth end before its pair exists
+            // (ENOTCONN); the pod's side brings it up.
+            .build();
+        let pair = LinkVeth::new(host, peer)
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message)))
+            .controller(bridge)
+            .up()
+            .build();
         self.handle
             .link()
-            .add(LinkVeth::new(host, peer).build())
+            .add(pair)
             .execute()
             .await
-            .map_err(err(format!("creating veth pair {host}/{peer}")))?;
-        let peer_index = self.index(peer).await?.ok_or_else(|| NetError {
-            what: format!("veth {peer}"),
-            message: "missing right after creation".into(),
-        })?;
-        self.handle
-            .link()
-            .set(
-                LinkUnspec::new_with_index(peer_index)
-                    .setns_by_pid(pid)
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(err(format!("moving {peer} into the pod's namespace")))?;
-        let host_index = self.index(host).await?.ok_or_else(|| NetError {
-            what: format!("veth {host}"),
-            message: "missing right after creation".into(),
-        })?;
-        self.handle
-            .link()
-            .set(
-                LinkUnspec::new_with_index(host_index)
-                    .controller(bridge)
-                    .up()
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(err(format!("attaching {host} to the bridge")))
+            .map_err(err(format!(
+                "creating veth pair {host} (on the bridge) / {peer} (in the pod)"
+            )))
     }
 
     /// Deletes a link (and so both ends of a veth pair); a missing link is fine.
@@ -218,7 +209,7 @@ impl Net {
 /// What the inside of a pod's network namespace gets.
 #[derive(Debug, Clone)]
 pub struct PodInterface {
-    /// The veth end moved into the namespace; renamed to `eth0`.
+    /// The pod's end of its veth pair, made inside the namespace (`eth0`).
     pub peer: String,
     pub ip: Ipv4Addr,
     pub prefix: u8,
@@ -269,20 +260,17 @@ fn configure_in_thread(pid: u32, iface: PodInterface) -> Result<(), NetError> {
         })?;
     runtime.block_on(async move {
         let net = Net::connect()?;
-        let lo = net.index("lo").await?.unwrap_or(1);
-        net.up(lo, "lo").await?;
+        // Each request here takes the kernel's rtnl lock that every pod shares: lo is
+        // always link 1 of a new namespace, and the pod's end arrived named.
+        const LOOPBACK_INDEX: u32 = 1;
+        net.up(LOOPBACK_INDEX, "lo").await?;
         let eth = net.index(&iface.peer).await?.ok_or_else(|| NetError {
             what: format!("veth {}", iface.peer),
             message: "not in the pod's namespace".into(),
         })?;
-        net.handle
-            .link()
-            .set(LinkUnspec::new_with_index(eth).name("eth0").build())
-            .execute()
-            .await
-            .map_err(err("renaming the pod's interface to eth0"))?;
-        net.add_address(eth, iface.ip, iface.prefix, "eth0").await?;
-        net.up(eth, "eth0").await?;
+        net.add_address(eth, iface.ip, iface.prefix, &iface.peer)
+            .await?;
+        net.up(eth, &iface.peer).await?;
         if let Some(cidr) = iface.on_link {
             let route = RouteMessageBuilder::<Ipv4Addr>::new()
                 .destination_prefix(cidr.network(), cidr.prefix())
