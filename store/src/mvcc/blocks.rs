@@ -34,7 +34,11 @@ const ENTRY_HEADER: usize = 8 + 8 + 4;
 /// Past this size a commit continues in a new block at the next main revision, so a
 /// huge batch (a member catching up applies thousands of entries at once) does not
 /// become one giant value that every lookup and compaction in it reads whole.
-pub(crate) const MAX_BLOCK_BYTES: usize = 256 << 10;
+/// It stays under sled's blob threshold (a quarter of its 512 KiB segment): a larger
+/// value is a file of its own, opened and read whole by every lookup that misses sled's
+/// cache, and every write's previous value (the watch's prev_kv) is such a lookup once a
+/// cluster's history outgrows the cache.
+pub(crate) const MAX_BLOCK_BYTES: usize = 64 << 10;
 
 /// first main revision -> last main revision of every block.
 pub(crate) type Bounds = BTreeMap<i64, i64>;

@@ -293,6 +293,11 @@ impl StateMachine {
         snapshot::snapshot(&self.core)
     }
 
+    /// Like [`StateMachine::snapshot`], written to `out` as it is read.
+    pub fn snapshot_to(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        snapshot::snapshot_to(&self.core, out)
+    }
+
     /// Replaces the whole state with a snapshot. Watchers never miss events across a
     /// restore: each one replays the history it has not seen yet from the restored
     /// tree, or gets `Compacted` when the snapshot no longer holds it.

@@ -116,17 +116,24 @@ fn truncate<T>(items: &mut Vec<T>, limit: i64, more: &mut bool) {
 }
 
 /// Reads the values of a plan. `Ok(None)` when a record vanished meanwhile.
+///
+/// Values are read in revision order, not key order: history is stored in blocks of
+/// consecutive revisions, so a range over keys written at scattered times (every pod of a
+/// cluster) reads each block once instead of once per key.
 pub(crate) fn finish(
     mut plan: Plan,
     mut load: impl FnMut(&Hit) -> Result<Option<KeyValue>>,
 ) -> Result<Option<RangeResponse>> {
-    let mut kvs = Vec::with_capacity(plan.hits.len());
-    for hit in &plan.hits {
-        match load(hit)? {
-            Some(kv) => kvs.push(kv),
+    let mut by_revision: Vec<usize> = (0..plan.hits.len()).collect();
+    by_revision.sort_unstable_by_key(|&i| plan.hits[i].rev);
+    let mut slots: Vec<Option<KeyValue>> = vec![None; plan.hits.len()];
+    for i in by_revision {
+        match load(&plan.hits[i])? {
+            Some(kv) => slots[i] = Some(kv),
             None => return Ok(None),
         }
     }
+    let mut kvs: Vec<KeyValue> = slots.into_iter().flatten().collect();
     if let Some(desc) = plan.value_sort {
         kvs.sort_by(|a, b| directed(a.value.cmp(&b.value), desc));
         truncate(&mut kvs, plan.limit, &mut plan.more);

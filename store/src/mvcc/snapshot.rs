@@ -1,6 +1,8 @@
 //! Snapshots of the whole state machine (every record of its tree, history blocks
 //! included as they are) and restoring one.
 
+use std::io::Write;
+
 use prost::Message;
 use skiff_proto::skiffstore::{SnapshotData, SnapshotPair};
 
@@ -9,19 +11,30 @@ use super::state::State;
 use super::Core;
 use crate::error::{Result, StoreError};
 
-/// Encodes each record straight into the `SnapshotData` bytes (its repeated field 1), so
-/// the whole state is in memory once, not also as a list of pairs.
-pub(crate) fn snapshot(core: &Core) -> Result<Vec<u8>> {
+/// Writes each record as it is read, encoded as one `SnapshotPair` of the `SnapshotData`
+/// bytes (its repeated field 1): the whole state is never in memory, which for a large
+/// history was hundreds of MB a member never gave back.
+pub(crate) fn snapshot_to(core: &Core, out: &mut dyn Write) -> Result<()> {
     let _apply = core.apply_lock.lock();
-    let mut out = Vec::new();
+    let mut buf = Vec::new();
     for rec in core.tree.iter() {
         let (key, value) = rec?;
         let pair = SnapshotPair {
             key: key.to_vec(),
             value: value.to_vec(),
         };
-        prost::encoding::message::encode(1, &pair, &mut out);
+        buf.clear();
+        prost::encoding::message::encode(1, &pair, &mut buf);
+        out.write_all(&buf)
+            .map_err(|e| corrupt(format!("writing a snapshot: {e}")))?;
     }
+    Ok(())
+}
+
+/// The whole snapshot in memory (backups and tests).
+pub(crate) fn snapshot(core: &Core) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    snapshot_to(core, &mut out)?;
     Ok(out)
 }
 

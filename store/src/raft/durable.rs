@@ -6,10 +6,17 @@
 //! is in the page cache), but a power cut could leave the log pointing at a
 //! blob that never reached the disk. So after every flush, blob files not
 //! synced before are synced, and their directory with them.
+//!
+//! Listing the directory on every flush cost a busy leader a tenth of its raft
+//! thread once it held hundreds of blobs, so it is listed only when it may have
+//! changed: its modification time differs from the one seen at the last listing,
+//! or is too close to that listing for the file system's coarse clock to tell
+//! a later change apart.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use crate::error::{Result, StoreError};
 
@@ -17,7 +24,15 @@ pub struct Durable {
     db: sled::Db,
     blobs: PathBuf,
     synced: HashSet<std::ffi::OsString>,
+    /// The directory's modification time before the last listing, and when that
+    /// listing started.
+    listed: Option<(SystemTime, SystemTime)>,
+    /// Listings so far (tests check that an unchanged directory is not listed).
+    listings: u64,
 }
+
+/// More than a file system timestamp's granularity (a kernel clock tick).
+const MTIME_GRANULARITY: Duration = Duration::from_secs(1);
 
 impl Durable {
     /// `db_dir` is the directory sled was opened on.
@@ -26,6 +41,8 @@ impl Durable {
             db,
             blobs: db_dir.join("blobs"),
             synced: HashSet::new(),
+            listed: None,
+            listings: 0,
         }
     }
 
@@ -35,10 +52,24 @@ impl Durable {
         self.sync_blobs()
     }
 
+    /// The directory's modification time now; `None` when it cannot be read (then it
+    /// is listed, which reports the error or its absence).
+    fn dir_mtime(&self) -> Option<SystemTime> {
+        std::fs::metadata(&self.blobs).ok()?.modified().ok()
+    }
+
     fn sync_blobs(&mut self) -> Result<()> {
         let io = |e: std::io::Error| {
             StoreError::Corrupt(format!("syncing {}: {e}", self.blobs.display()))
         };
+        let listing_at = SystemTime::now();
+        let mtime = self.dir_mtime();
+        if let (Some(now), Some((seen, at))) = (mtime, self.listed) {
+            if now == seen && now + MTIME_GRANULARITY < at {
+                return Ok(());
+            }
+        }
+        self.listings += 1;
         let entries = match std::fs::read_dir(&self.blobs) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -67,6 +98,7 @@ impl Durable {
         }
         // Forget files sled has removed, so the set does not grow forever.
         self.synced = present;
+        self.listed = mtime.map(|m| (m, listing_at));
         Ok(())
     }
 }
@@ -89,5 +121,31 @@ mod tests {
         // Nothing new: nothing synced again, set unchanged.
         durable.flush().unwrap();
         assert_eq!(durable.synced.len(), blobs);
+    }
+
+    #[test]
+    fn an_unchanged_directory_is_not_listed_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(tmp.path()).open().unwrap();
+        let mut durable = Durable::new(db.clone(), tmp.path().to_path_buf());
+        db.insert(b"big", vec![7u8; 600 * 1024]).unwrap();
+        durable.flush().unwrap();
+        let first = durable.synced.len();
+        assert!(first >= 1);
+        // The listing was too recent to trust the directory's time: listed again.
+        durable.flush().unwrap();
+        assert_eq!(durable.listings, 2);
+        // Long after, with the directory unchanged: not listed.
+        let (mtime, _) = durable.listed.unwrap();
+        durable.listed = Some((mtime, mtime + 2 * MTIME_GRANULARITY));
+        durable.flush().unwrap();
+        durable.flush().unwrap();
+        assert_eq!(durable.listings, 2);
+        // A new blob (a clock tick later) changes the directory: listed and synced.
+        std::thread::sleep(Duration::from_millis(50));
+        db.insert(b"bigger", vec![8u8; 700 * 1024]).unwrap();
+        durable.flush().unwrap();
+        assert_eq!(durable.listings, 3);
+        assert!(durable.synced.len() > first, "{:?}", durable.synced);
     }
 }

@@ -477,12 +477,14 @@ impl RaftThread {
         snapshot
             .mut_metadata()
             .set_conf_state(store.conf_state().clone());
-        snapshot.data = self.state.snapshot()?.into();
+        let state = &self.state;
+        let size = self
+            .raw
+            .mut_store()
+            .store_snapshot_with(snapshot, |out| state.snapshot_to(out))?;
         // The state machine must be durable up to `applied` before the log
         // that could rebuild it is dropped.
         self.db.flush()?;
-        let size = snapshot.data.len();
-        self.raw.mut_store().store_snapshot(snapshot)?;
         if due {
             let keep = if now {
                 0

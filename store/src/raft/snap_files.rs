@@ -9,7 +9,7 @@
 //! all, and the file is read when a follower needs it.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
@@ -33,17 +33,39 @@ impl SnapFiles {
 
     /// Writes the data durably: a temporary file, fsynced, renamed into place, and the
     /// directory fsynced, so a crash leaves the old file or the whole new one.
-    pub fn save(&self, term: u64, index: u64, data: &[u8]) -> Result<()> {
+    pub fn save(&self, term: u64, index: u64, data: &[u8]) -> Result<u64> {
+        self.save_with(term, index, |out| {
+            out.write_all(data)
+                .map_err(|e| StoreError::Corrupt(format!("writing a raft snapshot: {e}")))
+        })
+    }
+
+    /// Like [`SnapFiles::save`], with the data written by `write` as it is produced, so
+    /// a snapshot of the whole state is never in memory at once. Returns its size.
+    pub fn save_with(
+        &self,
+        term: u64,
+        index: u64,
+        write: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<u64> {
         let path = self.path(term, index);
         let tmp = path.with_extension("snap.tmp");
-        let mut file = File::create(&tmp).map_err(|e| io_error(&tmp, "creating", e))?;
-        file.write_all(data)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io_error(&tmp, "writing", e))?;
+        let file = File::create(&tmp).map_err(|e| io_error(&tmp, "creating", e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write(&mut out)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error(&tmp, "writing", e.into_error()))?;
+        let size = file
+            .sync_all()
+            .and_then(|()| file.metadata())
+            .map_err(|e| io_error(&tmp, "writing", e))?
+            .len();
         fs::rename(&tmp, &path).map_err(|e| io_error(&path, "renaming into", e))?;
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| io_error(&self.dir, "syncing", e))
+            .map_err(|e| io_error(&self.dir, "syncing", e))?;
+        Ok(size)
     }
 
     pub fn load(&self, term: u64, index: u64) -> Result<Vec<u8>> {
@@ -83,7 +105,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let files = SnapFiles::open(&tmp.path().join("snap")).unwrap();
         files.save(2, 100, b"old").unwrap();
-        files.save(3, 200, b"new").unwrap();
+        let written = files
+            .save_with(3, 200, |out| {
+                out.write_all(b"ne").unwrap();
+                out.write_all(b"w").unwrap();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(written, 3);
         fs::write(
             tmp.path()
                 .join("snap/0000000000000003-0000000000000300.snap.tmp"),

@@ -11,6 +11,7 @@
 //! last entry dropped by compaction.
 
 use std::collections::VecDeque;
+use std::io::Write;
 
 use protobuf::Message as PbMessage;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
@@ -241,9 +242,23 @@ impl RaftLogStorage {
     /// The data goes to its file first, then the metadata to sled (flushed), then older
     /// files go: a crash anywhere leaves metadata whose file exists.
     pub fn store_snapshot(&mut self, mut snapshot: Snapshot) -> Result<()> {
+        let data = std::mem::take(&mut snapshot.data);
+        self.store_snapshot_with(snapshot, |out| {
+            out.write_all(&data)
+                .map_err(|e| StoreError::Corrupt(format!("writing a raft snapshot: {e}")))
+        })
+        .map(|_| ())
+    }
+
+    /// Like [`RaftLogStorage::store_snapshot`] for a snapshot whose data `write` produces
+    /// straight into its file (`snapshot` carries only the metadata). Returns the size.
+    pub fn store_snapshot_with(
+        &mut self,
+        snapshot: Snapshot,
+        write: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<u64> {
         let (term, index) = (snapshot.get_metadata().term, snapshot.get_metadata().index);
-        self.files.save(term, index, &snapshot.data)?;
-        snapshot.data = Default::default();
+        let size = self.files.save_with(term, index, write)?;
         let bytes = snapshot
             .write_to_bytes()
             .map_err(|e| corrupt("snapshot", e))?;
@@ -252,7 +267,7 @@ impl RaftLogStorage {
         self.files.keep_only(term, index)?;
         self.snapshot = Some(snapshot);
         self.snapshot_wanted.set(false);
-        Ok(())
+        Ok(size)
     }
 
     /// Installs a snapshot received from the leader: the whole log is replaced

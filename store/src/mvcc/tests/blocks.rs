@@ -349,3 +349,35 @@ fn garbage_blocks_are_refused() {
     assert!(matches!(scanned, Err(StoreError::Corrupt(_))));
     assert_eq!(f.get("a").unwrap().value, b"2");
 }
+
+#[test]
+fn a_range_over_keys_written_in_scattered_blocks_answers_in_key_order() {
+    let mut f = Fixture::new();
+    // Each key is written by its own commit (its own block), last key first, then the
+    // even keys again: key order and revision order disagree, as with a cluster's pods.
+    for i in (0..40).rev() {
+        f.put(&format!("k{i:02}"), &format!("first {i}"));
+    }
+    for i in (0..40).step_by(2) {
+        f.put(&format!("k{i:02}"), &format!("second {i}"));
+    }
+    let got = f.range(range_req("k", "l")).unwrap();
+    let pairs: Vec<(String, String)> = got
+        .kvs
+        .iter()
+        .map(|kv| {
+            (
+                String::from_utf8_lossy(&kv.key).into_owned(),
+                String::from_utf8_lossy(&kv.value).into_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            let round = if i % 2 == 0 { "second" } else { "first" };
+            (format!("k{i:02}"), format!("{round} {i}"))
+        })
+        .collect();
+    assert_eq!(pairs, want);
+    assert!(got.kvs.windows(2).all(|w| w[0].key < w[1].key));
+}
