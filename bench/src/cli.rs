@@ -44,6 +44,9 @@ pub enum Command {
     /// A density run: N hollow nodes, pods through ReplicationControllers at a rate up to a
     /// count; pod startup, API latency, RSS/CPU per component, db size, GC time.
     Density(crate::density::DensityArgs),
+    /// Draw density runs (`density --record FILE`) as an SVG: startup p99 and control-plane
+    /// RSS against the pod count, per store.
+    DensityPlot(crate::density::plot::PlotArgs),
     /// Learner add + promote with N keys, snapshot save/restore MB/s: etcd and skiff-store.
     Ops(crate::ops::OpsArgs),
 }

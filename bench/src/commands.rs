@@ -89,6 +89,7 @@ pub async fn run(command: Command) -> Result<(), BenchError> {
         Command::Tls(a) => crate::tls_bench::run(a).await?,
         Command::Ops(a) => crate::ops::run(a).await?,
         Command::Density(a) => crate::density::run(a).await?,
+        Command::DensityPlot(a) => crate::density::plot::run(a)?,
         Command::Scheduler(a) => {
             skiff_common::logging::init("text");
             println!("{}", scheduler::run(a).await?);

@@ -6,6 +6,8 @@
 //! collection takes to remove every pod once the controllers are deleted.
 
 mod objects;
+pub mod plot;
+mod record;
 mod startup;
 mod usage;
 
@@ -46,6 +48,9 @@ pub struct DensityArgs {
     /// How long every pod may take to run, and every pod to go, in seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
+    /// Also append the run's figures as one JSON line to FILE (for `density-plot`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// Latency samples per API call.
@@ -161,37 +166,84 @@ pub async fn run(args: DensityArgs) -> Result<(), BenchError> {
         )
         .await?;
     }
-    let empty = || async {
-        admin
-            .list::<Pod>(Some("default"), &ListOptions::labels(objects::LABEL))
-            .await
-            .map(|l| l.items.is_empty())
-            .unwrap_or(false)
-    };
-    let deadline = Instant::now() + limit;
-    while !empty().await {
+    // The watch says when every pod is gone; one list confirms it (and is polled, once a
+    // second, should the watch have missed a deletion).
+    wait_until(limit, "every pod seen deleted", || tracker.remaining() == 0).await?;
+    let deadline = deleting + limit;
+    while !admin
+        .list::<Pod>(Some("default"), &ListOptions::labels(objects::LABEL))
+        .await?
+        .items
+        .is_empty()
+    {
         if Instant::now() > deadline {
             return Err(BenchError::timeout("every pod gone", limit));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let gc = deleting.elapsed();
     stop.cancel();
     let _ = watcher.await;
 
+    let startup = tracker.latencies();
     print!(
         "{}",
-        report(
-            &args,
-            all_running,
-            &tracker.latencies(),
-            &timings,
-            &usage,
-            db_size,
-            gc
-        )
+        report(&args, all_running, &startup, &timings, &usage, db_size, gc)
     );
+    if let Some(path) = &args.record {
+        let run = run_record(&args, all_running, &startup, &timings, &usage, db_size, gc);
+        record::append(path, &run)?;
+    }
     Ok(())
+}
+
+/// The run's figures for the JSON-lines file.
+fn run_record(
+    args: &DensityArgs,
+    all_running: Duration,
+    startup: &[Duration],
+    timings: &ApiTimings,
+    usage: &[usage::Usage],
+    db_size: Option<i64>,
+    gc: Duration,
+) -> record::RunRecord {
+    let millis = |d: Duration| d.as_secs_f64() * 1000.0;
+    let startup = Summary::from_samples(startup.to_vec());
+    let pick = |f: fn(&Summary) -> Duration| startup.as_ref().map(|s| millis(f(s))).unwrap_or(0.0);
+    record::RunRecord {
+        finished: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        store: args.store.clone(),
+        pods: args.pods,
+        nodes: args.nodes,
+        rate: args.rate,
+        all_running_s: all_running.as_secs_f64(),
+        startup_p50_ms: pick(|s| s.p50),
+        startup_p90_ms: pick(|s| s.p90),
+        startup_p99_ms: pick(|s| s.p99),
+        api_p99_ms: timings
+            .iter()
+            .filter_map(|(verb, samples)| {
+                let s = Summary::from_samples(samples.clone())?;
+                Some((verb.to_string(), millis(s.p99)))
+            })
+            .collect(),
+        rss_mb: usage
+            .iter()
+            .map(|u| (u.name.clone(), crate::rss::mb(u.rss_bytes)))
+            .collect(),
+        control_plane_mb: crate::rss::mb(control_plane_bytes(usage)),
+        db_mb: db_size.map(|b| b as f64 / 1048576.0),
+        gc_s: gc.as_secs_f64(),
+    }
+}
+
+/// Store members, apiserver, controller-manager and scheduler: everything but the nodelets.
+fn control_plane_bytes(usage: &[usage::Usage]) -> u64 {
+    usage
+        .iter()
+        .filter(|u| !u.name.starts_with("nodelet"))
+        .map(|u| u.rss_bytes)
+        .sum()
 }
 
 /// Polls `done` every 100 ms for at most `limit`.
@@ -285,11 +337,7 @@ fn report(
             u.cpu_seconds
         );
     }
-    let control_plane: u64 = usage
-        .iter()
-        .filter(|u| !u.name.starts_with("nodelet"))
-        .map(|u| u.rss_bytes)
-        .sum();
+    let control_plane = control_plane_bytes(usage);
     out += &format!(
         "\ncontrol plane RSS (store members, apiserver, controller-manager, scheduler): {:.1} MB\n",
         crate::rss::mb(control_plane)

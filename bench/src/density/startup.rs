@@ -1,5 +1,7 @@
 //! Pod startup latency as ClusterLoader2 measures it: from the moment a watch first sees a
-//! pod to the moment it sees the pod Running.
+//! pod to the moment it sees the pod Running; and, for garbage collection, which pods the
+//! watch has seen deleted (so the run waits on the watch, not on lists of every pod that
+//! would load the store as much as the collection does).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 struct Seen {
     added: Option<Instant>,
     running: Option<Instant>,
+    deleted: bool,
 }
 
 /// Pods seen and when they ran, filled by [`watch_pods`].
@@ -28,6 +31,12 @@ impl StartupTracker {
     pub fn running(&self) -> usize {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.values().filter(|s| s.running.is_some()).count()
+    }
+
+    /// How many pods seen have not been seen deleted.
+    pub fn remaining(&self) -> usize {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.values().filter(|s| !s.deleted).count()
     }
 
     /// Every pod's startup latency (seen -> Running).
@@ -45,6 +54,24 @@ impl StartupTracker {
         entry.added.get_or_insert(now);
         if pod.status.phase == "Running" {
             entry.running.get_or_insert(now);
+        }
+    }
+
+    fn record_deleted(&self, name: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.entry(name.to_string()).or_default().deleted = true;
+    }
+
+    /// After a relist: every pod seen that the list no longer holds was deleted meanwhile.
+    fn record_listed(&self, pods: &[Pod]) {
+        pods.iter().for_each(|pod| self.record(pod));
+        let listed: std::collections::HashSet<&str> =
+            pods.iter().map(|p| p.metadata.name.as_str()).collect();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, s) in seen.iter_mut() {
+            if !listed.contains(name.as_str()) {
+                s.deleted = true;
+            }
         }
     }
 }
@@ -88,6 +115,7 @@ pub async fn watch_pods(
                 }
                 Some(Ok(WatchEvent::Deleted(pod))) => {
                     resource_version = pod.metadata.resource_version.clone();
+                    tracker.record_deleted(&pod.metadata.name);
                 }
                 Some(Ok(WatchEvent::Bookmark {
                     resource_version: rv,
@@ -114,9 +142,36 @@ async fn relist(
         .await
     {
         Ok(list) => {
-            list.items.iter().for_each(|pod| tracker.record(pod));
+            tracker.record_listed(&list.items);
             *resource_version = list.resource_version;
         }
         Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, phase: &str) -> Pod {
+        let mut pod = Pod::default();
+        pod.metadata.name = name.into();
+        pod.status.phase = phase.into();
+        pod
+    }
+
+    #[test]
+    fn pods_are_counted_until_seen_deleted_or_missing_from_a_relist() {
+        let tracker = StartupTracker::default();
+        for name in ["a", "b", "c"] {
+            tracker.record(&pod(name, "Pending"));
+        }
+        tracker.record(&pod("a", "Running"));
+        assert_eq!((tracker.running(), tracker.remaining()), (1, 3));
+        tracker.record_deleted("a");
+        assert_eq!(tracker.remaining(), 2);
+        tracker.record_listed(&[pod("c", "Running")]);
+        assert_eq!((tracker.running(), tracker.remaining()), (2, 1));
+        assert_eq!(tracker.latencies().len(), 2);
     }
 }
