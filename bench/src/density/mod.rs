@@ -8,6 +8,7 @@
 mod objects;
 pub mod plot;
 mod record;
+mod report;
 mod startup;
 mod usage;
 
@@ -21,7 +22,6 @@ use skiff_client::{Client, DeleteOptions, ListOptions};
 use skiff_testkit::{ClusterSpec, NodeletSpec, TestCluster};
 use tokio_util::sync::CancellationToken;
 
-use crate::stats::{ms, Summary};
 use crate::BenchError;
 use startup::StartupTracker;
 
@@ -185,65 +185,19 @@ pub async fn run(args: DensityArgs) -> Result<(), BenchError> {
     stop.cancel();
     let _ = watcher.await;
 
-    let startup = tracker.latencies();
-    print!(
-        "{}",
-        report(&args, all_running, &startup, &timings, &usage, db_size, gc)
-    );
+    let outcome = report::Outcome {
+        all_running,
+        startup: tracker.latencies(),
+        timings,
+        usage,
+        db_size,
+        gc,
+    };
+    print!("{}", report::text(&args, &outcome));
     if let Some(path) = &args.record {
-        let run = run_record(&args, all_running, &startup, &timings, &usage, db_size, gc);
-        record::append(path, &run)?;
+        record::append(path, &report::run_record(&args, &outcome))?;
     }
     Ok(())
-}
-
-/// The run's figures for the JSON-lines file.
-fn run_record(
-    args: &DensityArgs,
-    all_running: Duration,
-    startup: &[Duration],
-    timings: &ApiTimings,
-    usage: &[usage::Usage],
-    db_size: Option<i64>,
-    gc: Duration,
-) -> record::RunRecord {
-    let millis = |d: Duration| d.as_secs_f64() * 1000.0;
-    let startup = Summary::from_samples(startup.to_vec());
-    let pick = |f: fn(&Summary) -> Duration| startup.as_ref().map(|s| millis(f(s))).unwrap_or(0.0);
-    record::RunRecord {
-        finished: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        store: args.store.clone(),
-        pods: args.pods,
-        nodes: args.nodes,
-        rate: args.rate,
-        all_running_s: all_running.as_secs_f64(),
-        startup_p50_ms: pick(|s| s.p50),
-        startup_p90_ms: pick(|s| s.p90),
-        startup_p99_ms: pick(|s| s.p99),
-        api_p99_ms: timings
-            .iter()
-            .filter_map(|(verb, samples)| {
-                let s = Summary::from_samples(samples.clone())?;
-                Some((verb.to_string(), millis(s.p99)))
-            })
-            .collect(),
-        rss_mb: usage
-            .iter()
-            .map(|u| (u.name.clone(), crate::rss::mb(u.rss_bytes)))
-            .collect(),
-        control_plane_mb: crate::rss::mb(control_plane_bytes(usage)),
-        db_mb: db_size.map(|b| b as f64 / 1048576.0),
-        gc_s: gc.as_secs_f64(),
-    }
-}
-
-/// Store members, apiserver, controller-manager and scheduler: everything but the nodelets.
-fn control_plane_bytes(usage: &[usage::Usage]) -> u64 {
-    usage
-        .iter()
-        .filter(|u| !u.name.starts_with("nodelet"))
-        .map(|u| u.rss_bytes)
-        .sum()
 }
 
 /// Polls `done` every 100 ms for at most `limit`.
@@ -300,54 +254,4 @@ async fn store_db_size(cluster: &TestCluster) -> Option<i64> {
     let status =
         skiff_testkit::store::status(&url, cluster.store_tls(), Duration::from_secs(5)).await?;
     Some(status.db_size)
-}
-
-fn report(
-    args: &DensityArgs,
-    all_running: Duration,
-    startup: &[Duration],
-    timings: &ApiTimings,
-    usage: &[usage::Usage],
-    db_size: Option<i64>,
-    gc: Duration,
-) -> String {
-    let mut out = format!(
-        "## density: {} pods on {} hollow nodes at {}/s, store {}\n\n",
-        args.pods, args.nodes, args.rate, args.store
-    );
-    out += &format!("all Running after {:.1} s\n\n", all_running.as_secs_f64());
-    if let Some(s) = Summary::from_samples(startup.to_vec()) {
-        out += &format!(
-            "| pod startup (watch: seen -> Running) | p50 {} ms | p90 {} ms | p99 {} ms | max {} ms |\n|---|---|---|---|---|\n\n",
-            ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)
-        );
-    }
-    out += "| API call | count | p50 ms | p99 ms |\n|---|---:|---:|---:|\n";
-    for (verb, samples) in timings {
-        if let Some(s) = Summary::from_samples(samples.clone()) {
-            out += &format!("| {verb} | {} | {} | {} |\n", s.count, ms(s.p50), ms(s.p99));
-        }
-    }
-    out += "\n| component | RSS MB | CPU s |\n|---|---:|---:|\n";
-    for u in usage {
-        out += &format!(
-            "| {} | {:.1} | {:.1} |\n",
-            u.name,
-            crate::rss::mb(u.rss_bytes),
-            u.cpu_seconds
-        );
-    }
-    let control_plane = control_plane_bytes(usage);
-    out += &format!(
-        "\ncontrol plane RSS (store members, apiserver, controller-manager, scheduler): {:.1} MB\n",
-        crate::rss::mb(control_plane)
-    );
-    if let Some(size) = db_size {
-        out += &format!("store db size: {:.1} MB\n", size as f64 / 1048576.0);
-    }
-    out += &format!(
-        "garbage collection of every pod after deleting the controllers: {:.1} s\n",
-        gc.as_secs_f64()
-    );
-    out
 }
