@@ -131,26 +131,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::super::record::sample as run;
     use super::*;
-
-    fn run(store: &str, pods: usize, finished: &str, p99: f64) -> RunRecord {
-        RunRecord {
-            finished: finished.into(),
-            store: store.into(),
-            pods,
-            nodes: pods / 100,
-            rate: 100.0,
-            all_running_s: 10.0,
-            startup_p50_ms: 100.0,
-            startup_p90_ms: 200.0,
-            startup_p99_ms: p99,
-            api_p99_ms: BTreeMap::new(),
-            rss_mb: BTreeMap::new(),
-            control_plane_mb: pods as f64 / 10.0,
-            db_mb: None,
-            gc_s: 1.0,
-        }
-    }
 
     #[test]
     fn the_latest_run_of_each_size_is_drawn_per_store() {

@@ -58,27 +58,33 @@ fn parse_lines(text: &str) -> Result<Vec<RunRecord>, String> {
         .collect()
 }
 
+/// A run with every figure set, for tests of what reads records.
+#[cfg(test)]
+pub fn sample(store: &str, pods: usize, finished: &str, startup_p99_ms: f64) -> RunRecord {
+    RunRecord {
+        finished: finished.into(),
+        store: store.into(),
+        pods,
+        nodes: pods / 100,
+        rate: 100.0,
+        all_running_s: 10.0,
+        startup_p50_ms: 120.0,
+        startup_p90_ms: 300.0,
+        startup_p99_ms,
+        api_p99_ms: [("create rc".to_string(), 11.3)].into(),
+        rss_mb: [("apiserver".to_string(), 39.0)].into(),
+        control_plane_mb: pods as f64 / 10.0,
+        db_mb: Some(26.8),
+        gc_s: 5.2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sample(pods: usize) -> RunRecord {
-        RunRecord {
-            finished: "2026-12-04T15:00:00Z".into(),
-            store: "skiff".into(),
-            pods,
-            nodes: pods / 100,
-            rate: 100.0,
-            all_running_s: 10.0,
-            startup_p50_ms: 120.0,
-            startup_p90_ms: 300.0,
-            startup_p99_ms: 480.0,
-            api_p99_ms: [("create rc".to_string(), 11.3)].into(),
-            rss_mb: [("apiserver".to_string(), 39.0)].into(),
-            control_plane_mb: 234.0,
-            db_mb: Some(26.8),
-            gc_s: 5.2,
-        }
+        super::sample("skiff", pods, "2026-12-04T15:00:00Z", 480.0)
     }
 
     #[test]

@@ -64,8 +64,8 @@ impl Durable {
         };
         let listing_at = SystemTime::now();
         let mtime = self.dir_mtime();
-        if let (Some(now), Some((seen, at))) = (mtime, self.listed) {
-            if now == seen && now + MTIME_GRANULARITY < at {
+        if let (Some(current), Some((seen, at))) = (mtime, self.listed) {
+            if current == seen && current + MTIME_GRANULARITY < at {
                 return Ok(());
             }
         }

@@ -31,17 +31,10 @@ impl SnapFiles {
         self.dir.join(format!("{term:016x}-{index:016x}.snap"))
     }
 
-    /// Writes the data durably: a temporary file, fsynced, renamed into place, and the
-    /// directory fsynced, so a crash leaves the old file or the whole new one.
-    pub fn save(&self, term: u64, index: u64, data: &[u8]) -> Result<u64> {
-        self.save_with(term, index, |out| {
-            out.write_all(data)
-                .map_err(|e| StoreError::Corrupt(format!("writing a raft snapshot: {e}")))
-        })
-    }
-
-    /// Like [`SnapFiles::save`], with the data written by `write` as it is produced, so
-    /// a snapshot of the whole state is never in memory at once. Returns its size.
+    /// Writes the data `write` produces durably: a temporary file, fsynced, renamed into
+    /// place, and the directory fsynced, so a crash leaves the old file or the whole new
+    /// one. The data goes out as it is produced, so a snapshot of the whole state is never
+    /// in memory at once. Returns its size.
     pub fn save_with(
         &self,
         term: u64,
@@ -89,6 +82,14 @@ impl SnapFiles {
     }
 }
 
+/// A writer for [`SnapFiles::save_with`] of data already in memory.
+pub fn write_data(data: &[u8]) -> impl FnOnce(&mut dyn Write) -> Result<()> + '_ {
+    move |out| {
+        out.write_all(data)
+            .map_err(|e| StoreError::Corrupt(format!("writing a raft snapshot: {e}")))
+    }
+}
+
 fn io_error(path: &Path, doing: &str, e: std::io::Error) -> StoreError {
     StoreError::Corrupt(format!(
         "raft snapshot file {}: {doing}: {e}",
@@ -104,7 +105,7 @@ mod tests {
     fn saved_data_reads_back_and_only_the_named_file_is_kept() {
         let tmp = tempfile::tempdir().unwrap();
         let files = SnapFiles::open(&tmp.path().join("snap")).unwrap();
-        files.save(2, 100, b"old").unwrap();
+        files.save_with(2, 100, write_data(b"old")).unwrap();
         let written = files
             .save_with(3, 200, |out| {
                 out.write_all(b"ne").unwrap();

@@ -18,7 +18,7 @@ use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
 use super::log_batches::LogBatches;
-use super::snap_files::SnapFiles;
+use super::snap_files::{self, SnapFiles};
 use crate::error::{Result, StoreError};
 
 const KEY_HARD_STATE: &[u8] = b"hs";
@@ -243,11 +243,8 @@ impl RaftLogStorage {
     /// files go: a crash anywhere leaves metadata whose file exists.
     pub fn store_snapshot(&mut self, mut snapshot: Snapshot) -> Result<()> {
         let data = std::mem::take(&mut snapshot.data);
-        self.store_snapshot_with(snapshot, |out| {
-            out.write_all(&data)
-                .map_err(|e| StoreError::Corrupt(format!("writing a raft snapshot: {e}")))
-        })
-        .map(|_| ())
+        self.store_snapshot_with(snapshot, snap_files::write_data(&data))
+            .map(|_| ())
     }
 
     /// Like [`RaftLogStorage::store_snapshot`] for a snapshot whose data `write` produces
@@ -257,13 +254,8 @@ impl RaftLogStorage {
         snapshot: Snapshot,
         write: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<u64> {
+        let size = persist_snapshot(&self.tree, &self.files, &snapshot, write)?;
         let (term, index) = (snapshot.get_metadata().term, snapshot.get_metadata().index);
-        let size = self.files.save_with(term, index, write)?;
-        let bytes = snapshot
-            .write_to_bytes()
-            .map_err(|e| corrupt("snapshot", e))?;
-        self.tree.insert(KEY_SNAPSHOT, bytes)?;
-        self.tree.flush()?;
         self.files.keep_only(term, index)?;
         self.snapshot = Some(snapshot);
         self.snapshot_wanted.set(false);
@@ -429,16 +421,31 @@ impl raft::Storage for RaftLogStorage {
     }
 }
 
+/// Writes a snapshot's data (produced by `write`) to its file, then its metadata
+/// (`snapshot` holds no data) to sled, flushed. Returns the data's size.
+fn persist_snapshot(
+    tree: &sled::Tree,
+    files: &SnapFiles,
+    snapshot: &Snapshot,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<u64> {
+    let (term, index) = (snapshot.get_metadata().term, snapshot.get_metadata().index);
+    let size = files.save_with(term, index, write)?;
+    let bytes = snapshot
+        .write_to_bytes()
+        .map_err(|e| corrupt("snapshot", e))?;
+    tree.insert(KEY_SNAPSHOT, bytes)?;
+    tree.flush()?;
+    Ok(size)
+}
+
 /// The stored snapshot's metadata, checked against its file. A snapshot stored with its
 /// data in sled (before the data had files) is moved out to its file on the way.
 fn snapshot_metadata(tree: &sled::Tree, files: &SnapFiles, mut snap: Snapshot) -> Result<Snapshot> {
     let (term, index) = (snap.get_metadata().term, snap.get_metadata().index);
     if !snap.data.is_empty() {
-        files.save(term, index, &snap.data)?;
-        snap.data = Default::default();
-        let bytes = snap.write_to_bytes().map_err(|e| corrupt("snapshot", e))?;
-        tree.insert(KEY_SNAPSHOT, bytes)?;
-        tree.flush()?;
+        let data = std::mem::take(&mut snap.data);
+        persist_snapshot(tree, files, &snap, snap_files::write_data(&data))?;
     } else if !files.path(term, index).is_file() {
         return Err(corrupt(
             "snapshot",
