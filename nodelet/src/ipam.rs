@@ -1,12 +1,17 @@
 //! Pod IP allocation: one distinct address per pod from the node's range, persisted so a
 //! nodelet restart keeps every pod's IP.
 //!
-//! Pods get loopback addresses (a range inside 127.0.0.0/8, e.g. `127.42.0.0/16`): Linux
-//! routes all of 127/8 to `lo`, so a process can bind any of them with no setup, and two
-//! pods can both listen on port 8080. Network namespaces would isolate pods further but
-//! need privileges the nodelet may not have, so skiff does not use them; the price is that
-//! pods can reach each other's (and the node's) loopback ports. A range outside 127/8
-//! works only if its addresses are already configured on the node.
+//! In a sandbox the range is the node's podCIDR and the address is the pod's `eth0`. As
+//! plain processes pods get loopback addresses (a range inside 127.0.0.0/8, e.g.
+//! `127.42.0.0/16`): Linux routes all of 127/8 to `lo`, so a process can bind any of them
+//! with no setup, and two pods can both listen on port 8080.
+//!
+//! Saving is a group commit: an allocation is made in memory at once and its caller then
+//! waits until a save that includes it is on disk (written and fsynced on a blocking
+//! thread). When a hundred pods arrive together, one save covers all the allocations made
+//! while the previous one was being written, instead of a hundred fsyncs in a row on the
+//! nodelet's async threads (which stalled every other pod's work behind them). An address
+//! is used only after its save, so a crash never leaves a pod with an IP the file lacks.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -132,13 +137,20 @@ pub enum IpamError {
 }
 
 /// The persisted allocations.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct State {
     /// pod uid -> IP
     allocations: BTreeMap<String, Ipv4Addr>,
     /// The last address handed out; the next search starts after it, so a released IP is
     /// not reused at once (a late packet or probe then never reaches the wrong pod).
     last: Option<Ipv4Addr>,
+}
+
+/// The allocations in memory and how many changes they have seen.
+#[derive(Debug, Default)]
+struct Live {
+    state: State,
+    version: u64,
 }
 
 /// Allocates pod IPs from one range and remembers them in a JSON file.
@@ -148,7 +160,10 @@ pub struct Ipam {
     range: Ipv4Cidr,
     /// Addresses never handed to pods (the bridge's gateway address).
     reserved: Vec<Ipv4Addr>,
-    state: Mutex<State>,
+    /// Never held across an await or a write.
+    live: Mutex<Live>,
+    /// The version on disk; held while a save is written, so saves do not overlap.
+    saved: tokio::sync::Mutex<u64>,
 }
 
 impl Ipam {
@@ -162,7 +177,8 @@ impl Ipam {
             path,
             range,
             reserved: vec![Ipv4Addr::LOCALHOST],
-            state: Mutex::new(state),
+            live: Mutex::new(Live { state, version: 0 }),
+            saved: tokio::sync::Mutex::new(0),
         })
     }
 
@@ -176,17 +192,26 @@ impl Ipam {
         self.range
     }
 
-    /// The pod's IP, allocating one if it has none (idempotent).
-    pub fn allocate(&self, pod_uid: &str) -> Result<Ipv4Addr, IpamError> {
-        let mut state = self.lock();
-        if let Some(ip) = state.allocations.get(pod_uid) {
-            return Ok(*ip);
+    /// The pod's IP, allocating one if it has none (idempotent); returns once the
+    /// allocation is on disk.
+    pub async fn allocate(&self, pod_uid: &str) -> Result<Ipv4Addr, IpamError> {
+        let (ip, version) = self.allocate_in_memory(pod_uid)?;
+        // Also when the pod already had its IP: an earlier save of it may have failed.
+        self.saved_through(version).await?;
+        Ok(ip)
+    }
+
+    fn allocate_in_memory(&self, pod_uid: &str) -> Result<(Ipv4Addr, u64), IpamError> {
+        let mut live = self.lock();
+        if let Some(ip) = live.state.allocations.get(pod_uid) {
+            return Ok((*ip, live.version));
         }
         let used: std::collections::HashSet<Ipv4Addr> =
-            state.allocations.values().copied().collect();
+            live.state.allocations.values().copied().collect();
         let (lo, hi) = self.range.usable();
         let count = hi - lo;
-        let start = state
+        let start = live
+            .state
             .last
             .map(|last| u64::from(u32::from(last)))
             .filter(|last| (lo..hi).contains(last))
@@ -195,65 +220,90 @@ impl Ipam {
             .map(|k| Ipv4Addr::from((lo + (start + k) % count) as u32))
             .find(|ip| !self.reserved.contains(ip) && !used.contains(ip))
             .ok_or(IpamError::Exhausted { range: self.range })?;
-        state.allocations.insert(pod_uid.to_string(), ip);
-        state.last = Some(ip);
-        self.save(&state)?;
-        Ok(ip)
+        live.state.allocations.insert(pod_uid.to_string(), ip);
+        live.state.last = Some(ip);
+        live.version += 1;
+        Ok((ip, live.version))
     }
 
     pub fn get(&self, pod_uid: &str) -> Option<Ipv4Addr> {
-        self.lock().allocations.get(pod_uid).copied()
+        self.lock().state.allocations.get(pod_uid).copied()
     }
 
     /// Frees the pod's IP; returns it if it had one.
-    pub fn release(&self, pod_uid: &str) -> Result<Option<Ipv4Addr>, IpamError> {
-        let mut state = self.lock();
-        let ip = state.allocations.remove(pod_uid);
-        if ip.is_some() {
-            self.save(&state)?;
-        }
+    pub async fn release(&self, pod_uid: &str) -> Result<Option<Ipv4Addr>, IpamError> {
+        let (ip, version) = {
+            let mut live = self.lock();
+            let ip = live.state.allocations.remove(pod_uid);
+            if ip.is_some() {
+                live.version += 1;
+            }
+            (ip, live.version)
+        };
+        self.saved_through(version).await?;
         Ok(ip)
     }
 
     /// Frees the IPs of every pod for which `keep` is false (pods deleted while the
     /// nodelet was down); returns what was freed.
-    pub fn retain(
+    pub async fn retain(
         &self,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<(String, Ipv4Addr)>, IpamError> {
-        let mut state = self.lock();
-        let gone: Vec<(String, Ipv4Addr)> = state
-            .allocations
-            .iter()
-            .filter(|(uid, _)| !keep(uid))
-            .map(|(uid, ip)| (uid.clone(), *ip))
-            .collect();
-        for (uid, _) in &gone {
-            state.allocations.remove(uid);
-        }
-        if !gone.is_empty() {
-            self.save(&state)?;
-        }
+        let (gone, version) = {
+            let mut live = self.lock();
+            let gone: Vec<(String, Ipv4Addr)> = live
+                .state
+                .allocations
+                .iter()
+                .filter(|(uid, _)| !keep(uid))
+                .map(|(uid, ip)| (uid.clone(), *ip))
+                .collect();
+            for (uid, _) in &gone {
+                live.state.allocations.remove(uid);
+            }
+            if !gone.is_empty() {
+                live.version += 1;
+            }
+            (gone, live.version)
+        };
+        self.saved_through(version).await?;
         Ok(gone)
     }
 
     /// All current allocations, pod uid -> IP.
     pub fn allocations(&self) -> BTreeMap<String, Ipv4Addr> {
-        self.lock().allocations.clone()
+        self.lock().state.allocations.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
         // The state is replaced only whole, so a panic elsewhere cannot leave it torn.
-        self.state
+        self.live
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn save(&self, state: &State) -> Result<(), IpamError> {
-        write_json_atomic(&self.path, state).map_err(|source| IpamError::Save {
+    /// Returns once the file holds `version` or a later one, saving the newest state if
+    /// it does not (one save covers every change made before it started).
+    async fn saved_through(&self, version: u64) -> Result<(), IpamError> {
+        let mut saved = self.saved.lock().await;
+        if *saved >= version {
+            return Ok(());
+        }
+        let (state, newest) = {
+            let live = self.lock();
+            (live.state.clone(), live.version)
+        };
+        let path = self.path.clone();
+        let written = tokio::task::spawn_blocking(move || write_json_atomic(&path, &state))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        written.map_err(|source| IpamError::Save {
             path: self.path.clone(),
             source,
-        })
+        })?;
+        *saved = newest;
+        Ok(())
     }
 }
 
@@ -272,19 +322,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn allocations_are_distinct_stable_persisted_and_not_reused_at_once() {
+    #[tokio::test]
+    async fn allocations_are_distinct_stable_persisted_and_not_reused_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ipam.json");
         let range: Ipv4Cidr = "127.42.0.0/30".parse().unwrap();
         let ipam = Ipam::open(&path, range).unwrap();
-        let a = ipam.allocate("a").unwrap();
-        let b = ipam.allocate("b").unwrap();
+        let a = ipam.allocate("a").await.unwrap();
+        let b = ipam.allocate("b").await.unwrap();
         assert_eq!(a, Ipv4Addr::new(127, 42, 0, 1));
         assert_eq!(b, Ipv4Addr::new(127, 42, 0, 2));
-        assert_eq!(ipam.allocate("a").unwrap(), a);
+        assert_eq!(ipam.allocate("a").await.unwrap(), a);
         assert!(matches!(
-            ipam.allocate("c"),
+            ipam.allocate("c").await,
             Err(IpamError::Exhausted { .. })
         ));
 
@@ -292,33 +342,63 @@ mod tests {
         drop(ipam);
         let ipam = Ipam::open(&path, range).unwrap();
         assert_eq!(ipam.get("a"), Some(a));
-        assert_eq!(ipam.release("a").unwrap(), Some(a));
-        assert_eq!(ipam.allocate("c").unwrap(), a);
+        assert_eq!(ipam.release("a").await.unwrap(), Some(a));
+        assert_eq!(ipam.allocate("c").await.unwrap(), a);
 
-        let freed = ipam.retain(|uid| uid == "c").unwrap();
+        let freed = ipam.retain(|uid| uid == "c").await.unwrap();
         assert_eq!(freed, vec![("b".to_string(), b)]);
         assert_eq!(ipam.allocations().len(), 1);
     }
 
-    #[test]
-    fn the_search_continues_after_the_last_allocation() {
+    #[tokio::test]
+    async fn the_search_continues_after_the_last_allocation() {
         let dir = tempfile::tempdir().unwrap();
         let ipam = Ipam::open(
             dir.path().join("ipam.json"),
             "127.9.0.0/24".parse().unwrap(),
         )
         .unwrap();
-        let a = ipam.allocate("a").unwrap();
-        ipam.release("a").unwrap();
-        let b = ipam.allocate("b").unwrap();
+        let a = ipam.allocate("a").await.unwrap();
+        ipam.release("a").await.unwrap();
+        let b = ipam.allocate("b").await.unwrap();
         assert_ne!(a, b);
     }
 
-    #[test]
-    fn never_hands_out_the_nodes_own_loopback() {
+    #[tokio::test]
+    async fn never_hands_out_the_nodes_own_loopback() {
         let dir = tempfile::tempdir().unwrap();
         let ipam =
             Ipam::open(dir.path().join("ipam.json"), "127.0.0.0/8".parse().unwrap()).unwrap();
-        assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(127, 0, 0, 2));
+        assert_eq!(
+            ipam.allocate("a").await.unwrap(),
+            Ipv4Addr::new(127, 0, 0, 2)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn allocations_made_together_are_all_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ipam.json");
+        let range: Ipv4Cidr = "10.42.0.0/24".parse().unwrap();
+        let ipam = std::sync::Arc::new(Ipam::open(&path, range).unwrap());
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let ipam = ipam.clone();
+                tokio::spawn(async move { ipam.allocate(&format!("pod-{i}")).await.unwrap() })
+            })
+            .collect();
+        let mut ips = Vec::new();
+        for t in tasks {
+            ips.push(t.await.unwrap());
+        }
+        // Every allocation had returned, so every one is in the file.
+        let reopened = Ipam::open(&path, range).unwrap();
+        let on_disk = reopened.allocations();
+        assert_eq!(on_disk.len(), 100);
+        for (i, ip) in ips.iter().enumerate() {
+            assert_eq!(on_disk.get(&format!("pod-{i}")), Some(ip));
+        }
+        let distinct: std::collections::HashSet<_> = ips.iter().collect();
+        assert_eq!(distinct.len(), 100);
     }
 }

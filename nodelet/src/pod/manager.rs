@@ -110,7 +110,7 @@ impl PodManager {
                 }
             }
         }
-        match self.ctx.ipam.retain(keep) {
+        match self.ctx.ipam.retain(keep).await {
             Ok(freed) if !freed.is_empty() => tracing::info!(
                 count = freed.len(),
                 "released IPs of pods that no longer exist"
@@ -198,7 +198,7 @@ async fn clean_up_orphan(ctx: Arc<NodeContext>, uid: String, infos: Vec<Containe
             tracing::warn!(pod = %uid, error = %e, "removing an orphaned pod's sandbox failed");
         }
     }
-    if let Err(e) = ctx.ipam.release(&uid) {
+    if let Err(e) = ctx.ipam.release(&uid).await {
         tracing::warn!(pod = %uid, error = %e, "releasing an orphaned pod's IP failed");
     }
 }

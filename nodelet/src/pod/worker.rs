@@ -95,6 +95,7 @@ impl PodWorker {
     /// Runs until the pod is gone and cleaned up (then sends its uid on `done`), or until
     /// `cancel` (the agent stops: containers keep running).
     pub async fn run(mut self, cancel: CancellationToken, done: mpsc::UnboundedSender<String>) {
+        tracing::trace!(pod = %self.events.description(), "pod worker started");
         loop {
             let started = Instant::now();
             let wake = self.sync().await;
@@ -144,7 +145,7 @@ impl PodWorker {
         let pod = self.pod.clone();
         let mut wake = self.resync_at(now);
         if self.pod_ip.is_none() {
-            match self.ctx.ipam.allocate(&self.uid) {
+            match self.ctx.ipam.allocate(&self.uid).await {
                 Ok(ip) => self.pod_ip = Some(ip),
                 Err(e) => {
                     if !self.ip_error_reported {
@@ -275,6 +276,7 @@ impl PodWorker {
         };
         let statuses: Vec<ContainerStatus> = self.container_statuses(&pod, &base);
         let status = pod_status(&base, &facts, statuses);
+        tracing::trace!(pod = %self.events.description(), phase = %status.phase, "pod status computed");
         if let WriteOutcome::Failed(e) = self
             .writer
             .write(&self.ctx.client, &self.ctx.metrics, &pod, status)
@@ -397,7 +399,7 @@ impl PodWorker {
                 tracing::warn!(pod = %self.uid, error = %e, "removing the pod's sandbox failed");
             }
         }
-        if let Err(e) = self.ctx.ipam.release(&self.uid) {
+        if let Err(e) = self.ctx.ipam.release(&self.uid).await {
             tracing::warn!(pod = %self.uid, error = %e, "releasing the pod's IP failed");
         }
         self.ctx.metrics.remove_pod(&self.uid);

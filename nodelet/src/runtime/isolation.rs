@@ -107,15 +107,24 @@ pub(crate) fn start_error_file(dir: &InstanceDir) -> PathBuf {
 /// Entry point of the hidden `init --state-dir DIR` subcommand (PID 1 of the container).
 pub fn init(state_dir: &Path) -> ExitCode {
     let dir = InstanceDir::new(state_dir.to_path_buf());
-    // Opened (empty) before the mounts: the state dir may be under the /tmp about to be
-    // hidden. Closed on exec; written only if the program cannot be started.
-    let report = File::create(start_error_file(&dir));
+    // The state dir is opened before the mounts (it may be under the /tmp about to be
+    // hidden) and the report made in it only if the program cannot be started: creating a
+    // file for every start was a cost on every container. Closed on exec.
+    let state = File::open(&dir.path);
     let message = match init_and_exec(&dir) {
         Ok(message) | Err(message) => message,
     };
     eprintln!("{message}");
-    if let Ok(mut f) = report {
-        let _ = f.write_all(message.as_bytes());
+    if let Ok(state) = &state {
+        let name = start_error_file(&dir);
+        let name = name.file_name().unwrap_or_default();
+        let flags =
+            rustix::fs::OFlags::CREATE | rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC;
+        if let Ok(fd) =
+            rustix::fs::openat(state, name, flags, rustix::fs::Mode::from_raw_mode(0o644))
+        {
+            let _ = File::from(fd).write_all(message.as_bytes());
+        }
     }
     ExitCode::from(128)
 }

@@ -22,6 +22,26 @@ impl Runtime {
     /// Each instance number may be started once. Starting instance N deletes the state
     /// and logs of every instance of that container except N and the newest before it.
     pub async fn start(&self, spec: ContainerSpec) -> Result<ContainerId, RuntimeError> {
+        // The state dir and its fsynced spec are written on a blocking thread: a hundred
+        // pods starting together would otherwise stall the nodelet's async threads (and
+        // every other pod's work on them) behind one another's fsyncs.
+        let this = self.clone();
+        let (id, dir) = tokio::task::spawn_blocking(move || this.prepare_instance(spec))
+            .await
+            .map_err(|e| {
+                RuntimeError::io("preparing a container's state", io::Error::other(e))
+            })??;
+        let began = std::time::Instant::now();
+        self.spawn_supervisor(&id, &dir).await?;
+        tracing::debug!(container = %id, handshake_ms = began.elapsed().as_millis() as u64, "container started");
+        Ok(id)
+    }
+
+    /// The instance's state dir with its spec, before its supervisor starts.
+    fn prepare_instance(
+        &self,
+        spec: ContainerSpec,
+    ) -> Result<(ContainerId, InstanceDir), RuntimeError> {
         validate_name("pod uid", &spec.pod_uid)?;
         validate_name("container name", &spec.container_name)?;
         let id = spec.id();
@@ -58,9 +78,7 @@ impl Runtime {
         };
         write_json_atomic(&dir.spec(), &stored)
             .map_err(|e| RuntimeError::io(format!("writing {}", dir.spec().display()), e))?;
-        self.spawn_supervisor(&id, &dir).await?;
-        tracing::debug!(container = %id, "container started");
-        Ok(id)
+        Ok((id, dir))
     }
 
     /// The environment of a container: defaults a container runtime and the nodelet

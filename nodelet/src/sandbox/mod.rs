@@ -35,7 +35,7 @@ use crate::ipam::Ipv4Cidr;
 use crate::runtime::cgroup::{self, Limits};
 use crate::runtime::layout::{read_json, write_json_atomic};
 use crate::runtime::Isolation;
-use net::{Net, PodInterface};
+use net::{HostEnd, Net, PodInterface};
 pub use node::{teardown, NodeNetwork};
 
 /// How long a pause process may take to report its namespaces ready.
@@ -180,12 +180,19 @@ impl Sandboxes {
             // with it; make it again from scratch.
             self.remove(pod_uid).await?;
         }
-        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
-        fs::write(dir.join("hostname"), format!("{pod_name}\n"))
-            .map_err(io("writing the pod's hostname file"))?;
-        fs::write(dir.join("hosts"), hosts_file(pod_name, ip))
-            .map_err(io("writing the pod's hosts file"))?;
+        tracing::trace!(pod = pod_name, "making the sandbox");
+        let (files, name) = (dir.clone(), pod_name.to_string());
+        blocking(move || {
+            fs::create_dir_all(&files).map_err(io(format!("creating {}", files.display())))?;
+            fs::write(files.join("hostname"), format!("{name}\n"))
+                .map_err(io("writing the pod's hostname file"))?;
+            fs::write(files.join("hosts"), hosts_file(&name, ip))
+                .map_err(io("writing the pod's hosts file"))
+        })
+        .await?;
+        let began = std::time::Instant::now();
         let (pid, start_ticks) = self.start_pause(&dir, pod_name).await?;
+        let paused = began.elapsed();
         let suffix = veth_suffix(pod_uid);
         let record = Record {
             pause_pid: pid,
@@ -200,8 +207,15 @@ impl Sandboxes {
             let _ = self.inner.net.delete_link(&record.host_veth).await;
             return Err(e);
         }
-        write_json_atomic(&dir.join("sandbox.json"), &record)
-            .map_err(io("writing sandbox.json"))?;
+        let (path, saved) = (dir.join("sandbox.json"), record.clone());
+        blocking(move || write_json_atomic(&path, &saved).map_err(io("writing sandbox.json")))
+            .await?;
+        tracing::debug!(
+            pod = pod_name,
+            pause_ms = paused.as_millis() as u64,
+            total_ms = began.elapsed().as_millis() as u64,
+            "sandbox made"
+        );
         Ok(self.isolation(&dir, &record))
     }
 
@@ -292,17 +306,14 @@ impl Sandboxes {
     }
 
     async fn plug(&self, record: &Record, peer: &str) -> Result<(), SandboxError> {
-        let net = &self.inner.net;
-        net.add_pod_veth(
-            &record.host_veth,
-            peer,
-            self.inner.bridge_index,
-            record.pause_pid,
-        )
-        .await?;
+        let began = std::time::Instant::now();
         let cidr = self.inner.node.pod_cidr;
-        net::configure_pod(
+        net::plug_pod(
             record.pause_pid,
+            HostEnd {
+                name: record.host_veth.clone(),
+                bridge: self.inner.bridge_index,
+            },
             PodInterface {
                 peer: peer.to_string(),
                 ip: record.ip,
@@ -312,8 +323,23 @@ impl Sandboxes {
             },
         )
         .await?;
+        tracing::debug!(
+            pause_pid = record.pause_pid,
+            plug_ms = began.elapsed().as_millis() as u64,
+            "pod network plugged"
+        );
         Ok(())
     }
+}
+
+/// File work (fsyncs) on a blocking thread, so pods starting together do not stall the
+/// nodelet's async threads behind one another's writes.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SandboxError> + Send + 'static,
+) -> Result<T, SandboxError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(io("a sandbox's files")(std::io::Error::other(e))))
 }
 
 fn pause_alive(record: &Record) -> bool {

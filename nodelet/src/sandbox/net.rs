@@ -1,15 +1,15 @@
 //! The pod network over rtnetlink: the node's bridge, a veth pair per pod, addresses and
 //! routes. Nothing shells out to `ip`.
 //!
-//! A pod's network namespace is configured from a short-lived OS thread that joins it
-//! (`setns` affects only the calling thread) and opens its own netlink socket there.
+//! A pod is plugged in from a short-lived OS thread that makes its veth pair and then
+//! joins its network namespace (`setns` affects only the calling thread) to configure it.
 
 use std::fs::File;
 use std::net::Ipv4Addr;
 
 use futures::TryStreamExt;
 use nix::sched::{setns, CloneFlags};
-use rtnetlink::packet_route::link::{InfoData, InfoVeth};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute};
 use rtnetlink::{
     new_connection, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
     RouteMessageBuilder,
@@ -138,7 +138,7 @@ impl Net {
     /// kernel's one rtnl lock, so every request per pod costs every other pod too; creating
     /// the peer in place and attaching the host end at once replaces five requests (create,
     /// look up, move, look up, attach) and the namespace move, the slowest of them.
-    pub async fn add_pod_veth(
+    async fn add_pod_veth(
         &self,
         host: &str,
         peer: &str,
@@ -148,11 +148,20 @@ impl Net {
         let peer_message = LinkMessageBuilder::<LinkUnspec>::new()
             .name(peer.to_string())
             .setns_by_pid(pid)
+            .append_extra_attribute(LinkAttribute::NumTxQueues(1))
+            .append_extra_attribute(LinkAttribute::NumRxQueues(1))
             // Not `.up()`: the kernel refuses to open a veth end before its pair exists
             // (ENOTCONN); the pod's side brings it up.
             .build();
+        // One queue each way on both ends, said in the request: without it the kernel makes
+        // a queue per CPU and then cuts them to one after registering each end, and each
+        // cut waits for an expedited RCU grace period while holding the rtnl lock (seen in
+        // the nodelet's kernel stacks: `synchronize_rcu_expedited` under `veth_newlink`),
+        // which stalled every other pod's network requests behind it.
         let pair = LinkVeth::new(host, peer)
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message)))
+            .append_extra_attribute(LinkAttribute::NumTxQueues(1))
+            .append_extra_attribute(LinkAttribute::NumRxQueues(1))
             .controller(bridge)
             .up()
             .build();
@@ -218,13 +227,28 @@ pub struct PodInterface {
     pub on_link: Option<Ipv4Cidr>,
 }
 
-/// Configures `lo` and `eth0` in the network namespace of process `pid`.
-pub async fn configure_pod(pid: u32, iface: PodInterface) -> Result<(), NetError> {
+/// The host's side of a pod's veth pair: its name and the bridge it joins.
+#[derive(Debug, Clone)]
+pub struct HostEnd {
+    pub name: String,
+    pub bridge: u32,
+}
+
+/// Plugs the pod whose namespaces process `pid` holds into the node's bridge: creates its
+/// veth pair, then configures `lo` and `eth0` inside.
+///
+/// All of it runs on one short-lived OS thread with its own netlink sockets: the first
+/// opened in the node's namespace (a socket stays in the namespace it was made in), the
+/// second after the thread joined the pod's (`setns` moves only the calling thread). Each
+/// pod's requests then queue only for the kernel's rtnl lock, not also behind every other
+/// pod's requests on one shared socket and the nodelet's busy async threads (with a hundred
+/// pods starting at once, that queue was most of a sandbox's start).
+pub async fn plug_pod(pid: u32, host: HostEnd, iface: PodInterface) -> Result<(), NetError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("pod-netns".into())
         .spawn(move || {
-            let _ = tx.send(configure_in_thread(pid, iface));
+            let _ = tx.send(plug_in_thread(pid, host, iface));
         });
     if let Err(e) = spawned {
         return Err(NetError {
@@ -240,7 +264,19 @@ pub async fn configure_pod(pid: u32, iface: PodInterface) -> Result<(), NetError
     })
 }
 
-fn configure_in_thread(pid: u32, iface: PodInterface) -> Result<(), NetError> {
+fn plug_in_thread(pid: u32, host: HostEnd, iface: PodInterface) -> Result<(), NetError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NetError {
+            what: "building the pod network runtime".into(),
+            message: e.to_string(),
+        })?;
+    runtime.block_on(async {
+        Net::connect()?
+            .add_pod_veth(&host.name, &iface.peer, host.bridge, pid)
+            .await
+    })?;
     let path = format!("/proc/{pid}/ns/net");
     let file = File::open(&path).map_err(|e| NetError {
         what: format!("opening {path}"),
@@ -251,51 +287,47 @@ fn configure_in_thread(pid: u32, iface: PodInterface) -> Result<(), NetError> {
         what: format!("setns {path}"),
         message: e.to_string(),
     })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| NetError {
-            what: "building the pod network runtime".into(),
-            message: e.to_string(),
-        })?;
-    runtime.block_on(async move {
-        let net = Net::connect()?;
-        // Each request here takes the kernel's rtnl lock that every pod shares: lo is
-        // always link 1 of a new namespace, and the pod's end arrived named.
-        const LOOPBACK_INDEX: u32 = 1;
-        net.up(LOOPBACK_INDEX, "lo").await?;
-        let eth = net.index(&iface.peer).await?.ok_or_else(|| NetError {
-            what: format!("veth {}", iface.peer),
-            message: "not in the pod's namespace".into(),
-        })?;
-        net.add_address(eth, iface.ip, iface.prefix, &iface.peer)
-            .await?;
-        net.up(eth, &iface.peer).await?;
-        if let Some(cidr) = iface.on_link {
-            let route = RouteMessageBuilder::<Ipv4Addr>::new()
-                .destination_prefix(cidr.network(), cidr.prefix())
-                .output_interface(eth)
-                .scope(rtnetlink::packet_route::route::RouteScope::Link)
-                .build();
-            match net.handle.route().add(route).execute().await {
-                Ok(()) => {}
-                Err(e) if errno(&e) == Some(EEXIST) => {}
-                Err(e) => return Err(err(format!("adding the on-link route {cidr}"))(e)),
-            }
-        }
-        let default = RouteMessageBuilder::<Ipv4Addr>::new()
-            .gateway(iface.gateway)
+    runtime.block_on(configure_inside(iface))
+}
+
+/// `lo` and `eth0` of the namespace the calling thread is in.
+async fn configure_inside(iface: PodInterface) -> Result<(), NetError> {
+    let net = Net::connect()?;
+    // Each request here takes the kernel's rtnl lock that every pod shares: lo is
+    // always link 1 of a new namespace, and the pod's end arrived named.
+    const LOOPBACK_INDEX: u32 = 1;
+    net.up(LOOPBACK_INDEX, "lo").await?;
+    let eth = net.index(&iface.peer).await?.ok_or_else(|| NetError {
+        what: format!("veth {}", iface.peer),
+        message: "not in the pod's namespace".into(),
+    })?;
+    net.add_address(eth, iface.ip, iface.prefix, &iface.peer)
+        .await?;
+    net.up(eth, &iface.peer).await?;
+    if let Some(cidr) = iface.on_link {
+        let route = RouteMessageBuilder::<Ipv4Addr>::new()
+            .destination_prefix(cidr.network(), cidr.prefix())
+            .output_interface(eth)
+            .scope(rtnetlink::packet_route::route::RouteScope::Link)
             .build();
-        net.handle
-            .route()
-            .add(default)
-            .execute()
-            .await
-            .map_err(err(format!(
-                "adding the default route via {}",
-                iface.gateway
-            )))
-    })
+        match net.handle.route().add(route).execute().await {
+            Ok(()) => {}
+            Err(e) if errno(&e) == Some(EEXIST) => {}
+            Err(e) => return Err(err(format!("adding the on-link route {cidr}"))(e)),
+        }
+    }
+    let default = RouteMessageBuilder::<Ipv4Addr>::new()
+        .gateway(iface.gateway)
+        .build();
+    net.handle
+        .route()
+        .add(default)
+        .execute()
+        .await
+        .map_err(err(format!(
+            "adding the default route via {}",
+            iface.gateway
+        )))
 }
 
 impl Net {

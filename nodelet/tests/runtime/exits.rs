@@ -257,5 +257,5 @@ async fn remove_pod_refuses_while_running_then_cleans_up() {
     ));
     // The pod's IP goes back to the pool with the pod.
     let ip = node.pod_ip("p");
-    assert_eq!(node.ipam.release("uid-p").unwrap(), Some(ip));
+    assert_eq!(node.ipam.release("uid-p").await.unwrap(), Some(ip));
 }

@@ -61,7 +61,11 @@ impl TestNode {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
             working_dir: None,
-            pod_ip: self.ipam.allocate(&format!("uid-{pod}")).unwrap().into(),
+            // Saving an allocation runs on tokio's blocking pool, which a test thread can
+            // wait for.
+            pod_ip: futures::executor::block_on(self.ipam.allocate(&format!("uid-{pod}")))
+                .unwrap()
+                .into(),
             isolation: None,
         }
     }

@@ -168,6 +168,24 @@ async fn measure(mode: &'static str, count: usize, runtime: &str) -> Report {
         creator.await.expect("creator");
     }
     let created_at = created_at.lock().await;
+    // With `SKIFF_BENCH_LOGS`, each pod's times too (wall clock, to line up with the logs).
+    if let Ok(keep) = std::env::var("SKIFF_BENCH_LOGS") {
+        let wall = |at: Instant| {
+            let ago = Instant::now().saturating_duration_since(at);
+            (chrono::Utc::now() - chrono::Duration::from_std(ago).unwrap_or_default())
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        let lines: Vec<String> = running
+            .iter()
+            .filter_map(|(name, at)| {
+                let (_, answered) = created_at.get(name)?;
+                Some(format!("{name} {} {}\n", wall(*answered), wall(*at)))
+            })
+            .collect();
+        std::fs::create_dir_all(&keep).expect("SKIFF_BENCH_LOGS dir");
+        let path = std::path::Path::new(&keep).join(format!("{mode}-pods.txt"));
+        std::fs::write(path, lines.concat()).expect("writing the pods' times");
+    }
     // From the create's answer (the pod exists) to Running seen; the request's own time is
     // the apiserver's, measured elsewhere.
     let mut latencies: Vec<Duration> = running
@@ -211,6 +229,16 @@ async fn measure(mode: &'static str, count: usize, runtime: &str) -> Report {
     eprintln!(
         "BENCH {mode}: nodelet RSS idle {idle:?} KiB, with {per_node} pods each {busy:?} KiB"
     );
+    // `SKIFF_BENCH_LOGS=DIR` keeps the nodelets' logs (with `RUST_LOG=skiff_nodelet=debug`
+    // they time each sandbox's and container's start).
+    if let Ok(keep) = std::env::var("SKIFF_BENCH_LOGS") {
+        std::fs::create_dir_all(&keep).expect("SKIFF_BENCH_LOGS dir");
+        for n in nodes {
+            let name = format!("nodelet-{n}");
+            let path = std::path::Path::new(&keep).join(format!("{mode}-{name}.log"));
+            std::fs::write(&path, c.tc.log(&name)).expect("writing a kept log");
+        }
+    }
     Report {
         mode,
         startup,

@@ -87,3 +87,37 @@ async fn kubia_unhealthy_ignores_sigterm_as_pid_1_and_ends_with_137() {
         "killed after {waited:?}"
     );
 }
+
+/// The init stage, PID 1 of the container, reports a program it cannot start through a
+/// file it creates only then: the container ends with 128 and reason StartError naming the
+/// program, as a container runtime reports it.
+#[tokio::test]
+async fn a_program_that_cannot_start_in_a_sandbox_is_a_start_error() {
+    let c = Cluster::start_sandboxed(vec![NodeletSpec::new("n1")]).await;
+    step("a container whose program does not exist, restartPolicy Never");
+    c.create(&pod(
+        "missing",
+        "n1",
+        json!({"restartPolicy": "Never",
+               "containers": [{"name": "main", "image": "busybox",
+                               "command": ["/no/such/program"]}]}),
+    ))
+    .await;
+    let p = c
+        .wait_pod("missing", "its container terminated", 60, |p| {
+            main_status(p).is_some_and(|s| s.state.terminated.is_some())
+        })
+        .await;
+    let ended = main_status(&p)
+        .and_then(|s| s.state.terminated.clone())
+        .expect("state.terminated");
+    assert_eq!(
+        (ended.reason.as_str(), ended.exit_code),
+        ("StartError", 128),
+        "{ended:?}"
+    );
+    assert!(
+        ended.message.contains("/no/such/program"),
+        "the message names the program: {ended:?}"
+    );
+}
