@@ -259,11 +259,16 @@ impl KindCache {
             })
             .collect();
         let mut s = self.state.lock();
+        // One revision can hold several events (a transaction, a lease revoke deleting every
+        // key attached to it), and the store sends a revision's events together: what is at or
+        // below the newest revision applied before this batch has been applied already (a
+        // watch resumed with an overlap), the rest of a revision this batch began has not.
+        let applied = s.last_event;
         for (ev, obj) in prepared {
             let Some(kv) = ev.kv.as_ref() else { continue };
             let revision = kv.mod_revision;
-            if revision <= s.last_event {
-                continue; // already applied (a watch resumed with an overlap)
+            if revision <= applied {
+                continue;
             }
             let key = String::from_utf8_lossy(&kv.key).into_owned();
             let cache_event = if ev.r#type() == EventType::Delete {

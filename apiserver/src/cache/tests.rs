@@ -237,3 +237,32 @@ async fn a_relist_expires_every_watch_and_future_versions_wait() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn every_event_of_a_revision_is_applied_once() {
+    let cache = pods(100, 100);
+    cache.apply(vec![
+        put("a", "x", 11),
+        put("b", "x", 12),
+        put("c", "x", 13),
+    ]);
+    let mut w = cache.watch(Start::Now, filter(""), false).await.unwrap();
+    // A lease revoke deletes every key attached to the lease in one revision.
+    cache.apply(vec![delete("a", 14), delete("b", 14)]);
+    for name in ["a", "b"] {
+        let (t, o) = next(&mut w).await;
+        assert_eq!(
+            (t.as_str(), o["metadata"]["name"].as_str(), rv(&o)),
+            ("DELETED", Some(name), "14")
+        );
+    }
+    let only_c =
+        |cache: &KindCache| cache.stats().0 == 1 && cache.get("/registry/pods/default/c").is_some();
+    assert!(only_c(&cache));
+    // The same revision again (a resumed watch overlapping) changes nothing.
+    cache.apply(vec![delete("c", 14)]);
+    assert!(only_c(&cache));
+    assert!(tokio::time::timeout(Duration::from_millis(100), w.next())
+        .await
+        .is_err());
+}
