@@ -349,9 +349,15 @@ async fn a_list_stops_waiting_when_the_cache_is_behind_or_not_ready() {
     let wait = Duration::from_millis(200);
     assert_eq!(cache.wait_for(11, wait).await, Err(super::Behind::At(10)));
     assert!(started.elapsed() >= wait);
+    // Without a wait (resourceVersion=0): what the cache has, at once.
+    assert_eq!(cache.wait_for(0, Duration::ZERO).await, Ok(10));
     let loading = KindCache::new(by_plural("pods").unwrap(), &config(100, 100));
     assert_eq!(
         loading.wait_for(0, wait).await,
+        Err(super::Behind::NotReady)
+    );
+    assert_eq!(
+        loading.wait_for(0, Duration::ZERO).await,
         Err(super::Behind::NotReady)
     );
 }

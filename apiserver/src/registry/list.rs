@@ -5,7 +5,7 @@
 //! | resourceVersion | answered from |
 //! |---|---|
 //! | absent or `""` (consistent) | the cache, once it has reached the store's current revision (read with one small linearizable request); the store if it does not within the wait |
-//! | `"0"` (any) | the cache as it is; the store while the cache is not ready |
+//! | `"0"` (any) | the cache as it is, without waiting; the store while the cache is not ready |
 //! | `N`, match `NotOlderThan` or none | the cache once it has reached N; the store if it does not within the wait (504 if the store itself is older than N) |
 //! | `N`, match `Exact` | the store's MVCC history at N (410 once compacted) |
 //!
@@ -14,6 +14,7 @@
 //! bytes as they are instead of decoding and encoding every object.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use skiff_api::error::ApiError;
 use skiff_api::kinds::KindInfo;
@@ -104,7 +105,13 @@ impl Registry {
                 self.store.current_revision(&key).await?
             }
         };
-        let behind = match cache.wait_for(wanted, self.list_wait).await {
+        // Any state will do: a cache still loading is not waited for.
+        let wait = if from == ListFrom::Any {
+            Duration::ZERO
+        } else {
+            self.list_wait
+        };
+        let behind = match cache.wait_for(wanted, wait).await {
             Ok(_) => match cache.list(filter) {
                 Some((items, revision)) => {
                     cache.count_list(true);
