@@ -62,6 +62,16 @@ pub struct Config {
     /// revision (and bookmarks) keep moving while a kind does not change.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub watch_progress_interval: Duration,
+    /// Answer lists from the watch cache (Kubernetes' ConsistentListFromCache): a list
+    /// without resourceVersion waits until the cache has reached the store's current revision
+    /// (at most --consistent-list-wait, else it reads the store). `false`: every list reads
+    /// the store, as before.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub consistent_list_from_cache: bool,
+    /// How long a list waits for the watch cache to reach the revision it needs before it
+    /// reads the store instead.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub consistent_list_wait: Duration,
     /// Largest object accepted, in bytes; larger ones get RequestEntityTooLarge.
     #[arg(long, default_value_t = DEFAULT_MAX_OBJECT_BYTES)]
     pub max_object_bytes: usize,

@@ -11,7 +11,8 @@
 //! - [`store`]: the only code that speaks etcd: a typed interface (get, list, create-if-absent,
 //!   update-if-revision, delete-if, leases, watch) with failover across store members.
 //! - [`registry`]: every verb on every kind over the store (create, get, list, update,
-//!   status, patch, delete, bind, scale).
+//!   status, patch, delete, bind, scale); lists are answered from the watch cache once it
+//!   has caught up with the store.
 //! - [`cache`]: the watch cache and the client watches it serves.
 //! - [`auth`]: token authentication and role-based authorization.
 //! - [`events`]: store leases that make events expire.
@@ -167,7 +168,11 @@ pub async fn serve(
             config.max_object_bytes,
         )
         .with_kubelet_tls(tls.kubelet.clone())
-        .with_record_writers(config.record_managed_fields),
+        .with_record_writers(config.record_managed_fields)
+        .with_list_from_cache(
+            config.consistent_list_from_cache,
+            config.consistent_list_wait,
+        ),
     );
     let bootstrapped = Arc::new(AtomicBool::new(false));
     tracker.spawn(bootstrap::run(

@@ -197,6 +197,22 @@ impl Observe for Observer {
                 &r,
                 slow,
             );
+            let served = k.lists_from_cache.load(Ordering::Relaxed) as f64;
+            m.sample(
+                "skiff_apiserver_watch_cache_lists_total",
+                "Lists answered from the watch cache.",
+                "counter",
+                &r,
+                served,
+            );
+            let fallbacks = k.list_fallbacks.load(Ordering::Relaxed) as f64;
+            m.sample(
+                "skiff_apiserver_watch_cache_list_fallbacks_total",
+                "Lists that read the store because the watch cache was not ready or did not reach the revision in time.",
+                "counter",
+                &r,
+                fallbacks,
+            );
             let relists = k.relists.load(Ordering::Relaxed) as f64;
             m.sample(
                 "skiff_apiserver_watch_cache_relists_total",

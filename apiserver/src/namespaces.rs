@@ -43,7 +43,9 @@ pub async fn run(registry: Arc<Registry>, cache: Arc<WatchCache>, shutdown: Canc
 async fn empty_namespace(registry: &Registry, ns: &str) -> Result<(), ApiError> {
     let mut remaining = 0;
     for info in KINDS.iter().filter(|k| k.namespaced) {
-        let (items, _) = registry.list(info, &Filter::new(info, ns, "", "")?).await?;
+        let (items, _) = registry
+            .list_from_store(info, &Filter::new(info, ns, "", "")?)
+            .await?;
         for item in items {
             remaining += 1;
             // Already terminating: waiting for its node agent or its finalizers.

@@ -5,7 +5,6 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::Stream;
 use parking_lot::Mutex;
@@ -15,11 +14,8 @@ use skiff_proto::skiffapi::WatchEvent;
 use tokio::sync::mpsc;
 
 use super::kind::{view, KindCache, Msg};
+use super::{Behind, CATCH_UP};
 use crate::registry::filter::Filter;
-
-/// How long a watch from a resourceVersion newer than the cache waits for the cache to get
-/// there (another apiserver may have written it a moment ago).
-const CATCH_UP: Duration = Duration::from_secs(3);
 
 /// Where a client watch starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,25 +63,19 @@ impl KindCache {
             Start::Now => 0,
             Start::After(r) => r,
         };
-        let mut published = self.revision_tx.subscribe();
-        if wanted > *published.borrow() {
-            self.progress_wanted.notify_one();
-        }
-        let caught_up = matches!(
-            tokio::time::timeout(CATCH_UP, published.wait_for(|r| *r >= 0 && *r >= wanted)).await,
-            Ok(Ok(_))
-        );
-        if !caught_up {
-            let current = *published.borrow();
-            if current < 0 {
+        match self.wait_for(wanted, CATCH_UP).await {
+            Ok(_) => {}
+            Err(Behind::NotReady) => {
                 return Err(ApiError::unavailable(format!(
                     "the watch cache of {} is not ready yet",
                     self.info.plural
-                )));
+                )))
             }
-            return Err(ApiError::timeout(format!(
-                "Too large resource version: {wanted}, current: {current}"
-            )));
+            Err(Behind::At(current)) => {
+                return Err(ApiError::timeout(format!(
+                    "Too large resource version: {wanted}, current: {current}"
+                )))
+            }
         }
         let mut s = self.state.lock();
         let mut replay = VecDeque::new();

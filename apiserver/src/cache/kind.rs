@@ -36,13 +36,18 @@ pub struct CachedObject {
 
 impl CachedObject {
     fn new(info: &KindInfo, key: String, value: &Value) -> CachedObject {
+        CachedObject::with_index(key, ObjectIndex::of(info, value), value)
+    }
+
+    /// The object, whose selector index has been extracted already.
+    pub fn with_index(key: String, index: ObjectIndex, value: &Value) -> CachedObject {
         let json = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
         let deleting = value
             .pointer("/metadata/deletionTimestamp")
             .is_some_and(|v| !v.is_null());
         CachedObject {
             key,
-            index: ObjectIndex::of(info, value),
+            index,
             json,
             deleting,
         }
@@ -110,7 +115,7 @@ pub(super) struct State {
     last_event: i64,
     /// A watch may resume from any revision >= this one.
     pub(super) oldest: i64,
-    objects: HashMap<String, Arc<CachedObject>>,
+    pub(super) objects: HashMap<String, Arc<CachedObject>>,
     pub(super) events: VecDeque<Arc<CacheEvent>>,
     pub(super) watchers: HashMap<u64, Watcher>,
     last_bookmark: Instant,
@@ -135,6 +140,10 @@ pub struct KindCache {
     pub slow_watchers: AtomicU64,
     /// Times the cache was rebuilt from a fresh list.
     pub relists: AtomicU64,
+    /// Lists answered from the cache.
+    pub lists_from_cache: AtomicU64,
+    /// Lists that read the store because the cache was not ready or did not catch up in time.
+    pub list_fallbacks: AtomicU64,
 }
 
 /// How an event looks to one client's filter, with Kubernetes' transitions: an object that
@@ -177,6 +186,8 @@ impl KindCache {
             events_sent: AtomicU64::new(0),
             slow_watchers: AtomicU64::new(0),
             relists: AtomicU64::new(0),
+            lists_from_cache: AtomicU64::new(0),
+            list_fallbacks: AtomicU64::new(0),
         }
     }
 
@@ -259,11 +270,16 @@ impl KindCache {
             })
             .collect();
         let mut s = self.state.lock();
+        // One revision can hold several events (a transaction, a lease revoke deleting every
+        // key attached to it), and the store sends a revision's events together: what is at or
+        // below the newest revision applied before this batch has been applied already (a
+        // watch resumed with an overlap), the rest of a revision this batch began has not.
+        let applied = s.last_event;
         for (ev, obj) in prepared {
             let Some(kv) = ev.kv.as_ref() else { continue };
             let revision = kv.mod_revision;
-            if revision <= s.last_event {
-                continue; // already applied (a watch resumed with an overlap)
+            if revision <= applied {
+                continue;
             }
             let key = String::from_utf8_lossy(&kv.key).into_owned();
             let cache_event = if ev.r#type() == EventType::Delete {

@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`kind`]: one kind's cache: current objects, the event window, the registered client
 //!   watches and the fan-out with per-client filtering.
+//! - [`list`]: lists served from the cache once it has reached a revision (consistent
+//!   reads from cache).
 //! - [`client`]: a client watch: replay from a resourceVersion, then live events, bookmarks,
 //!   and the end of a watch (Expired, too slow).
 //! - [`reflector`]: the loop that lists and watches the store for one kind, reconnecting on
@@ -10,6 +12,7 @@
 
 pub mod client;
 pub mod kind;
+pub mod list;
 pub mod reflector;
 
 use std::collections::HashMap;
@@ -20,6 +23,12 @@ use skiff_api::kinds::{KindInfo, KINDS};
 
 pub use client::ClientWatch;
 pub use kind::{CachedObject, KindCache};
+pub use list::Behind;
+
+/// How long a request for a revision the cache has not reached waits for it (Kubernetes
+/// waits 3 s too): a watch from a newer resourceVersion (another apiserver wrote it a moment
+/// ago), a list that must be consistent with the store.
+pub const CATCH_UP: Duration = Duration::from_secs(3);
 
 /// Sizes and periods of the cache.
 #[derive(Debug, Clone)]

@@ -237,3 +237,127 @@ async fn a_relist_expires_every_watch_and_future_versions_wait() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn every_event_of_a_revision_is_applied_once() {
+    let cache = pods(100, 100);
+    cache.apply(vec![
+        put("a", "x", 11),
+        put("b", "x", 12),
+        put("c", "x", 13),
+    ]);
+    let mut w = cache.watch(Start::Now, filter(""), false).await.unwrap();
+    // A lease revoke deletes every key attached to the lease in one revision.
+    cache.apply(vec![delete("a", 14), delete("b", 14)]);
+    for name in ["a", "b"] {
+        let (t, o) = next(&mut w).await;
+        assert_eq!(
+            (t.as_str(), o["metadata"]["name"].as_str(), rv(&o)),
+            ("DELETED", Some(name), "14")
+        );
+    }
+    let only_c =
+        |cache: &KindCache| cache.stats().0 == 1 && cache.get("/registry/pods/default/c").is_some();
+    assert!(only_c(&cache));
+    // The same revision again (a resumed watch overlapping) changes nothing.
+    cache.apply(vec![delete("c", 14)]);
+    assert!(only_c(&cache));
+    assert!(tokio::time::timeout(Duration::from_millis(100), w.next())
+        .await
+        .is_err());
+}
+
+fn kv_in(ns: &str, name: &str, app: &str, rev: i64) -> KeyValue {
+    let obj = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": {"app": app}}});
+    KeyValue {
+        key: format!("/registry/pods/{ns}/{name}").into_bytes(),
+        value: serde_json::to_vec(&obj).unwrap(),
+        mod_revision: rev,
+        create_revision: rev,
+        version: 1,
+        lease: 0,
+    }
+}
+
+fn names(items: &[Arc<super::CachedObject>]) -> Vec<String> {
+    items
+        .iter()
+        .map(|o| format!("{}/{}", o.index.namespace, o.index.name))
+        .collect()
+}
+
+#[test]
+fn lists_are_filtered_sorted_by_namespace_and_name_and_at_the_cache_revision() {
+    let cache = Arc::new(KindCache::new(
+        by_plural("pods").unwrap(),
+        &config(100, 100),
+    ));
+    assert!(cache.list(&filter("")).is_none(), "not ready: no list");
+    // Key order is not (namespace, name) order: '-' sorts before '/'.
+    cache.reset(
+        &[
+            kv_in("a-b", "z", "web", 3),
+            kv_in("a", "y", "web", 4),
+            kv_in("a", "x-1", "db", 5),
+            kv_in("a", "x", "web", 6),
+        ],
+        20,
+        false,
+    );
+    cache.apply(vec![
+        put("c", "web", 21),
+        delete("c", 22),
+        put("d", "web", 23),
+    ]);
+    let (items, revision) = cache.list(&filter("")).unwrap();
+    assert_eq!(revision, 23);
+    assert_eq!(names(&items), ["a/x", "a/x-1", "a/y", "a-b/z", "default/d"]);
+    let (items, _) = cache.list(&filter("app=web")).unwrap();
+    assert_eq!(names(&items), ["a/x", "a/y", "a-b/z", "default/d"]);
+    let in_a = Filter::new(by_plural("pods").unwrap(), "a", "", "metadata.name!=y").unwrap();
+    assert_eq!(names(&cache.list(&in_a).unwrap().0), ["a/x", "a/x-1"]);
+    // The items are the cached bytes, with their resourceVersion.
+    let array: Value = serde_json::from_slice(&super::list::json_array(&items)).unwrap();
+    assert_eq!(array.as_array().unwrap().len(), 4);
+    assert_eq!(rv(&array[3]), "23");
+    assert_eq!(&super::list::json_array(&[])[..], b"[]");
+}
+
+#[tokio::test]
+async fn a_list_waits_for_the_revision_and_asks_the_reflector_for_progress() {
+    let cache = pods(100, 100);
+    assert_eq!(cache.wait_for(10, Duration::from_secs(3)).await, Ok(10));
+    let waiting = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.wait_for(15, Duration::from_secs(3)).await })
+    };
+    // What the reflector's loop waits on: it then asks the store for progress.
+    tokio::time::timeout(Duration::from_secs(1), cache.progress_wanted.notified())
+        .await
+        .expect("the reflector is asked for progress at once");
+    cache.apply(vec![put("a", "x", 12)]);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!waiting.is_finished(), "12 is not 15");
+    cache.progress(16);
+    assert_eq!(waiting.await.unwrap(), Ok(16));
+}
+
+#[tokio::test]
+async fn a_list_stops_waiting_when_the_cache_is_behind_or_not_ready() {
+    let cache = pods(100, 100);
+    let started = std::time::Instant::now();
+    let wait = Duration::from_millis(200);
+    assert_eq!(cache.wait_for(11, wait).await, Err(super::Behind::At(10)));
+    assert!(started.elapsed() >= wait);
+    // Without a wait (resourceVersion=0): what the cache has, at once.
+    assert_eq!(cache.wait_for(0, Duration::ZERO).await, Ok(10));
+    let loading = KindCache::new(by_plural("pods").unwrap(), &config(100, 100));
+    assert_eq!(
+        loading.wait_for(0, wait).await,
+        Err(super::Behind::NotReady)
+    );
+    assert_eq!(
+        loading.wait_for(0, Duration::ZERO).await,
+        Err(super::Behind::NotReady)
+    );
+}

@@ -9,8 +9,9 @@ use skiff_api::patch::{apply_patch, PatchType};
 use super::reply::{self, serve_as, Query};
 use super::{Http, Request};
 use crate::auth::authz::Attributes;
+use crate::cache::list::order_key;
 use crate::registry::filter::Filter;
-use crate::registry::{dry_run, DeleteOptions, Propagation, UpdateKind};
+use crate::registry::{dry_run, DeleteOptions, ListFrom, Propagation, UpdateKind};
 
 impl Http {
     /// An object (or its status), in the asked version or as a Table.
@@ -51,26 +52,25 @@ impl Http {
     }
 
     /// A list, paged by `limit` and `continue` (a token naming the last object sent). Every
-    /// page is a fresh consistent read, so pages are not one snapshot (Kubernetes' are).
+    /// page is a fresh list (consistent, unless a resourceVersion asks for less), so pages
+    /// are not one snapshot (Kubernetes' are). Items are written as the watch cache keeps
+    /// them: only a Table or another version than the stored one decodes them.
     pub(super) async fn list(&self, r: &Request) -> Result<Response, ApiError> {
         let t = &r.target;
         self.authorize(r, "list")?;
         let filter = self.filter(r)?;
-        let (mut items, revision) = self.registry.list(t.info, &filter).await?;
-        let key = |o: &Value| {
-            let m = |f: &str| {
-                o.pointer(&format!("/metadata/{f}"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            (m("namespace"), m("name"))
-        };
-        items.sort_by_key(key);
+        let from = ListFrom::parse(
+            r.query.get("resourceVersion"),
+            r.query.get("resourceVersionMatch"),
+        )?;
         let limit = r.query.int("limit")?.filter(|l| *l > 0);
         let after = parse_continue(r.query.get("continue"))?;
-        if let Some(after) = &after {
-            items.retain(|o| key(o) > *after);
+        let listing = self.registry.list(t.info, &filter, from).await?;
+        let revision = listing.revision;
+        let mut items = listing.items;
+        if let Some((ns, name)) = &after {
+            let after = (ns.as_str(), name.as_str());
+            items.retain(|o| order_key(o) > after);
         }
         let mut metadata = json!({"resourceVersion": revision.to_string()});
         if let Some(limit) = limit.map(|l| l as usize) {
@@ -78,29 +78,33 @@ impl Http {
                 let remaining = items.len() - limit;
                 items.truncate(limit);
                 if let Some(last) = items.last() {
-                    let (ns, name) = key(last);
+                    let (ns, name) = order_key(last);
                     metadata["continue"] = json!(format!("{revision}/{ns}/{name}"));
                     metadata["remainingItemCount"] = json!(remaining);
                 }
             }
         }
-        for item in &mut items {
-            serve_as(item, &t.api_version);
-        }
         if r.table {
-            let mut table = reply::table(t.info, &items, &revision.to_string(), r.whole_objects);
+            let mut values = items
+                .iter()
+                .map(|o| reply::decode_cached(o))
+                .collect::<Result<Vec<Value>, ApiError>>()?;
+            for value in &mut values {
+                serve_as(value, &t.api_version);
+            }
+            let mut table = reply::table(t.info, &values, &revision.to_string(), r.whole_objects);
             if let Some(c) = metadata.get("continue") {
                 table["metadata"]["continue"] = c.clone();
             }
             return Ok(reply::json(StatusCode::OK, &table));
         }
-        let list = json!({
+        let head = json!({
             "kind": format!("{}List", t.info.kind),
             "apiVersion": t.api_version,
             "metadata": metadata,
-            "items": items,
         });
-        Ok(reply::json(StatusCode::OK, &list))
+        let body = reply::list_body(&head, &items, t.info, &t.api_version)?;
+        Ok(reply::raw_json(StatusCode::OK, body))
     }
 
     pub(super) async fn create(&self, r: &Request) -> Result<Response, ApiError> {
@@ -178,19 +182,17 @@ impl Http {
         let a = self.attributes(r, "delete");
         let caller = self.caller(r, &a)?;
         let filter = self.filter(r)?;
-        let (items, revision) = self.registry.list(t.info, &filter).await?;
+        let listing = self
+            .registry
+            .list(t.info, &filter, ListFrom::Consistent)
+            .await?;
+        let revision = listing.revision;
         let mut deleted = Vec::new();
-        for item in items {
-            let m = |f: &str| {
-                item.pointer(&format!("/metadata/{f}"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let (ns, name) = (m("namespace"), m("name"));
-            let one = Attributes { name: &name, ..a };
+        for item in listing.items {
+            let (ns, name) = order_key(&item);
+            let one = Attributes { name, ..a };
             let guard = caller.guard(&one);
-            match registry.delete(t.info, &ns, &name, &opts, &guard).await {
+            match registry.delete(t.info, ns, name, &opts, &guard).await {
                 Ok(mut obj) => {
                     serve_as(&mut obj, &t.api_version);
                     deleted.push(obj);

@@ -1,6 +1,7 @@
 //! Building HTTP answers: JSON objects in the group version the client asked for, errors as Kubernetes `Status` objects, the query parameters every verb reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -8,6 +9,9 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use skiff_api::error::ApiError;
 use skiff_api::kinds::KindInfo;
+
+use crate::cache::list::write_json_array;
+use crate::cache::CachedObject;
 
 pub const JSON: &str = "application/json";
 
@@ -58,6 +62,45 @@ pub fn serve_as(object: &mut Value, api_version: &str) {
             map.insert("apiVersion".into(), json!(api_version));
         }
     }
+}
+
+/// A list's JSON: `head` (kind, apiVersion, metadata) with `items` after it. The items are
+/// written as the cache keeps them; only a client asking for another version than the
+/// stored one (`apps/v1beta2`) has each decoded to change its `apiVersion`.
+pub fn list_body(
+    head: &Value,
+    items: &[Arc<CachedObject>],
+    info: &KindInfo,
+    api_version: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = serde_json::to_vec(head).map_err(ApiError::internal)?;
+    if out.pop() != Some(b'}') {
+        return Err(ApiError::internal("a list's head is not a JSON object"));
+    }
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""items":"#);
+    if api_version == info.storage_version() {
+        out.reserve(items.iter().map(|o| o.json.len() + 1).sum::<usize>() + 3);
+        write_json_array(&mut out, items.iter().map(|o| &o.json[..]));
+    } else {
+        let mut rewritten = Vec::with_capacity(items.len());
+        for o in items {
+            let mut value = decode_cached(o)?;
+            serve_as(&mut value, api_version);
+            rewritten.push(serde_json::to_vec(&value).map_err(ApiError::internal)?);
+        }
+        write_json_array(&mut out, rewritten.iter().map(Vec::as_slice));
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
+/// A cached object as a value (for Tables and version changes).
+pub fn decode_cached(o: &CachedObject) -> Result<Value, ApiError> {
+    serde_json::from_slice(&o.json)
+        .map_err(|e| ApiError::internal(format!("cached object {} is not valid JSON: {e}", o.key)))
 }
 
 /// Objects as a `meta.k8s.io/v1` Table with the columns `skiff get` prints; rows carry the
@@ -148,6 +191,41 @@ mod tests {
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         assert!(!wants_table(&h));
         assert!(!wants_table(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn list_bodies_copy_cached_items_unless_another_version_is_asked() {
+        let rs = skiff_api::kinds::by_plural("replicasets").unwrap();
+        let item = |name: &str| {
+            let value =
+                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name}});
+            let index = crate::registry::filter::ObjectIndex::of(rs, &value);
+            Arc::new(CachedObject::with_index(
+                format!("/registry/replicasets/default/{name}"),
+                index,
+                &value,
+            ))
+        };
+        let items = [item("a"), item("b")];
+        let head = json!({"kind": "ReplicaSetList", "apiVersion": "apps/v1", "metadata": {"resourceVersion": "7"}});
+        let body = list_body(&head, &items, rs, "apps/v1").unwrap();
+        let text = String::from_utf8(body.clone()).unwrap();
+        let a = String::from_utf8(items[0].json.to_vec()).unwrap();
+        let b = String::from_utf8(items[1].json.to_vec()).unwrap();
+        assert!(text.ends_with(&format!(r#""items":[{a},{b}]}}"#)), "{text}");
+        let list: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(list["metadata"]["resourceVersion"], "7");
+        assert_eq!(list["items"][1]["metadata"]["name"], "b");
+
+        let body = list_body(&head, &items, rs, "apps/v1beta2").unwrap();
+        let list: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(list["items"][0]["apiVersion"], "apps/v1beta2");
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+        let empty: Value =
+            serde_json::from_slice(&list_body(&head, &[], rs, "apps/v1").unwrap()).unwrap();
+        assert_eq!(empty["items"], json!([]));
+        assert_eq!(empty["kind"], "ReplicaSetList");
     }
 
     #[test]

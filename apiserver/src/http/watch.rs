@@ -15,6 +15,7 @@ use skiff_proto::skiffapi::WatchEvent;
 use super::reply::{self, serve_as};
 use super::{Http, Request};
 use crate::cache::client::{error_event, Start};
+use crate::registry::ListFrom;
 
 /// How long a watch without `timeoutSeconds` lasts (Kubernetes picks 30-60 minutes); clients
 /// resume from their last resourceVersion.
@@ -85,9 +86,17 @@ impl Http {
         let send_initial = r.query.flag("sendInitialEvents")?;
         let requested = Start::parse(r.query.get("resourceVersion"))?;
         let (initial, start, end_marker) = if send_initial || requested == Start::Now {
-            let (items, revision) = self.registry.list(t.info, &filter).await?;
+            // "0" takes the cache as it is, as Kubernetes does; otherwise the initial state is
+            // consistent with the store.
+            let from = if r.query.get("resourceVersion").trim() == "0" {
+                ListFrom::Any
+            } else {
+                ListFrom::Consistent
+            };
+            let listing = self.registry.list(t.info, &filter, from).await?;
+            let revision = listing.revision;
             (
-                items,
+                listing.items,
                 Start::After(revision),
                 send_initial.then_some(revision),
             )
@@ -102,7 +111,7 @@ impl Http {
         };
         let mut first: Vec<Bytes> = initial
             .iter()
-            .map(|o| framing.line("ADDED", &serde_json::to_vec(o).unwrap_or_default()))
+            .map(|o| framing.line("ADDED", &o.json))
             .collect();
         if let Some(revision) = end_marker {
             let marker = json!({

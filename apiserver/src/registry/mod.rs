@@ -6,8 +6,10 @@
 //! Nothing here is local state, so any number of apiservers can serve one store.
 //!
 //! # Layout
-//! - this file: the [`Registry`], create, get, list and the compare-and-swap writes (over
+//! - this file: the [`Registry`], create, get and the compare-and-swap writes (over
 //!   [`crate::store`]'s typed interface);
+//! - [`list`]: lists, from the watch cache once it has caught up with the store, or from
+//!   the store;
 //! - `write`: update, status update, patch (the read-modify-write loop);
 //! - `delete`: graceful deletion, finalizers, propagation policies, preconditions;
 //! - `subresources`: pods/binding and the scale subresource;
@@ -22,6 +24,7 @@ mod delete;
 pub mod dry_run;
 pub mod filter;
 pub mod history;
+pub mod list;
 mod merge_patch;
 pub mod object;
 mod subresources;
@@ -29,10 +32,12 @@ mod write;
 pub mod writer;
 
 pub use delete::{plan_delete, DeleteOptions, DeletePlan, Propagation};
+pub use list::{ListFrom, Listing};
 pub use subresources::Scale;
 pub use write::UpdateKind;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use skiff_api::admit::admit_create;
@@ -73,6 +78,10 @@ pub struct Registry {
     record_writers: bool,
     /// Take every decision of a write but store nothing (`?dryRun=All`).
     dry_run: bool,
+    /// Answer lists from the watch cache once it has caught up (`--consistent-list-from-cache`).
+    list_from_cache: bool,
+    /// How long a list waits for the cache to catch up before it reads the store.
+    list_wait: Duration,
 }
 
 /// The condition of a compare-and-swap write.
@@ -99,7 +108,17 @@ impl Registry {
             kubelet_tls: None,
             record_writers: true,
             dry_run: false,
+            list_from_cache: true,
+            list_wait: crate::cache::CATCH_UP,
         }
+    }
+
+    /// Lists from the watch cache (`true`, the default) or always from the store; `wait` is
+    /// how long a list waits for the cache to reach the revision it needs.
+    pub fn with_list_from_cache(mut self, on: bool, wait: Duration) -> Registry {
+        self.list_from_cache = on;
+        self.list_wait = wait;
+        self
     }
 
     /// This registry in a dry run: writes are decided, answered and not stored.
@@ -245,8 +264,9 @@ impl Registry {
         })
     }
 
-    /// A consistent list from the store, filtered; the revision is the store's at that read.
-    pub async fn list(
+    /// A consistent list from the store, filtered, as values; the revision is the store's at
+    /// that read. For the apiserver's own housekeeping; requests go through [`Registry::list`].
+    pub async fn list_from_store(
         &self,
         info: &KindInfo,
         filter: &Filter,

@@ -20,12 +20,13 @@ use tonic::{Request, Response, Status};
 use crate::auth::authz::Attributes;
 use crate::auth::{Authenticator, Caller};
 use crate::cache::client::Start;
+use crate::cache::list::json_array;
 use crate::cache::WatchCache;
 use crate::metrics::Metrics;
 use crate::registry::filter::Filter;
 use crate::registry::writer::{self, Writer};
 use crate::registry::{
-    effective_namespace, DeleteOptions, Propagation, Registry, Scale, UpdateKind,
+    effective_namespace, DeleteOptions, ListFrom, Propagation, Registry, Scale, UpdateKind,
 };
 
 mod history;
@@ -233,11 +234,15 @@ impl Api for ApiService {
                 &req.label_selector,
                 &req.field_selector,
             )?;
-            let (items, revision) = self.registry.list(info, &filter).await?;
-            let items = serde_json::to_vec(&items).map_err(ApiError::internal)?;
+            // Consistent, from the watch cache once it has caught up; the items are the
+            // cached JSON bytes, written as they are.
+            let listing = self
+                .registry
+                .list(info, &filter, ListFrom::Consistent)
+                .await?;
             Ok(Response::new(ListReply {
-                items,
-                resource_version: revision.to_string(),
+                items: json_array(&listing.items),
+                resource_version: listing.revision.to_string(),
             }))
         }
         .await;

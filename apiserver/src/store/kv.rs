@@ -56,17 +56,41 @@ impl Store {
 
     /// Every key starting with `prefix`, in key order, and the store's revision at that read.
     pub async fn list(&self, prefix: &str) -> Result<(Vec<KeyValue>, i64), StoreError> {
+        self.list_at(prefix, 0).await
+    }
+
+    /// [`Store::list`] as the store was at `revision` (0: now); the revision answered is the
+    /// store's current one. A compacted revision is refused (`StoreError::is_compacted`).
+    pub async fn list_at(
+        &self,
+        prefix: &str,
+        revision: i64,
+    ) -> Result<(Vec<KeyValue>, i64), StoreError> {
         let prefix = prefix.as_bytes().to_vec();
         let range_end = prefix_end(&prefix);
         let resp = self
             .range(RangeRequest {
                 key: prefix,
                 range_end,
+                revision,
                 ..Default::default()
             })
             .await?;
         let revision = resp.header.as_ref().map_or(0, |h| h.revision);
         Ok((resp.kvs, revision))
+    }
+
+    /// The store's current revision, from a linearizable read that counts one key and
+    /// returns nothing: what a list consistent with the store must be at least as new as.
+    pub async fn current_revision(&self, key: &str) -> Result<i64, StoreError> {
+        let resp = self
+            .range(RangeRequest {
+                key: key.as_bytes().to_vec(),
+                count_only: true,
+                ..Default::default()
+            })
+            .await?;
+        Ok(resp.header.as_ref().map_or(0, |h| h.revision))
     }
 
     /// Counts `key` without reading it: the cheapest request that still needs a member with

@@ -53,6 +53,16 @@ impl StoreError {
     pub fn is_lease_not_found(&self) -> bool {
         matches!(self, StoreError::Rejected(m, _) if m.contains("lease not found"))
     }
+
+    /// The request named a revision the store has compacted away.
+    pub fn is_compacted(&self) -> bool {
+        matches!(self, StoreError::Rejected(m, _) if m.contains("revision has been compacted"))
+    }
+
+    /// The request named a revision the store has not reached.
+    pub fn is_future_revision(&self) -> bool {
+        matches!(self, StoreError::Rejected(m, _) if m.contains("future revision"))
+    }
 }
 
 impl From<StoreError> for ApiError {

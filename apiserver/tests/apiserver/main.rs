@@ -7,6 +7,7 @@ mod crud;
 mod deletion;
 mod lifecycle;
 mod limits;
+mod list_cache;
 mod logs;
 mod rest;
 mod updates;

@@ -1,5 +1,6 @@
 //! Listing N pods as kubectl's `get pods` does (REST, a server-side Table) against the gRPC
-//! list `skiff get pods` makes (then decoded and turned into the same rows client-side).
+//! list `skiff get pods` makes (then decoded and turned into the same rows client-side), and
+//! the plain REST JSON list client libraries and informers ask for (decoded).
 
 use std::time::Instant;
 
@@ -22,10 +23,14 @@ pub struct ListComparison {
     pub rest_bytes: usize,
     pub grpc: Latency,
     pub grpc_bytes: usize,
+    /// The REST list as JSON (`Accept: application/json`), decoded.
+    pub json: Latency,
+    pub json_bytes: usize,
 }
 
 /// Fills namespace `ns` with `pods` pods (50 concurrent gRPC clients), then alternates
-/// `calls` REST Table lists with `calls` gRPC lists; every reply must hold every pod.
+/// `calls` REST Table lists, `calls` gRPC lists and `calls` REST JSON lists; every reply must
+/// hold every pod.
 pub async fn compare(
     at: &Endpoints,
     ns: &str,
@@ -61,8 +66,8 @@ pub async fn compare(
     }
     let rest = at.rest()?;
     let path = format!("/api/v1/namespaces/{ns}/pods");
-    let (mut rest_times, mut grpc_times) = (Vec::new(), Vec::new());
-    let (mut rest_bytes, mut grpc_bytes) = (0, 0);
+    let (mut rest_times, mut grpc_times, mut json_times) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rest_bytes, mut grpc_bytes, mut json_bytes) = (0, 0, 0);
     for _ in 0..calls.max(1) {
         let t = Instant::now();
         let (bytes, table) = rest
@@ -87,6 +92,20 @@ pub async fn compare(
         grpc_times.push(t.elapsed());
         check_rows("the gRPC list's table", &table, pods)?;
         grpc_bytes = reply.encoded_len();
+
+        let t = Instant::now();
+        let (bytes, list) = rest
+            .get_json(&path, "application/json")
+            .await
+            .map_err(RestBenchError::Setup)?;
+        json_times.push(t.elapsed());
+        let items = list["items"].as_array().map_or(0, Vec::len);
+        if items != pods {
+            return Err(RestBenchError::Setup(format!(
+                "the REST JSON list has {items} items, expected {pods}"
+            )));
+        }
+        json_bytes = bytes;
     }
     Ok(ListComparison {
         pods,
@@ -95,6 +114,8 @@ pub async fn compare(
         rest_bytes,
         grpc: Latency::of(grpc_times),
         grpc_bytes,
+        json: Latency::of(json_times),
+        json_bytes,
     })
 }
 

@@ -134,7 +134,7 @@ pub async fn measure(at: &Endpoints, a: &RestArgs) -> Result<RestReport, RestBen
     ));
     let fanout = watch::measure(at, "bench-watch", a.watchers, a.events).await?;
     say(&format!(
-        "list {} pods: REST Table against gRPC list, {} calls each",
+        "list {} pods: REST Table, gRPC list and REST JSON list, {} calls each",
         a.list_pods, a.list_calls
     ));
     let list = list::compare(at, "bench-list", a.list_pods, a.list_calls).await?;
@@ -219,13 +219,16 @@ pub fn render(machine: &Machine, a: &RestArgs, r: &RestReport) -> String {
         "\nListing {} pods, {} calls each:\n\n\
          | | p50 (ms) | p99 (ms) | max (ms) | bytes per reply |\n|---|---:|---:|---:|---:|\n\
          | `kubectl get pods`: REST, server-side Table | {} | {} |\n\
-         | `skiff get pods`: gRPC list, decoded, rows made client-side | {} | {} |\n",
+         | `skiff get pods`: gRPC list, decoded, rows made client-side | {} | {} |\n\
+         | client libraries, informers: REST JSON list, decoded | {} | {} |\n",
         l.pods,
         l.calls,
         latency_cells(&l.rest),
         l.rest_bytes,
         latency_cells(&l.grpc),
-        l.grpc_bytes
+        l.grpc_bytes,
+        latency_cells(&l.json),
+        l.json_bytes
     ));
     out.push_str(&format!(
         "\n```sh\nskiff-bench rest --store-bin {} --clients {} --creates {} --rounds {} --watchers {} --events {} --list-pods {} --list-calls {}\n```\n",

@@ -204,6 +204,11 @@ impl Cluster {
         self.store.kill(i);
     }
 
+    /// Signals a store member (SIGSTOP freezes it with its sockets open).
+    pub fn signal_member(&self, i: usize, sig: rustix::process::Signal) {
+        self.store.process_ref(i).signal(sig);
+    }
+
     pub fn signal_apiserver(&self, i: usize, sig: rustix::process::Signal) {
         self.apiservers[i].process.signal(sig);
     }
