@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use skiff_api::kinds::by_plural;
 use skiff_apiserver::cache::reflector::Reflector;
 use skiff_apiserver::cache::{CacheConfig, WatchCache};
@@ -15,23 +15,10 @@ use skiff_apiserver::store::Store;
 use skiff_testkit::store::{StoreCluster, StoreSpec};
 use tokio_util::sync::CancellationToken;
 
+use crate::rest::names as rest_names;
 use crate::util::*;
 
 const PODS: &str = "/api/v1/namespaces/default/pods";
-
-fn rest_names(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list: {list}"))
-        .iter()
-        .map(|o| {
-            o["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
-}
 
 /// The pods named by a list through apiserver `a`, by gRPC or REST, and the list's revision.
 async fn listed(a: &Apiserver, grpc: &mut Client, rest: bool, labels: &str) -> (Vec<String>, i64) {

@@ -9,7 +9,8 @@ use crate::util::*;
 const T: Duration = Duration::from_secs(10);
 const PODS: &str = "/api/v1/namespaces/default/pods";
 
-fn names(list: &Value) -> Vec<String> {
+/// The names of a list's items (none if it has no items array).
+pub(crate) fn names(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()
         .unwrap_or(&vec![])
