@@ -2,7 +2,8 @@
 //! (created -> Running seen through a watch) for 300 pods over 3 nodelets, as plain
 //! processes and in sandboxes side by side, and the memory each running pod costs.
 //! `SKIFF_BENCH_PODS` changes the count, `SKIFF_BENCH_MODES` the modes (`plain,sandbox`),
-//! `SKIFF_BENCH_RUNTIME=fake` uses hollow nodes.
+//! `SKIFF_BENCH_RUNTIME=fake` uses hollow nodes, `SKIFF_BENCH_LOGS=DIR` keeps each pod's
+//! times (create answered, Running seen; wall clock) and the nodelets' logs.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
