@@ -221,11 +221,27 @@ impl Registry {
         }
         let ns = effective_namespace(info, namespace);
         let key = key(info, ns, name);
-        let mut current = self.read(info, ns, name).await?;
+        // As in an update, the watch cache's copy saves a linearizable store read (which
+        // waits behind every write the store has yet to apply: under the garbage collector's
+        // load that read was most of a delete's time). The copy may be stale, so a refusal or
+        // an "unchanged" decided on it is decided again on a fresh read, and every write is a
+        // compare-and-swap against the revision it was decided on.
+        let (mut current, mut fresh) = match self.cached(info, &key) {
+            Some(cached) => (cached, false),
+            None => (self.read(info, ns, name).await?, true),
+        };
         for _ in 0..MAX_ATTEMPTS {
-            check_preconditions(&resource, name, &current, opts)?;
-            guard(&current.object)?;
-            let outcome = match plan_delete(info, &current.object, opts, Utc::now()) {
+            let checked = check_preconditions(&resource, name, &current, opts)
+                .and_then(|()| guard(&current.object));
+            let plan = checked.map(|()| plan_delete(info, &current.object, opts, Utc::now()));
+            let plan = match plan {
+                Err(_) | Ok(DeletePlan::Unchanged) if !fresh => {
+                    (current, fresh) = (self.read(info, ns, name).await?, true);
+                    continue;
+                }
+                plan => plan?,
+            };
+            let outcome = match plan {
                 DeletePlan::Unchanged => return Ok(current.object),
                 DeletePlan::Mark(mut new) => {
                     self.record_writer(&mut new, Some(&current.object));
@@ -261,7 +277,9 @@ impl Registry {
                 },
             };
             match outcome {
-                Cas::Lost { current: Some(kv) } => current = Stored::from_kv(&kv)?,
+                Cas::Lost { current: Some(kv) } => {
+                    (current, fresh) = (Stored::from_kv(&kv)?, true);
+                }
                 _ => return Err(ApiError::not_found(&resource, name)),
             }
         }

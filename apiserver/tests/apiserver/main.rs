@@ -10,6 +10,7 @@ mod limits;
 mod list_cache;
 mod logs;
 mod rest;
+mod stale_cache_deletes;
 mod updates;
 mod util;
 mod watch;

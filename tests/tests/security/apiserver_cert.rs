@@ -146,6 +146,10 @@ async fn every_client_refuses_an_apiserver_the_cluster_ca_did_not_sign() {
                 dir.join("impostor-node").display().to_string(),
                 "--listen".to_string(),
                 format!("127.0.0.1:{}", free_port()),
+                // Without this a nodelet run as root makes the default pod bridge (skiff0)
+                // on the host before it reaches the apiserver, and nothing removes it.
+                "--sandbox".to_string(),
+                "none".to_string(),
             ],
         ),
     ] {
