@@ -58,7 +58,10 @@ async fn a_delete_decided_on_a_stale_cached_copy_is_decided_again() {
         let registry = Registry::new(store.clone(), cache.clone(), events, 1 << 20);
         let (pods, namespaces) = (by_plural("pods").unwrap(), by_plural("namespaces").unwrap());
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
-        registry.create(namespaces, "", ns.to_string().as_bytes(), &unguarded).await.unwrap();
+        registry
+            .create(namespaces, "", ns.to_string().as_bytes(), &unguarded)
+            .await
+            .unwrap();
 
         step("the cache learns five pods, then its reflector stops");
         let stop = CancellationToken::new();
@@ -74,7 +77,10 @@ async fn a_delete_decided_on_a_stale_cached_copy_is_decided_again() {
         let mut last = 0;
         for name in ["held", "newer", "gone", "older", "guarded"] {
             let body = pod(name, json!({"delete": "denied"})).to_string();
-            let created = registry.create(pods, "default", body.as_bytes(), &unguarded).await.unwrap();
+            let created = registry
+                .create(pods, "default", body.as_bytes(), &unguarded)
+                .await
+                .unwrap();
             last = rv(&created).parse::<i64>().unwrap();
         }
         while pods_cache.revision() < last {
@@ -89,40 +95,83 @@ async fn a_delete_decided_on_a_stale_cached_copy_is_decided_again() {
             let registry = registry.clone();
             async move {
                 registry
-                    .patch(pods, "default", name, body.to_string().as_bytes(), &unguarded)
+                    .patch(
+                        pods,
+                        "default",
+                        name,
+                        body.to_string().as_bytes(),
+                        &unguarded,
+                    )
                     .await
                     .unwrap()
             }
         };
-        patch("held", json!({"metadata": {"finalizers": ["example.com/hold"]}})).await;
+        patch(
+            "held",
+            json!({"metadata": {"finalizers": ["example.com/hold"]}}),
+        )
+        .await;
         let newer = patch("newer", json!({"metadata": {"labels": {"v": "2"}}})).await;
         let older_before = registry.get(pods, "default", "older").await.unwrap();
         patch("older", json!({"metadata": {"labels": {"v": "2"}}})).await;
-        patch("guarded", json!({"metadata": {"labels": {"delete": "allowed"}}})).await;
+        patch(
+            "guarded",
+            json!({"metadata": {"labels": {"delete": "allowed"}}}),
+        )
+        .await;
         registry
-            .delete(pods, "default", "gone", &DeleteOptions::default(), &unguarded)
+            .delete(
+                pods,
+                "default",
+                "gone",
+                &DeleteOptions::default(),
+                &unguarded,
+            )
             .await
             .unwrap();
         let delete = |name: &'static str, opts: DeleteOptions| {
             let registry = registry.clone();
-            async move { registry.delete(pods, "default", name, &opts, &unguarded).await }
+            async move {
+                registry
+                    .delete(pods, "default", name, &opts, &unguarded)
+                    .await
+            }
         };
 
-        assert_eq!(pods_cache.revision(), cached_at, "the cache stays as it was");
+        assert_eq!(
+            pods_cache.revision(),
+            cached_at,
+            "the cache stays as it was"
+        );
 
         step("a finalizer added since holds the pod: marked, not removed");
         let held = delete("held", DeleteOptions::default()).await.unwrap();
         assert!(!held["metadata"]["deletionTimestamp"].is_null(), "{held}");
-        let stored = registry.get(pods, "default", "held").await.expect("still stored");
-        assert_eq!(stored["metadata"]["finalizers"], json!(["example.com/hold"]));
+        let stored = registry
+            .get(pods, "default", "held")
+            .await
+            .expect("still stored");
+        assert_eq!(
+            stored["metadata"]["finalizers"],
+            json!(["example.com/hold"])
+        );
 
         step("a precondition on the newest resourceVersion holds against the store, not the copy");
         let opts = DeleteOptions {
             precondition_resource_version: rv(&newer),
             ..DeleteOptions::default()
         };
-        delete("newer", opts).await.expect("the precondition is the stored version");
-        assert_eq!(registry.get(pods, "default", "newer").await.unwrap_err().code, 404);
+        delete("newer", opts)
+            .await
+            .expect("the precondition is the stored version");
+        assert_eq!(
+            registry
+                .get(pods, "default", "newer")
+                .await
+                .unwrap_err()
+                .code,
+            404
+        );
 
         step("a precondition on the version before is a conflict");
         let opts = DeleteOptions {
@@ -143,11 +192,23 @@ async fn a_delete_decided_on_a_stale_cached_copy_is_decided_again() {
 
         step("a guard decides on the stored object");
         registry
-            .delete(pods, "default", "guarded", &DeleteOptions::default(), &allowed_only)
+            .delete(
+                pods,
+                "default",
+                "guarded",
+                &DeleteOptions::default(),
+                &allowed_only,
+            )
             .await
             .expect("the stored pod is labelled delete: allowed");
         let e = registry
-            .delete(pods, "default", "older", &DeleteOptions::default(), &allowed_only)
+            .delete(
+                pods,
+                "default",
+                "older",
+                &DeleteOptions::default(),
+                &allowed_only,
+            )
             .await
             .unwrap_err();
         assert_eq!(e.code, 400, "the stored older is still denied: {e}");
