@@ -15,12 +15,6 @@ pub enum Internal {
         #[arg(long)]
         state_dir: PathBuf,
     },
-    /// The first stage of a sandboxed container (PID 1 of its PID namespace).
-    #[command(hide = true)]
-    Init {
-        #[arg(long)]
-        state_dir: PathBuf,
-    },
     /// Hold a pod's network, UTS and IPC namespaces.
     #[command(hide = true)]
     Pause {
@@ -61,7 +55,6 @@ impl Internal {
     pub fn run(self) -> ExitCode {
         match self {
             Internal::Supervise { state_dir } => crate::runtime::supervisor::run(&state_dir),
-            Internal::Init { state_dir } => crate::runtime::isolation::init(&state_dir),
             Internal::Pause { hostname, .. } => crate::sandbox::pause::run(&hostname),
             Internal::Enter { pid, cwd, command } => {
                 crate::runtime::enter::run(pid, &cwd, &command)

@@ -1,9 +1,9 @@
 //! `skiff-nodelet-shim`: the small binary a node runs once per container, as the
-//! container's supervisor (`supervise --state-dir DIR`), as a sandboxed container's first
-//! stage (`init --state-dir DIR`), as a pod's namespace holder (`pause --hostname NAME`),
-//! to run a command inside a container (`enter --pid PID --cwd DIR -- CMD...`) and as the
-//! built-in image stand-ins (`image NAME [ARGS...]`). It holds none of the agent (no async runtime, no API client),
-//! so each of these processes costs little memory.
+//! container's supervisor (`supervise --state-dir DIR`), as a pod's namespace holder
+//! (`pause --hostname NAME`), to run a command inside a container (`enter --pid PID --cwd
+//! DIR -- CMD...`) and as the built-in image stand-ins (`image NAME [ARGS...]`). It holds
+//! none of the agent (no async runtime, no API client), so each of these processes costs
+//! little memory.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,12 +14,6 @@ fn main() -> ExitCode {
         Some("supervise") => match (args.get(1).map(String::as_str), args.get(2)) {
             (Some("--state-dir"), Some(dir)) if args.len() == 3 => {
                 skiff_nodelet::runtime::supervisor::run(&PathBuf::from(dir))
-            }
-            _ => usage(),
-        },
-        Some("init") => match (args.get(1).map(String::as_str), args.get(2)) {
-            (Some("--state-dir"), Some(dir)) if args.len() == 3 => {
-                skiff_nodelet::runtime::isolation::init(&PathBuf::from(dir))
             }
             _ => usage(),
         },
@@ -54,7 +48,7 @@ fn main() -> ExitCode {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: skiff-nodelet-shim supervise --state-dir DIR | init --state-dir DIR | \
+        "usage: skiff-nodelet-shim supervise --state-dir DIR | \
          pause --hostname NAME --state-dir DIR | enter --pid PID --cwd DIR -- CMD... | image NAME [ARGS...]"
     );
     ExitCode::from(2)

@@ -107,12 +107,19 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Moves the calling process into the cgroup (`0` names the writer itself).
-    pub fn join_self(&self) -> io::Result<()> {
-        for dir in self.dirs() {
-            write(&dir.join("cgroup.procs"), "0")?;
-        }
-        Ok(())
+    /// The cgroup's `cgroup.procs` files, open for writing: a process writing `0` to each
+    /// moves itself in (a container's process, after fork, where opening is best avoided).
+    pub fn procs_files(&self) -> io::Result<Vec<fs::File>> {
+        self.dirs()
+            .iter()
+            .map(|dir| {
+                let path = dir.join("cgroup.procs");
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| context(&path, e))
+            })
+            .collect()
     }
 
     /// How many times the kernel's OOM killer killed a process of this cgroup.

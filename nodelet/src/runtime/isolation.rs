@@ -1,29 +1,26 @@
-//! A container inside its pod's sandbox: what the supervisor and the container's init
-//! stage do before the container's program runs.
+//! A container inside its pod's sandbox: what the supervisor does before the container's
+//! program runs.
 //!
 //! The supervisor joins the pod's network, UTS and IPC namespaces (held by the pod's
-//! pause process), creates the container's cgroup, makes a new PID namespace for its
-//! children and starts `skiff-nodelet-shim init --state-dir DIR`. That init stage is PID 1
-//! of the new namespace: it makes a private mount namespace (its own `/proc`, an empty
-//! tmpfs on `/tmp`, the pod's `/etc/hostname` and `/etc/hosts`; the rest of the host's
-//! filesystem is seen as it is), joins the cgroup and execs the container's program,
-//! which so becomes PID 1 of the container.
+//! pause process), creates the container's cgroup and makes a new PID namespace for its
+//! children. Its child, PID 1 of that namespace, joins the cgroup, makes a private mount
+//! namespace (its own `/proc`, an empty tmpfs on `/tmp`, the pod's `/etc/hostname` and
+//! `/etc/hosts`; the rest of the host's filesystem is seen as it is) and execs the
+//! container's program, which so is PID 1 of the container.
 
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::Command;
 
 use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 
 use super::cgroup::{Cgroup, Limits, Version};
-use super::layout::{read_json, InstanceDir};
 use super::procfs::identity_of;
-use super::types::StoredSpec;
 
 /// How a container is isolated; absent from a spec, the container is a plain host process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +55,7 @@ impl Isolation {
 }
 
 /// Supervisor side: joins the pod's namespaces, creates the cgroup and unshares the PID
-/// namespace its next child (the init stage) is born into.
+/// namespace its next child (the container's process) is born into.
 pub(crate) fn prepare(isolation: &Isolation, cgroup: Option<&Cgroup>) -> Result<(), String> {
     let pause = identity_of(isolation.pause_pid)
         .map_err(|e| format!("the pod's pause process {}: {e}", isolation.pause_pid))?;
@@ -99,58 +96,30 @@ pub(crate) fn join_namespaces(pid: u32, kinds: &[(&str, CloneFlags)]) -> Result<
     Ok(())
 }
 
-/// The file the init stage leaves when the container's program could not be started.
-pub(crate) fn start_error_file(dir: &InstanceDir) -> PathBuf {
-    dir.path.join("start-error")
-}
-
-/// Entry point of the hidden `init --state-dir DIR` subcommand (PID 1 of the container).
-pub fn init(state_dir: &Path) -> ExitCode {
-    let dir = InstanceDir::new(state_dir.to_path_buf());
-    // The state dir is opened before the mounts (it may be under the /tmp about to be
-    // hidden) and the report made in it only if the program cannot be started: creating a
-    // file for every start was a cost on every container. Closed on exec.
-    let state = File::open(&dir.path);
-    let message = match init_and_exec(&dir) {
-        Ok(message) | Err(message) => message,
-    };
-    eprintln!("{message}");
-    if let Ok(state) = &state {
-        let name = start_error_file(&dir);
-        let name = name.file_name().unwrap_or_default();
-        let flags =
-            rustix::fs::OFlags::CREATE | rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC;
-        if let Ok(fd) =
-            rustix::fs::openat(state, name, flags, rustix::fs::Mode::from_raw_mode(0o644))
-        {
-            let _ = File::from(fd).write_all(message.as_bytes());
-        }
-    }
-    ExitCode::from(128)
-}
-
-/// Returns only on failure, with the message to report.
-fn init_and_exec(dir: &InstanceDir) -> Result<String, String> {
-    let stored: StoredSpec = read_json(&dir.spec())
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{} is missing", dir.spec().display()))?;
-    let isolation = stored
-        .spec
-        .isolation
-        .as_ref()
-        .ok_or("the container has no sandbox")?;
-    let cgroup = isolation.cgroup(
-        &stored.spec.pod_uid,
-        &stored.spec.container_name,
-        stored.spec.instance,
-    );
-    if let Some(cgroup) = &cgroup {
-        cgroup
-            .join_self()
-            .map_err(|e| format!("joining the cgroup: {e}"))?;
-    }
-    let Some((program, args)) = stored.spec.argv.split_first() else {
+/// The container's process: the supervisor's next child, so PID 1 of the PID namespace
+/// [`prepare`] made. Between fork and exec (no second program, so no second exec and
+/// dynamic loading per container) it joins the container's cgroup, makes its private mount
+/// namespace and changes to the working dir. The command's program is the container's;
+/// the caller adds its environment, stdio and process group.
+///
+/// The work after fork runs in a copy of a process with two threads, so it only makes
+/// system calls on what is prepared here (open files, paths); nothing it does allocates.
+/// A step that fails writes its name to a pipe and ends the child: [`FailedStep::message`]
+/// turns the error `spawn` returns into the message a container runtime would give.
+pub(crate) fn container_command(
+    isolation: &Isolation,
+    cgroup: Option<&Cgroup>,
+    argv: &[String],
+    working_dir: &Path,
+) -> Result<(Command, FailedStep), String> {
+    let Some((program, args)) = argv.split_first() else {
         return Err("empty command line".into());
+    };
+    let procs = match cgroup {
+        Some(cgroup) => cgroup
+            .procs_files()
+            .map_err(|e| format!("joining the cgroup: {e}"))?,
+        None => Vec::new(),
     };
     // A program under the host's /tmp (a build's own binaries, e.g. the image stand-ins
     // of a checkout there) is hidden by the container's /tmp: open it first and run it
@@ -160,66 +129,106 @@ fn init_and_exec(dir: &InstanceDir) -> Result<String, String> {
         .then(|| File::open(program))
         .transpose()
         .map_err(|e| super::supervisor::start_error_message(program, &e))?;
-    private_mounts(isolation)?;
     let path = match &hidden {
-        Some(file) => format!("/proc/self/fd/{}", file.as_raw_fd()),
-        None => program.clone(),
+        Some(file) => PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),
+        None => PathBuf::from(program),
     };
-    // The environment is already the container's (the supervisor set it for this stage).
-    let e = std::process::Command::new(path)
-        .arg0(program)
-        .args(args)
-        .current_dir(&stored.working_dir)
-        .exec();
-    Ok(super::supervisor::start_error_message(program, &e))
-}
-
-fn private_mounts(isolation: &Isolation) -> Result<(), String> {
-    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(mount): {e}"))?;
-    // Nothing mounted here reaches the host, and nothing the host mounts later reaches here.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| format!("making / private: {e}"))?;
-    let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    mount(
-        Some("proc"),
-        "/proc",
-        Some("proc"),
-        nosuid | MsFlags::MS_NOEXEC,
-        None::<&str>,
-    )
-    .map_err(|e| format!("mounting /proc: {e}"))?;
-    for (source, target) in [
+    // A host without the file gets none in the container either (a bind mount needs an
+    // existing target).
+    let binds: Vec<(PathBuf, PathBuf)> = [
         (&isolation.etc_hostname, "/etc/hostname"),
         (&isolation.etc_hosts, "/etc/hosts"),
-    ] {
-        // A host without the file gets none in the container either (a bind mount needs
-        // an existing target).
-        if !Path::new(target).exists() {
-            continue;
+    ]
+    .into_iter()
+    .filter(|(_, target)| Path::new(target).exists())
+    .map(|(source, target)| (source.clone(), PathBuf::from(target)))
+    .collect();
+    let (report, failed_step) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let failed_step = File::from(std::os::fd::OwnedFd::from(failed_step));
+    let working_dir = working_dir.to_path_buf();
+
+    let mut command = Command::new(path);
+    command.arg0(program).args(args);
+    let setup = move || -> std::io::Result<()> {
+        // Kept open until exec, which closes it (close-on-exec).
+        let _program = &hidden;
+        let fail = |step: &'static str, e: std::io::Error| {
+            let _ = (&failed_step).write_all(step.as_bytes());
+            e
+        };
+        let errno = |step: &'static str| {
+            let mut failed_step = &failed_step;
+            move |e: nix::errno::Errno| {
+                let _ = failed_step.write_all(step.as_bytes());
+                std::io::Error::from_raw_os_error(e as i32)
+            }
+        };
+        for mut file in procs.iter() {
+            // `0` names the writer itself.
+            file.write_all(b"0")
+                .map_err(|e| fail("joining the cgroup", e))?;
         }
+        unshare(CloneFlags::CLONE_NEWNS).map_err(errno("unshare(mount)"))?;
+        // Nothing mounted here reaches the host, and nothing the host mounts later
+        // reaches here.
+        let none = None::<&Path>;
+        mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+            .map_err(errno("making / private"))?;
+        let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
         mount(
-            Some(source.as_path()),
-            target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
+            Some("proc"),
+            "/proc",
+            Some("proc"),
+            nosuid | MsFlags::MS_NOEXEC,
+            none,
         )
-        .map_err(|e| format!("bind-mounting {} on {target}: {e}", source.display()))?;
+        .map_err(errno("mounting /proc"))?;
+        for (source, target) in &binds {
+            mount(
+                Some(source.as_path()),
+                target.as_path(),
+                none,
+                MsFlags::MS_BIND,
+                none,
+            )
+            .map_err(errno("bind-mounting the pod's /etc/hostname or /etc/hosts"))?;
+        }
+        // After the binds: their sources may be under the host's /tmp.
+        mount(
+            Some("tmpfs"),
+            "/tmp",
+            Some("tmpfs"),
+            nosuid,
+            Some("mode=1777"),
+        )
+        .map_err(errno("mounting /tmp"))?;
+        nix::unistd::chdir(working_dir.as_path()).map_err(errno("changing to the working dir"))?;
+        Ok(())
+    };
+    // SAFETY: `setup` runs in the child between fork and exec, where only async-signal-safe
+    // work is sound: it makes only system calls (write, unshare, mount, chdir) on values
+    // prepared above, takes no lock and allocates nothing (nix passes these short paths
+    // on the stack; errors are `Errno`s turned into `io::Error`s without allocating).
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(setup);
     }
-    // After the binds: their sources may be under the host's /tmp.
-    mount(
-        Some("tmpfs"),
-        "/tmp",
-        Some("tmpfs"),
-        nosuid,
-        Some("mode=1777"),
-    )
-    .map_err(|e| format!("mounting /tmp: {e}"))?;
-    Ok(())
+    Ok((command, FailedStep(report)))
+}
+
+/// The pipe a container's setup names its failed step on.
+pub(crate) struct FailedStep(std::io::PipeReader);
+
+impl FailedStep {
+    /// The message for a `spawn` that failed: the setup step that failed, or the exec.
+    /// Call once the command (and with it this side's copy of the write end) is dropped.
+    pub fn message(mut self, program: &str, e: &std::io::Error) -> String {
+        let mut step = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.0, &mut step);
+        if step.is_empty() {
+            super::supervisor::start_error_message(program, e)
+        } else {
+            format!("{step}: {e}")
+        }
+    }
 }

@@ -85,26 +85,31 @@ fn supervise(state_dir: &Path) -> Result<(), String> {
             stored.spec.instance,
         )
     });
-    let mut command = match isolation {
+    let (mut command, failed_step) = match isolation {
         None => {
             let mut command = Command::new(program);
             command.args(args).current_dir(&stored.working_dir);
-            command
+            (command, None)
         }
         Some(isolation) => {
-            if let Err(message) = super::isolation::prepare(isolation, cgroup.as_ref()) {
-                drop(writer2);
-                return fail_start(writer, message);
+            let launch = super::isolation::prepare(isolation, cgroup.as_ref()).and_then(|()| {
+                super::isolation::container_command(
+                    isolation,
+                    cgroup.as_ref(),
+                    &stored.spec.argv,
+                    &stored.working_dir,
+                )
+            });
+            match launch {
+                Ok((command, failed_step)) => (command, Some(failed_step)),
+                Err(message) => {
+                    drop(writer2);
+                    if let Some(cgroup) = &cgroup {
+                        remove_cgroup(cgroup);
+                    }
+                    return fail_start(writer, message);
+                }
             }
-            let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
-            let mut command = Command::new(exe);
-            // The init stage chdirs to the working dir once its mounts are in place.
-            command
-                .arg("init")
-                .arg("--state-dir")
-                .arg(state_dir)
-                .current_dir("/");
-            command
         }
     };
     command
@@ -123,7 +128,14 @@ fn supervise(state_dir: &Path) -> Result<(), String> {
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            let message = start_error_message(program, &e);
+            let message = match failed_step {
+                Some(failed_step) => failed_step.message(program, &e),
+                None => start_error_message(program, &e),
+            };
+            // The child that could not exec has been reaped: its cgroup is empty.
+            if let Some(cgroup) = &cgroup {
+                remove_cgroup(cgroup);
+            }
             return fail_start(writer, message);
         }
     };
@@ -157,10 +169,6 @@ fn supervise(state_dir: &Path) -> Result<(), String> {
     }
 
     let mut record = exit_record(status, started_at, finished_at);
-    match std::fs::read_to_string(super::isolation::start_error_file(&dir)) {
-        Ok(message) if !message.is_empty() => record = start_error_record(message),
-        _ => {}
-    }
     if let Some(cgroup) = &cgroup {
         // The kernel's OOM killer sends SIGKILL; a shell whose child it killed exits 137.
         if record.exit_code == 137 && cgroup.oom_kills() > 0 {

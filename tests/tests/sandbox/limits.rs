@@ -88,9 +88,9 @@ async fn kubia_unhealthy_ignores_sigterm_as_pid_1_and_ends_with_137() {
     );
 }
 
-/// The init stage, PID 1 of the container, reports a program it cannot start through a
-/// file it creates only then: the container ends with 128 and reason StartError naming the
-/// program, as a container runtime reports it.
+/// The container's process, PID 1 of its PID namespace, cannot exec its program: the
+/// supervisor learns it from `spawn` and the container ends with 128 and reason StartError
+/// naming the program, as a container runtime reports it.
 #[tokio::test]
 async fn a_program_that_cannot_start_in_a_sandbox_is_a_start_error() {
     let c = Cluster::start_sandboxed(vec![NodeletSpec::new("n1")]).await;
@@ -120,4 +120,15 @@ async fn a_program_that_cannot_start_in_a_sandbox_is_a_start_error() {
         ended.message.contains("/no/such/program"),
         "the message names the program: {ended:?}"
     );
+    step("the container's cgroup is gone with it");
+    let net = c.tc.sandbox_net().expect("a sandboxed cluster");
+    let uid = &p.metadata.uid;
+    let left: Vec<_> = net
+        .cgroups(1)
+        .iter()
+        .map(|node| node.join(format!("{uid}_main_0")))
+        .filter(|dir| dir.exists())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!net.cgroups(1).is_empty(), "the node's own cgroup stays");
 }
