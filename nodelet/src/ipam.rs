@@ -153,6 +153,13 @@ struct Live {
     version: u64,
 }
 
+/// An address [`Ipam::assign`]ed to a pod, with the state version a save must reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub ip: Ipv4Addr,
+    version: u64,
+}
+
 /// Allocates pod IPs from one range and remembers them in a JSON file.
 #[derive(Debug)]
 pub struct Ipam {
@@ -195,10 +202,24 @@ impl Ipam {
     /// The pod's IP, allocating one if it has none (idempotent); returns once the
     /// allocation is on disk.
     pub async fn allocate(&self, pod_uid: &str) -> Result<Ipv4Addr, IpamError> {
+        let assigned = self.assign(pod_uid)?;
+        self.saved(assigned).await?;
+        Ok(assigned.ip)
+    }
+
+    /// The pod's IP, allocating one if it has none (idempotent), in memory only: the
+    /// address must not be used (given to an interface) before [`Ipam::saved`] returns for
+    /// it, or a nodelet restarted in between could hand it out twice. Other work (a pod's
+    /// sandbox) goes on meanwhile.
+    pub fn assign(&self, pod_uid: &str) -> Result<Assigned, IpamError> {
         let (ip, version) = self.allocate_in_memory(pod_uid)?;
-        // Also when the pod already had its IP: an earlier save of it may have failed.
-        self.saved_through(version).await?;
-        Ok(ip)
+        Ok(Assigned { ip, version })
+    }
+
+    /// Returns once the file holds the assignment (saving it if no save has yet). Also when
+    /// the pod already had its IP: an earlier save of it may have failed.
+    pub async fn saved(&self, assigned: Assigned) -> Result<(), IpamError> {
+        self.saved_through(assigned.version).await
     }
 
     fn allocate_in_memory(&self, pod_uid: &str) -> Result<(Ipv4Addr, u64), IpamError> {
@@ -372,6 +393,27 @@ mod tests {
         assert_eq!(
             ipam.allocate("a").await.unwrap(),
             Ipv4Addr::new(127, 0, 0, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_assignment_is_on_disk_only_once_saved_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ipam.json");
+        let range: Ipv4Cidr = "10.42.0.0/24".parse().unwrap();
+        let ipam = Ipam::open(&path, range).unwrap();
+        let assigned = ipam.assign("a").unwrap();
+        assert_eq!(ipam.assign("a").unwrap().ip, assigned.ip, "idempotent");
+        assert_eq!(ipam.get("a"), Some(assigned.ip), "taken in memory at once");
+        assert_eq!(
+            Ipam::open(&path, range).unwrap().get("a"),
+            None,
+            "not yet on disk"
+        );
+        ipam.saved(assigned).await.unwrap();
+        assert_eq!(
+            Ipam::open(&path, range).unwrap().get("a"),
+            Some(assigned.ip)
         );
     }
 

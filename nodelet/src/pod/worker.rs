@@ -144,7 +144,9 @@ impl PodWorker {
         let now = Instant::now();
         let pod = self.pod.clone();
         let mut wake = self.resync_at(now);
-        if self.pod_ip.is_none() {
+        // A sandboxed pod's IP is allocated with its sandbox (below): the pod has it once
+        // the sandbox is up, as in Kubernetes.
+        if self.pod_ip.is_none() && self.ctx.sandboxes.is_none() {
             match self.ctx.ipam.allocate(&self.uid).await {
                 Ok(ip) => self.pod_ip = Some(ip),
                 Err(e) => {
@@ -159,10 +161,26 @@ impl PodWorker {
                 }
             }
         }
-        if let (Some(ip), Some(sandboxes), None) = (self.pod_ip, &self.ctx.sandboxes, &self.sandbox)
-        {
-            match sandboxes.ensure(&self.uid, &pod.metadata.name, ip).await {
-                Ok(isolation) => self.sandbox = Some(isolation),
+        if let (Some(sandboxes), None) = (&self.ctx.sandboxes, &self.sandbox) {
+            // The address's save to disk and the sandbox's pause process go on together.
+            let made = match self.ctx.ipam.assign(&self.uid) {
+                Ok(assigned) => sandboxes
+                    .ensure(
+                        &self.uid,
+                        &pod.metadata.name,
+                        assigned.ip,
+                        self.ctx.ipam.saved(assigned),
+                    )
+                    .await
+                    .map(|isolation| (assigned.ip, isolation))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match made {
+                Ok((ip, isolation)) => {
+                    self.pod_ip = Some(ip);
+                    self.sandbox = Some(isolation);
+                }
                 Err(e) => {
                     tracing::warn!(pod = %self.events.description(), error = %e, "creating the pod's sandbox failed");
                     if !self.ip_error_reported {

@@ -20,6 +20,7 @@ mod node;
 pub mod pause;
 
 use std::fs;
+use std::future::Future;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::ipam::Ipv4Cidr;
+use crate::ipam::{IpamError, Ipv4Cidr};
 use crate::runtime::cgroup::{self, Limits};
 use crate::runtime::layout::{read_json, write_json_atomic};
 use crate::runtime::Isolation;
@@ -160,12 +161,15 @@ impl Sandboxes {
     }
 
     /// The pod's sandbox, made if it has none or its pause process is gone (idempotent).
-    /// Returns the isolation its containers get (limits still empty).
+    /// Returns the isolation its containers get (limits still empty). `ip_saved` finishes
+    /// once the pod's address is on disk: the pause process starts meanwhile, and the
+    /// address is given to the pod's interface only after.
     pub async fn ensure(
         &self,
         pod_uid: &str,
         pod_name: &str,
         ip: Ipv4Addr,
+        ip_saved: impl Future<Output = Result<(), IpamError>>,
     ) -> Result<Isolation, SandboxError> {
         crate::runtime::layout::validate_name("pod uid", pod_uid)
             .map_err(|e| SandboxError::State(e.to_string()))?;
@@ -174,6 +178,7 @@ impl Sandboxes {
             .map_err(|e| SandboxError::State(e.to_string()))?
         {
             if pause_alive(&record) && record.ip == ip {
+                ip_saved.await.map_err(ip_not_saved)?;
                 return Ok(self.isolation(&dir, &record));
             }
             // A sandbox whose pause process died (or a reboot): its network is gone
@@ -191,7 +196,8 @@ impl Sandboxes {
         })
         .await?;
         let began = std::time::Instant::now();
-        let (pid, start_ticks) = self.start_pause(&dir, pod_name).await?;
+        let (pause, saved) = tokio::join!(self.start_pause(&dir, pod_name), ip_saved);
+        let (pid, start_ticks) = pause?;
         let paused = began.elapsed();
         let suffix = veth_suffix(pod_uid);
         let record = Record {
@@ -200,6 +206,10 @@ impl Sandboxes {
             ip,
             host_veth: format!("skh{suffix}"),
         };
+        if let Err(e) = saved {
+            kill_pause(&record);
+            return Err(ip_not_saved(e));
+        }
         // The pod's end is made inside its namespace, so it is named eth0 from the start.
         let made = self.plug(&record, "eth0").await;
         if let Err(e) = made {
@@ -330,6 +340,10 @@ impl Sandboxes {
         );
         Ok(())
     }
+}
+
+fn ip_not_saved(e: IpamError) -> SandboxError {
+    SandboxError::State(format!("saving the pod's IP: {e}"))
 }
 
 /// File work (fsyncs) on a blocking thread, so pods starting together do not stall the
