@@ -174,9 +174,7 @@ impl Sandboxes {
         crate::runtime::layout::validate_name("pod uid", pod_uid)
             .map_err(|e| SandboxError::State(e.to_string()))?;
         let dir = self.inner.dir.join(pod_uid);
-        if let Some(record) = read_json::<Record>(&dir.join("sandbox.json"))
-            .map_err(|e| SandboxError::State(e.to_string()))?
-        {
+        if let Some(record) = read_record(&dir) {
             if pause_alive(&record) && record.ip == ip {
                 ip_saved.await.map_err(ip_not_saved)?;
                 return Ok(self.isolation(&dir, &record));
@@ -233,10 +231,7 @@ impl Sandboxes {
     /// deletes the sandbox's files. The containers must already be gone.
     pub async fn remove(&self, pod_uid: &str) -> Result<(), SandboxError> {
         let dir = self.inner.dir.join(pod_uid);
-        let record = read_json::<Record>(&dir.join("sandbox.json"))
-            .ok()
-            .flatten();
-        if let Some(record) = &record {
+        if let Some(record) = &read_record(&dir) {
             kill_pause(record);
             // The kernel deletes the pair when the namespace goes, but asynchronously.
             self.inner.net.delete_link(&record.host_veth).await?;
@@ -342,6 +337,21 @@ impl Sandboxes {
     }
 }
 
+/// The sandbox's `sandbox.json`, or `None` if it has none or it cannot be read. A record is
+/// only ever replaced whole, so an unreadable one is what a host crash can leave (a file
+/// system without a journal), and then its pause process and links are gone with the host:
+/// the sandbox is made again rather than the pod left failing on it.
+fn read_record(dir: &Path) -> Option<Record> {
+    let path = dir.join("sandbox.json");
+    match read_json::<Record>(&path) {
+        Ok(record) => record,
+        Err(e) => {
+            tracing::warn!(error = %e, "a sandbox record cannot be read; the sandbox is made again");
+            None
+        }
+    }
+}
+
 fn ip_not_saved(e: IpamError) -> SandboxError {
     SandboxError::State(format!("saving the pod's IP: {e}"))
 }
@@ -413,4 +423,29 @@ pub fn routable(cidr: Ipv4Cidr) -> Result<(), String> {
         return Err(format!("{cidr} is too small for a pod network"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_sandbox_record_reads_as_no_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_record(dir.path()).is_none(), "no record");
+        let record = Record {
+            pause_pid: 42,
+            pause_start_ticks: 7,
+            ip: Ipv4Addr::new(10, 42, 0, 5),
+            host_veth: "skh0123456789a".into(),
+        };
+        write_json_atomic(&dir.path().join("sandbox.json"), &record).unwrap();
+        let read = read_record(dir.path()).expect("a whole record");
+        assert_eq!((read.pause_pid, read.ip), (42, record.ip));
+        // What a crash of a host without a journal can leave of a file.
+        for torn in ["", "{\"pause_pid\": 4", "\0\0\0\0"] {
+            fs::write(dir.path().join("sandbox.json"), torn).unwrap();
+            assert!(read_record(dir.path()).is_none(), "{torn:?}");
+        }
+    }
 }
