@@ -1,21 +1,15 @@
 //! Lists from the watch cache: every write is in the next list, through either apiserver and either API; a cache that cannot catch up hands the list to the store; resourceVersion 0 and Exact.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use skiff_api::kinds::by_plural;
-use skiff_apiserver::cache::reflector::Reflector;
-use skiff_apiserver::cache::{CacheConfig, WatchCache};
-use skiff_apiserver::events::EventLeases;
-use skiff_apiserver::metrics::Metrics;
 use skiff_apiserver::registry::filter::Filter;
-use skiff_apiserver::registry::{unguarded, ListFrom, Listing, Registry};
-use skiff_apiserver::store::Store;
+use skiff_apiserver::registry::{unguarded, ListFrom, Listing};
 use skiff_testkit::store::{StoreCluster, StoreSpec};
-use tokio_util::sync::CancellationToken;
 
 use crate::rest::names as rest_names;
+use crate::util::local::{local_registry, start_reflector};
 use crate::util::*;
 
 const PODS: &str = "/api/v1/namespaces/default/pods";
@@ -155,28 +149,16 @@ async fn a_list_reads_the_store_when_the_cache_cannot_catch_up() {
     let (binary, _) = skiff_testkit::binary::store_under_test();
     let members = StoreCluster::launch(&StoreSpec::of(&binary, 1)).expect("start a store member");
     within(Duration::from_secs(90), "fallback", async {
-        let store = Arc::new(Store::new(&members.client_urls(), Duration::from_secs(5)).unwrap());
-        while store.ping("/").await.is_err() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let cache = Arc::new(WatchCache::new(CacheConfig {
-            window: 1000,
-            buffer: 100,
-            bookmark_interval: Duration::from_secs(1),
-            progress_interval: Duration::from_secs(1),
-        }));
-        let events = EventLeases::new(store.clone(), Duration::from_secs(3600));
+        let (store, cache, registry) = local_registry(&members).await;
         let wait = Duration::from_millis(500);
-        let registry = Registry::new(store.clone(), cache.clone(), events, 1 << 20).with_list_from_cache(true, wait);
-        let (pods, namespaces) = (by_plural("pods").unwrap(), by_plural("namespaces").unwrap());
+        let registry = registry.with_list_from_cache(true, wait);
+        let pods = by_plural("pods").unwrap();
         let all = Filter::new(pods, "", "", "").unwrap();
         let pods_cache = cache.kind(pods).unwrap().clone();
         let counts = || {
             use std::sync::atomic::Ordering::Relaxed;
             (pods_cache.lists_from_cache.load(Relaxed), pods_cache.list_fallbacks.load(Relaxed))
         };
-        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
-        registry.create(namespaces, "", ns.to_string().as_bytes(), &unguarded).await.unwrap();
         let create_pod = |name: &str| {
             let body = pod(name, json!({})).to_string();
             let registry = registry.clone();
@@ -192,15 +174,7 @@ async fn a_list_reads_the_store_when_the_cache_cannot_catch_up() {
         assert_eq!(counts(), (0, 2));
 
         step("a reflector fills the cache: lists come from it and see every write");
-        let stop = CancellationToken::new();
-        let reflector = Reflector {
-            cache: pods_cache.clone(),
-            store: store.clone(),
-            metrics: Arc::new(Metrics::default()),
-            progress_interval: Duration::from_secs(1),
-            open_timeout: Duration::from_secs(2),
-        };
-        let running = tokio::spawn(reflector.run(stop.clone()));
+        let (stop, running) = start_reflector(&pods_cache, &store);
         while !pods_cache.is_ready() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

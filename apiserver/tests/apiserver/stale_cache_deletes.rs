@@ -2,22 +2,16 @@
 //! refuse what the stored object allows, remove what finalizers hold, or succeed on an object
 //! that is gone.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use skiff_api::error::ApiError;
 use skiff_api::kinds::by_plural;
-use skiff_apiserver::cache::reflector::Reflector;
-use skiff_apiserver::cache::{CacheConfig, WatchCache};
-use skiff_apiserver::events::EventLeases;
-use skiff_apiserver::metrics::Metrics;
 use skiff_apiserver::registry::object::key;
-use skiff_apiserver::registry::{unguarded, DeleteOptions, Registry};
-use skiff_apiserver::store::Store;
+use skiff_apiserver::registry::{unguarded, DeleteOptions};
 use skiff_testkit::store::{StoreCluster, StoreSpec};
-use tokio_util::sync::CancellationToken;
 
+use crate::util::local::{local_registry, start_reflector};
 use crate::util::*;
 
 fn label(obj: &Value, key: &str) -> String {
@@ -44,36 +38,12 @@ async fn a_delete_decided_on_a_stale_cached_copy_is_decided_again() {
     let (binary, _) = skiff_testkit::binary::store_under_test();
     let members = StoreCluster::launch(&StoreSpec::of(&binary, 1)).expect("start a store member");
     within(Duration::from_secs(90), "stale deletes", async {
-        let store = Arc::new(Store::new(&members.client_urls(), Duration::from_secs(5)).unwrap());
-        while store.ping("/").await.is_err() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let cache = Arc::new(WatchCache::new(CacheConfig {
-            window: 1000,
-            buffer: 100,
-            bookmark_interval: Duration::from_secs(1),
-            progress_interval: Duration::from_secs(1),
-        }));
-        let events = EventLeases::new(store.clone(), Duration::from_secs(3600));
-        let registry = Registry::new(store.clone(), cache.clone(), events, 1 << 20);
-        let (pods, namespaces) = (by_plural("pods").unwrap(), by_plural("namespaces").unwrap());
-        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
-        registry
-            .create(namespaces, "", ns.to_string().as_bytes(), &unguarded)
-            .await
-            .unwrap();
+        let (store, cache, registry) = local_registry(&members).await;
+        let pods = by_plural("pods").unwrap();
 
         step("the cache learns five pods, then its reflector stops");
-        let stop = CancellationToken::new();
         let pods_cache = cache.kind(pods).unwrap().clone();
-        let reflector = Reflector {
-            cache: pods_cache.clone(),
-            store: store.clone(),
-            metrics: Arc::new(Metrics::default()),
-            progress_interval: Duration::from_secs(1),
-            open_timeout: Duration::from_secs(2),
-        };
-        let running = tokio::spawn(reflector.run(stop.clone()));
+        let (stop, running) = start_reflector(&pods_cache, &store);
         let mut last = 0;
         for name in ["held", "newer", "gone", "older", "guarded"] {
             let body = pod(name, json!({"delete": "denied"})).to_string();

@@ -18,6 +18,7 @@ use skiff_testkit::store::{StoreCluster, StoreSpec};
 use tonic::transport::Channel;
 
 mod api;
+pub mod local;
 pub mod rest;
 pub use api::*;
 pub use skiff_testkit::step;
