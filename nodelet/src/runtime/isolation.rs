@@ -152,28 +152,23 @@ pub(crate) fn container_command(
     let setup = move || -> std::io::Result<()> {
         // Kept open until exec, which closes it (close-on-exec).
         let _program = &hidden;
+        // Names the failed step for the supervisor; nix's `Errno` becomes an `io::Error`
+        // without allocating.
         let fail = |step: &'static str, e: std::io::Error| {
             let _ = (&failed_step).write_all(step.as_bytes());
             e
-        };
-        let errno = |step: &'static str| {
-            let mut failed_step = &failed_step;
-            move |e: nix::errno::Errno| {
-                let _ = failed_step.write_all(step.as_bytes());
-                std::io::Error::from_raw_os_error(e as i32)
-            }
         };
         for mut file in procs.iter() {
             // `0` names the writer itself.
             file.write_all(b"0")
                 .map_err(|e| fail("joining the cgroup", e))?;
         }
-        unshare(CloneFlags::CLONE_NEWNS).map_err(errno("unshare(mount)"))?;
+        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| fail("unshare(mount)", e.into()))?;
         // Nothing mounted here reaches the host, and nothing the host mounts later
         // reaches here.
         let none = None::<&Path>;
         mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
-            .map_err(errno("making / private"))?;
+            .map_err(|e| fail("making / private", e.into()))?;
         let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
         mount(
             Some("proc"),
@@ -182,7 +177,7 @@ pub(crate) fn container_command(
             nosuid | MsFlags::MS_NOEXEC,
             none,
         )
-        .map_err(errno("mounting /proc"))?;
+        .map_err(|e| fail("mounting /proc", e.into()))?;
         for (source, target) in &binds {
             mount(
                 Some(source.as_path()),
@@ -191,7 +186,12 @@ pub(crate) fn container_command(
                 MsFlags::MS_BIND,
                 none,
             )
-            .map_err(errno("bind-mounting the pod's /etc/hostname or /etc/hosts"))?;
+            .map_err(|e| {
+                fail(
+                    "bind-mounting the pod's /etc/hostname or /etc/hosts",
+                    e.into(),
+                )
+            })?;
         }
         // After the binds: their sources may be under the host's /tmp.
         mount(
@@ -201,8 +201,9 @@ pub(crate) fn container_command(
             nosuid,
             Some("mode=1777"),
         )
-        .map_err(errno("mounting /tmp"))?;
-        nix::unistd::chdir(working_dir.as_path()).map_err(errno("changing to the working dir"))?;
+        .map_err(|e| fail("mounting /tmp", e.into()))?;
+        nix::unistd::chdir(working_dir.as_path())
+            .map_err(|e| fail("changing to the working dir", e.into()))?;
         Ok(())
     };
     // SAFETY: `setup` runs in the child between fork and exec, where only async-signal-safe

@@ -346,7 +346,7 @@ fn read_record(dir: &Path) -> Option<Record> {
     match read_json::<Record>(&path) {
         Ok(record) => record,
         Err(e) => {
-            tracing::warn!(error = %e, "a sandbox record cannot be read; the sandbox is made again");
+            tracing::warn!(error = %e, "a sandbox record cannot be read; taken as no sandbox");
             None
         }
     }
