@@ -10,6 +10,11 @@
 
 #![allow(clippy::all)]
 
+/// gRPC request header of a write to skiff-store: the instant (Unix milliseconds) after which
+/// the write must not enter the raft log, so a client may retry it on another member once
+/// the instant has passed without the first attempt being applied late. etcd ignores it.
+pub const WRITE_FENCE_HEADER: &str = "skiff-write-fence";
+
 pub mod mvccpb {
     tonic::include_proto!("mvccpb");
 }

@@ -37,6 +37,9 @@ pub enum StoreError {
     Timeout,
     #[error("etcdserver: leader changed")]
     LeaderChanged,
+    /// The client's write fence passed before the write could enter the log.
+    #[error("skiff-store: the write's fence passed before it was proposed")]
+    FencePassed,
     #[error("etcdserver: server stopped")]
     Stopped,
     #[error("etcdserver: mvcc: database space exceeded")]
@@ -85,6 +88,7 @@ impl From<StoreError> for Status {
             | StoreError::Timeout
             | StoreError::LeaderChanged
             | StoreError::Stopped => Code::Unavailable,
+            StoreError::FencePassed => Code::DeadlineExceeded,
             StoreError::NoSpace => Code::ResourceExhausted,
             StoreError::CorruptCluster => Code::DataLoss,
             StoreError::MemberNotFound => Code::NotFound,

@@ -14,7 +14,7 @@ use skiff_proto::etcdserverpb::{CompactionRequest, PutRequest, RangeRequest};
 
 use super::kv::EventType;
 use super::watch::{StoreWatch, WatchItem};
-use super::{with_leader, Store, StoreError};
+use super::{with_fence, with_leader, Store, StoreError};
 
 /// How long to wait for the store before asking again whether the replay is complete.
 const PROGRESS_POLL: Duration = Duration::from_millis(50);
@@ -128,8 +128,8 @@ impl Store {
             ..Default::default()
         };
         let (resp, _) = self
-            .call(|ch| {
-                let req = with_leader(req.clone());
+            .call_write(|ch, fence| {
+                let req = with_fence(req.clone(), fence);
                 async move { KvClient::new(ch).put(req).await }
             })
             .await?;

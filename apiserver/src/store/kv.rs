@@ -20,7 +20,7 @@ pub use skiff_proto::mvccpb::Event;
 /// A key as the store holds it, with its revisions (etcd's `mvccpb.KeyValue`).
 pub use skiff_proto::mvccpb::KeyValue;
 
-use super::{with_leader, Store, StoreError};
+use super::{with_fence, with_leader, Store, StoreError};
 
 /// Largest response accepted from the store (a list of every object of a kind).
 const MAX_RESPONSE_BYTES: usize = 512 * 1024 * 1024;
@@ -193,8 +193,8 @@ impl Store {
             }],
         };
         let (resp, retried) = self
-            .call(|ch| {
-                let req = with_leader(req.clone());
+            .call_write(|ch, fence| {
+                let req = with_fence(req.clone(), fence);
                 async move { kv(ch).txn(req).await }
             })
             .await?;

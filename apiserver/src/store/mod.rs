@@ -5,7 +5,9 @@
 //! within the request timeout), so the apiserver keeps working while any majority of the
 //! store is up. A write retried on another member may have
 //! been applied by the first one: callers get `retried = true` and resolve that themselves
-//! (the registry compares what is stored with what it wrote).
+//! (the registry compares what is stored with what it wrote). It is never applied after the
+//! retry: each write attempt carries a fence ([`WriteFence`]) past which skiff-store will not
+//! take it into its log, and the retry waits for that fence.
 //!
 //! This module is the apiserver's only door to the store: every etcd request is built here,
 //! behind a small typed interface, and the rest of the apiserver sees keys, values and
@@ -152,13 +154,32 @@ impl Store {
         self.members.len()
     }
 
-    /// Runs `f` on the member that answered last, then on the others in turn, round after
-    /// round with a growing pause (a store electing a leader refuses everything for a moment),
-    /// until the request timeout is used up. One attempt gets a third of it, so a member that
-    /// hangs cannot use it all.
+    /// Runs the read `f` on the member that answered last, then on the others in turn, round
+    /// after round with a growing pause (a store electing a leader refuses everything for a
+    /// moment), until the request timeout is used up. One attempt gets a third of it, so a
+    /// member that hangs cannot use it all.
     async fn call<T, F, Fut>(&self, f: F) -> Result<(T, bool), StoreError>
     where
         F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.attempts(false, |ch, _| f(ch)).await
+    }
+
+    /// [`Store::call`] for a write: `f` sends each attempt with its write fence (see
+    /// [`WriteFence`]), and an attempt that failed without proof it never left is followed by
+    /// the next only once its fence has passed, so it cannot be applied after the retry.
+    async fn call_write<T, F, Fut>(&self, f: F) -> Result<(T, bool), StoreError>
+    where
+        F: Fn(Channel, Option<u64>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.attempts(true, f).await
+    }
+
+    async fn attempts<T, F, Fut>(&self, write: bool, f: F) -> Result<(T, bool), StoreError>
+    where
+        F: Fn(Channel, Option<u64>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         let n = self.members.len();
@@ -177,12 +198,10 @@ impl Store {
                     self.healthy.store(false, Ordering::Relaxed);
                     return Err(StoreError::Unavailable(last_error));
                 }
-                match tokio::time::timeout(
-                    attempt_timeout.min(remaining),
-                    f(member.channel.clone()),
-                )
-                .await
-                {
+                let budget = attempt_timeout.min(remaining);
+                let fence = write.then(|| WriteFence::within(budget));
+                let sent = f(member.channel.clone(), fence.as_ref().map(|f| f.unix_ms));
+                match tokio::time::timeout(budget, sent).await {
                     Ok(Ok(resp)) => {
                         self.preferred.store(i, Ordering::Relaxed);
                         self.healthy.store(true, Ordering::Relaxed);
@@ -191,6 +210,9 @@ impl Store {
                     Ok(Err(status)) if member_failure(&status) => {
                         tracing::debug!(member = %member.url, error = %status.message(), "store member failed; trying the next");
                         last_error = format!("{}: {}", member.url, status.message());
+                        if let Some(fence) = fence.filter(|_| !never_sent(&status)) {
+                            tokio::time::sleep_until(fence.passed_at.min(deadline).into()).await;
+                        }
                     }
                     Ok(Err(status)) => {
                         self.healthy.store(true, Ordering::Relaxed);
@@ -199,6 +221,7 @@ impl Store {
                             status.code(),
                         ));
                     }
+                    // The whole budget is spent: any fence of this attempt has passed.
                     Err(_) => {
                         tracing::debug!(member = %member.url, "store request timed out; trying the next member");
                         last_error =
@@ -214,6 +237,50 @@ impl Store {
     }
 }
 
+/// The instant after which skiff-store refuses to put a write attempt into its raft log
+/// (sent as [`skiff_proto::WRITE_FENCE_HEADER`]; etcd ignores it). Without it, a member that
+/// holds an attempt while stopped would apply it when it resumes, after the retry on another
+/// member and after whatever the caller wrote next: a create answered through the retry
+/// would bring the object back after its delete.
+///
+/// The fence is half the attempt's budget, at most a second, after sending: a healthy
+/// member proposes within milliseconds, and the rest of the budget is the margin for the
+/// store's clock running behind this one's.
+#[derive(Clone, Copy)]
+struct WriteFence {
+    unix_ms: u64,
+    passed_at: Instant,
+}
+
+impl WriteFence {
+    fn within(budget: Duration) -> WriteFence {
+        let after = (budget / 2).min(Duration::from_secs(1));
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            + after;
+        WriteFence {
+            unix_ms: unix.as_millis() as u64,
+            passed_at: Instant::now() + after,
+        }
+    }
+}
+
+/// The attempt failed before the request left: the member refused the connection.
+fn never_sent(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(err) = source {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// Asks etcd to refuse the request at once when the member has no leader (instead of
 /// waiting for one), so the next member is tried; other stores ignore the header.
 fn with_leader<T>(msg: T) -> tonic::Request<T> {
@@ -222,6 +289,18 @@ fn with_leader<T>(msg: T) -> tonic::Request<T> {
         "hasleader",
         tonic::metadata::MetadataValue::from_static("true"),
     );
+    req
+}
+
+/// [`with_leader`] for a write, carrying its fence.
+fn with_fence<T>(msg: T, fence: Option<u64>) -> tonic::Request<T> {
+    let mut req = with_leader(msg);
+    if let Some(ms) = fence {
+        req.metadata_mut().insert(
+            skiff_proto::WRITE_FENCE_HEADER,
+            tonic::metadata::MetadataValue::from(ms),
+        );
+    }
     req
 }
 
@@ -236,5 +315,31 @@ fn member_failure(status: &tonic::Status) -> bool {
         | Code::Aborted => true,
         Code::Internal => status.message().contains("transport") || status.message().contains("h2"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skiff_proto::etcdserverpb::kv_client::KvClient;
+    use skiff_proto::etcdserverpb::RangeRequest;
+
+    #[tokio::test]
+    async fn only_a_refused_connection_proves_a_write_never_left() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect_lazy();
+        let status = KvClient::new(channel)
+            .range(RangeRequest::default())
+            .await
+            .unwrap_err();
+        assert!(never_sent(&status), "{status:?}");
+        assert!(!never_sent(&tonic::Status::unavailable(
+            "etcdserver: leader changed"
+        )));
     }
 }

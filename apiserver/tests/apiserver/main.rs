@@ -11,6 +11,7 @@ mod list_cache;
 mod logs;
 mod rest;
 mod stale_cache_deletes;
+mod store_retry;
 mod updates;
 mod util;
 mod watch;

@@ -10,10 +10,12 @@
 //! - `membership`: conf changes (adds, removals, promotions), the transport following
 //!   the membership, the leader's view of who is caught up, checks on incoming messages.
 //! - `early_election`: when a follower whose leader's stream closed campaigns.
+//! - [`fence`]: a client's limit on how late its write may enter the log.
 //! - [`transport`]: raft messages to the other members over gRPC.
 
 mod durable;
 mod early_election;
+pub mod fence;
 mod log_batches;
 mod membership;
 mod node;
@@ -46,6 +48,8 @@ pub(crate) fn request_timeout(election_timeout: Duration) -> Duration {
 pub(crate) enum Command {
     Propose {
         request: Request,
+        /// The client's write fence (Unix ms), if it sent one.
+        fence: Option<u64>,
         reply: oneshot::Sender<Result<Outcome>>,
     },
     /// Resolves once this member has applied everything committed when the
@@ -155,8 +159,18 @@ impl NodeHandle {
     /// Replicates a write through the raft log and returns its result once
     /// this member has applied it (so it is durable on a majority).
     pub async fn propose(&self, request: Request) -> Result<Outcome> {
+        self.propose_fenced(request, None).await
+    }
+
+    /// [`NodeHandle::propose`], refused instead of entering the log once `fence` (Unix ms)
+    /// has passed; see [`fence`].
+    pub async fn propose_fenced(&self, request: Request, fence: Option<u64>) -> Result<Outcome> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Propose { request, reply })?;
+        self.send(Command::Propose {
+            request,
+            fence,
+            reply,
+        })?;
         self.await_answer(answer).await?
     }
 

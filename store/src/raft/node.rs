@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use protobuf::Message as PbMessage;
-use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Snapshot};
+use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, MessageType, Snapshot};
 use raft::{RawNode, SnapshotStatus, Storage};
 use skiff_proto::skiffstore::internal_request::Request;
 use skiff_proto::skiffstore::member_change::Kind;
@@ -21,6 +21,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::durable::Durable;
+use super::fence;
 use super::membership::{carried_request, conf_change};
 use super::pending::{Parked, Pending};
 use super::storage::RaftLogStorage;
@@ -244,9 +245,14 @@ impl RaftThread {
     fn handle(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
-            Command::Propose { request, reply } => {
+            Command::Propose {
+                request,
+                fence,
+                reply,
+            } => {
                 let parked = Parked {
                     request,
+                    fence,
                     reply,
                     deadline: now + self.timeout,
                 };
@@ -258,7 +264,12 @@ impl RaftThread {
             }
             Command::ReadIndex { reply } => self.pending.add_read(reply, now + self.timeout),
             Command::Step(messages) => {
-                for msg in messages {
+                for mut msg in messages {
+                    if msg.get_msg_type() == MessageType::MsgPropose
+                        && fence::drop_passed(&mut msg, fence::now_unix_ms())
+                    {
+                        continue;
+                    }
                     match self.plausible(&msg) {
                         Ok(()) => {
                             if let Err(err) = self.raw.step(msg) {
@@ -300,11 +311,16 @@ impl RaftThread {
     }
 
     fn propose(&mut self, parked: Parked) {
+        let context = fence::context(parked.fence);
+        if fence::passed(&context, fence::now_unix_ms()) {
+            let _ = parked.reply.send(Err(StoreError::FencePassed));
+            return;
+        }
         let id = self.pending.next_id();
         let data = encode_request(self.config.id, id, parked.request.clone());
         let proposed = match conf_change(&parked.request, data.clone()) {
             Some(cc) => self.raw.propose_conf_change(vec![], cc),
-            None => self.raw.propose(vec![], data),
+            None => self.raw.propose(context, data),
         };
         match proposed {
             Ok(()) => self.pending.add_proposal(id, parked.reply, parked.deadline),

@@ -39,6 +39,7 @@ struct Proposal {
 
 pub(crate) struct Parked {
     pub request: Request,
+    pub fence: Option<u64>,
     pub reply: ProposalReply,
     pub deadline: Instant,
 }

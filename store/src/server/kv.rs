@@ -1,5 +1,6 @@
 //! etcd's KV service: reads served locally (after a ReadIndex round unless
-//! the client asks for a serializable read), writes through the raft log.
+//! the client asks for a serializable read), writes through the raft log, each refused once
+//! the write fence its client sent has passed.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use tonic::{Request, Response, Status};
 use super::Member;
 use crate::error::StoreError;
 use crate::mvcc::{check_txn, Outcome};
+use crate::raft::fence;
 
 pub struct KvService {
     member: Arc<Member>,
@@ -24,10 +26,20 @@ impl KvService {
         KvService { member }
     }
 
-    async fn write(&self, request: Internal) -> Result<Outcome, Status> {
+    /// Proposes `request`, refused once the client's write fence (if any) has passed.
+    async fn write(&self, request: Internal, fence: Option<u64>) -> Result<Outcome, Status> {
         super::quota::check(&self.member, &request).await?;
-        Ok(self.member.node.propose(request).await?)
+        Ok(self.member.node.propose_fenced(request, fence).await?)
     }
+}
+
+/// The write fence a client sent with its request ([`skiff_proto::WRITE_FENCE_HEADER`]).
+fn fence_of<T>(request: &Request<T>) -> Result<Option<u64>, Status> {
+    request
+        .metadata()
+        .get(skiff_proto::WRITE_FENCE_HEADER)
+        .map(|v| fence::parse_header(v.as_bytes()).map_err(Status::invalid_argument))
+        .transpose()
 }
 
 fn unexpected(outcome: Outcome) -> Status {
@@ -62,12 +74,13 @@ impl Kv for KvService {
     }
 
     async fn put(&self, request: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
+        let fence = fence_of(&request)?;
         let req = request.into_inner();
         self.member.check_size(&req)?;
         if req.key.is_empty() {
             return Err(StoreError::EmptyKey.into());
         }
-        match self.write(Internal::Put(req)).await? {
+        match self.write(Internal::Put(req), fence).await? {
             Outcome::Put(mut resp) => {
                 self.member.stamp(&mut resp.header);
                 Ok(Response::new(resp))
@@ -80,11 +93,12 @@ impl Kv for KvService {
         &self,
         request: Request<DeleteRangeRequest>,
     ) -> Result<Response<DeleteRangeResponse>, Status> {
+        let fence = fence_of(&request)?;
         let req = request.into_inner();
         if req.key.is_empty() {
             return Err(StoreError::EmptyKey.into());
         }
-        match self.write(Internal::DeleteRange(req)).await? {
+        match self.write(Internal::DeleteRange(req), fence).await? {
             Outcome::DeleteRange(mut resp) => {
                 self.member.stamp(&mut resp.header);
                 Ok(Response::new(resp))
@@ -94,10 +108,11 @@ impl Kv for KvService {
     }
 
     async fn txn(&self, request: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
+        let fence = fence_of(&request)?;
         let req = request.into_inner();
         self.member.check_size(&req)?;
         check_txn(&req)?;
-        match self.write(Internal::Txn(req)).await? {
+        match self.write(Internal::Txn(req), fence).await? {
             Outcome::Txn(mut resp) => {
                 self.member.stamp(&mut resp.header);
                 Ok(Response::new(resp))
@@ -111,7 +126,7 @@ impl Kv for KvService {
         request: Request<CompactionRequest>,
     ) -> Result<Response<CompactionResponse>, Status> {
         match self
-            .write(Internal::Compaction(request.into_inner()))
+            .write(Internal::Compaction(request.into_inner()), None)
             .await?
         {
             Outcome::Compaction(mut resp) => {

@@ -6,6 +6,7 @@ mod consistency;
 mod durability;
 mod etcdctl;
 mod failover;
+mod fence;
 mod grow;
 mod maintenance;
 mod membership;
