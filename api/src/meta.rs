@@ -10,6 +10,20 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// `deserialize_with` helper: a list decoded to exactly its length. A decoded `Vec` grows from
+/// room for four, so a pod's one container would keep room for four (720 bytes each), its
+/// one owner reference for four, and so on: slack that an informer holding every pod of a
+/// cluster keeps for each of them.
+pub(crate) fn exact_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut v = Vec::<T>::deserialize(d)?;
+    v.shrink_to_fit();
+    Ok(v)
+}
+
 /// `skip_serializing_if` helper: leave a field out of the JSON when it holds its default value.
 pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
@@ -59,14 +73,17 @@ pub struct ObjectMeta {
     /// The objects this one depends on; when all owners are deleted, the garbage collector
     /// deletes it. At most one is the managing controller.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub owner_references: Vec<OwnerReference>,
     /// Must be empty before the object is deleted from the store; each entry names a component
     /// that still has work to do on deletion.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub finalizers: Vec<String>,
     /// Who wrote the object: one entry per manager (and operation and subresource), with the
     /// time of its last write. Set by the apiserver; what a client sends is ignored.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub managed_fields: Vec<ManagedFieldsEntry>,
 }
 

@@ -98,24 +98,38 @@ fn fold_key(r: &Record) -> FoldKey {
     )
 }
 
+/// The Event object a fold key was written to: what a repeat patches. Only these, not the
+/// whole Event: the map holds thousands (one per pod scheduled or created).
+struct Folded {
+    namespace: String,
+    name: String,
+    count: i32,
+}
+
+impl From<Event> for Folded {
+    fn from(event: Event) -> Folded {
+        Folded {
+            namespace: event.metadata.namespace,
+            name: event.metadata.name,
+            count: event.count,
+        }
+    }
+}
+
 async fn write_events(client: Client, source: EventSource, mut rx: mpsc::Receiver<Record>) {
     // Folded repeats: which Event object carries this (object, reason, message).
-    let mut seen: HashMap<FoldKey, Event> = HashMap::new();
+    let mut seen: HashMap<FoldKey, Folded> = HashMap::new();
     while let Some(record) = rx.recv().await {
         let key = fold_key(&record);
         let now = Time::now();
         if let Some(existing) = seen.get(&key) {
             let patch = serde_json::json!({ "count": existing.count + 1, "lastTimestamp": now });
             match client
-                .patch::<Event>(
-                    &existing.metadata.namespace,
-                    &existing.metadata.name,
-                    &patch,
-                )
+                .patch::<Event>(&existing.namespace, &existing.name, &patch)
                 .await
             {
                 Ok(updated) => {
-                    seen.insert(key, updated);
+                    seen.insert(key, updated.into());
                     continue;
                 }
                 Err(err) if err.is_not_found() => {}
@@ -152,7 +166,7 @@ async fn write_events(client: Client, source: EventSource, mut rx: mpsc::Receive
                     if seen.len() >= REMEMBERED {
                         seen.clear();
                     }
-                    seen.insert(key, created);
+                    seen.insert(key, created.into());
                     break;
                 }
                 Err(err) if err.is_already_exists() && attempt == 0 => {

@@ -21,18 +21,22 @@ pub struct Container {
     pub image: String,
     /// Replaces the image's entrypoint.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub command: Vec<String>,
     /// Replaces the image's arguments.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub args: Vec<String>,
     /// The directory the container's process starts in.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
     /// The ports the container listens on; informational, and probes may name them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub ports: Vec<ContainerPort>,
     /// Environment variables set in the container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub env: Vec<EnvVar>,
     /// CPU and memory the scheduler reserves for the container (requests) and its limits.
     #[serde(skip_serializing_if = "is_default")]
@@ -160,6 +164,7 @@ pub struct Probe {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ExecAction {
     /// The command line to run; not run in a shell.
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub command: Vec<String>,
 }
 
@@ -178,6 +183,7 @@ pub struct HttpGetAction {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scheme: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub http_headers: Vec<HttpHeader>,
 }
 

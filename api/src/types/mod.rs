@@ -166,4 +166,56 @@ mod tests {
         check::<CronJob>();
         check::<Lease>();
     }
+
+    /// Informers keep every pod of a cluster: a pod decoded from JSON text (which, unlike a
+    /// `Value`, does not tell a list's length in advance) holds no spare room in its lists.
+    #[test]
+    fn a_decoded_pod_keeps_no_room_in_its_lists() {
+        let json = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default", "finalizers": ["f"],
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ReplicationController",
+                    "name": "rc", "uid": "u", "controller": true}],
+                "managedFields": [{"manager": "m", "operation": "Update"}]},
+            "spec": {"containers": [{"name": "c", "image": "i", "command": ["sleep"],
+                "args": ["9"], "ports": [{"containerPort": 80}], "env": [{"name": "A", "value": "1"}]}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [{"name": "c", "image": "i", "imageID": "", "ready": true,
+                    "restartCount": 0}]}
+        });
+        let pod: Pod = serde_json::from_str(&json.to_string()).unwrap();
+        let m = &pod.metadata;
+        let c = &pod.spec.containers[0];
+        let s = &pod.status;
+        for (what, len, capacity) in [
+            ("finalizers", m.finalizers.len(), m.finalizers.capacity()),
+            (
+                "ownerReferences",
+                m.owner_references.len(),
+                m.owner_references.capacity(),
+            ),
+            (
+                "managedFields",
+                m.managed_fields.len(),
+                m.managed_fields.capacity(),
+            ),
+            (
+                "containers",
+                pod.spec.containers.len(),
+                pod.spec.containers.capacity(),
+            ),
+            ("command", c.command.len(), c.command.capacity()),
+            ("args", c.args.len(), c.args.capacity()),
+            ("ports", c.ports.len(), c.ports.capacity()),
+            ("env", c.env.len(), c.env.capacity()),
+            ("conditions", s.conditions.len(), s.conditions.capacity()),
+            (
+                "containerStatuses",
+                s.container_statuses.len(),
+                s.container_statuses.capacity(),
+            ),
+        ] {
+            assert_eq!((len, capacity), (1, 1), "{what}");
+        }
+    }
 }

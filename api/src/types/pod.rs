@@ -25,6 +25,7 @@ resource! {
 pub struct PodSpec {
     /// The containers of the pod; there must be at least one. Containers are merged by `name`
     /// in strategic merge patches.
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub containers: Vec<Container>,
     /// `Always` (default), `OnFailure` or `Never`.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -64,6 +65,7 @@ pub struct PodStatus {
     pub phase: String,
     /// `PodScheduled`, `Initialized`, `ContainersReady`, `Ready`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub conditions: Vec<Condition>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
@@ -77,6 +79,7 @@ pub struct PodStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Time>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::meta::exact_vec")]
     pub container_statuses: Vec<ContainerStatus>,
 }
 
