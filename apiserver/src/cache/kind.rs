@@ -41,7 +41,13 @@ impl CachedObject {
 
     /// The object, whose selector index has been extracted already.
     pub fn with_index(key: String, index: ObjectIndex, value: &Value) -> CachedObject {
-        let json = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        // Exactly as long as the JSON: the encoder's buffer grows by doubling, and the cache
+        // keeps each object (and each event in its window) for long.
+        let json = Bytes::from(
+            serde_json::to_vec(value)
+                .unwrap_or_default()
+                .into_boxed_slice(),
+        );
         let deleting = value
             .pointer("/metadata/deletionTimestamp")
             .is_some_and(|v| !v.is_null());
