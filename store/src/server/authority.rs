@@ -10,6 +10,13 @@
 //! authority to its `host:port`, and encodes the block again for h2 with an encoder of
 //! its own (whose dynamic table h2's decoder then mirrors). Every other frame passes
 //! through untouched.
+//!
+//! A gRPC client sends one `:authority` on every request of a connection (it belongs to the
+//! channel), so the first header block decides: when it needs no fix, it goes to h2 as the
+//! client wrote it and the rest of the connection is read straight through, with no HPACK
+//! work and no copies. Decoding every request's headers (loona-hpack builds its Huffman
+//! table per string) and copying every byte twice held 256 concurrent writers 15-20% below
+//! the throughput of reading straight through.
 
 use std::io;
 use std::pin::Pin;
@@ -63,6 +70,10 @@ pub struct AuthorityFix<S> {
     decoder: Decoder<'static>,
     encoder: Encoder<'static>,
     eof: bool,
+    /// A header block has been encoded again: h2's dynamic table follows this encoder's.
+    rewriting: bool,
+    /// The first header block needed no fix: everything else passes straight through.
+    passthrough: bool,
 }
 
 impl<S> AuthorityFix<S> {
@@ -78,6 +89,8 @@ impl<S> AuthorityFix<S> {
             decoder,
             encoder: Encoder::new(),
             eof: false,
+            rewriting: false,
+            passthrough: false,
         }
     }
 
@@ -163,23 +176,33 @@ impl<S> AuthorityFix<S> {
     }
 
     /// Decodes a whole header block, fixes its authority and writes it as frames for h2.
+    /// A connection's first block that needs no fix goes out as the client encoded it, and
+    /// the connection passes straight through from then on.
     fn rewrite(&mut self, block: Block) -> io::Result<()> {
         let mut fields = self
             .decoder
             .decode(&block.fragment)
             .map_err(|e| invalid(&format!("undecodable header block: {e:?}")))?;
+        let mut fixed_any = false;
         for (name, value) in &mut fields {
             if name.as_slice() == b":authority" {
                 if let Some(fixed) = host_port(value) {
                     *value = fixed;
+                    fixed_any = true;
                 }
             }
         }
         let mut encoded = block.priority;
-        encoded.extend(
-            self.encoder
-                .encode(fields.iter().map(|(n, v)| (n.as_slice(), v.as_slice()))),
-        );
+        if !fixed_any && !self.rewriting {
+            encoded.extend_from_slice(&block.fragment);
+            self.passthrough = true;
+        } else {
+            encoded.extend(
+                self.encoder
+                    .encode(fields.iter().map(|(n, v)| (n.as_slice(), v.as_slice()))),
+            );
+            self.rewriting = true;
+        }
         let mut chunks = encoded.chunks(MAX_FRAME).peekable();
         let mut first = true;
         while let Some(chunk) = chunks.next() {
@@ -261,6 +284,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for AuthorityFix<S> {
                 let n = this.output.len().min(buf.remaining());
                 buf.put_slice(&this.output.split_to(n));
                 return Poll::Ready(Ok(()));
+            }
+            if this.passthrough {
+                if !this.input.is_empty() {
+                    this.output = this.input.split();
+                    continue;
+                }
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
             if this.process()? {
                 continue;
@@ -413,6 +443,44 @@ mod tests {
         assert_eq!(
             blocks[1].1,
             vec![(b":authority".to_vec(), b"127.0.0.1:2379".to_vec())]
+        );
+    }
+
+    /// A connection whose first request has a plain authority is read straight through:
+    /// the bytes h2 gets are the client's, later header blocks included.
+    #[tokio::test]
+    async fn a_connection_that_needs_no_fix_passes_through_unchanged() {
+        // Literals without indexing (0x0N: the name is static entry N), which an encoder of
+        // our own would not choose: a block encoded again would show.
+        let literal = |index: u8, value: &[u8]| {
+            let mut field = vec![index, value.len() as u8];
+            field.extend_from_slice(value);
+            field
+        };
+        let mut first = vec![0x83]; // :method POST, static entry 3
+        first.extend(literal(1, b"127.0.0.1:2379"));
+        first.extend(literal(4, b"/etcdserverpb.KV/Put"));
+        let second = literal(1, b"127.0.0.1:2379");
+        let mut wire = BytesMut::new();
+        wire.put_slice(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        put_frame_header(&mut wire, 0, 0x4, 0, 0);
+        put_frame_header(&mut wire, first.len(), HEADERS, END_HEADERS, 1);
+        wire.put_slice(&first);
+        put_frame_header(&mut wire, 3, 0x0, 0x1, 1);
+        wire.put_slice(b"xyz");
+        put_frame_header(&mut wire, second.len(), HEADERS, END_HEADERS, 3);
+        wire.put_slice(&second);
+
+        let mut fixed = AuthorityFix::new(&wire[..]);
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut fixed, &mut out)
+            .await
+            .unwrap();
+        assert_eq!(out, wire.to_vec());
+        let decoded = Decoder::new().decode(&first).unwrap();
+        assert_eq!(
+            decoded[1],
+            (b":authority".to_vec(), b"127.0.0.1:2379".to_vec())
         );
     }
 }
