@@ -357,6 +357,15 @@ impl<S: Connected> Connected for AuthorityFix<S> {
 mod tests {
     use super::*;
 
+    /// Everything h2 would read from a client connection that sent `wire`.
+    async fn read_through(wire: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut AuthorityFix::new(wire), &mut out)
+            .await
+            .unwrap();
+        out
+    }
+
     #[test]
     fn url_form_authorities_become_host_port() {
         assert_eq!(
@@ -404,11 +413,7 @@ mod tests {
         put_frame_header(&mut wire, second.len(), HEADERS, END_HEADERS | 0x1, 3);
         wire.put_slice(&second);
 
-        let mut fixed = AuthorityFix::new(&wire[..]);
-        let mut out = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut fixed, &mut out)
-            .await
-            .unwrap();
+        let out = read_through(&wire).await;
 
         assert_eq!(&out[..24], &wire[..24]);
         assert_eq!(&out[24..36], b"\0\0\x03\x04\0\0\0\0\0abc");
@@ -471,11 +476,7 @@ mod tests {
         put_frame_header(&mut wire, second.len(), HEADERS, END_HEADERS, 3);
         wire.put_slice(&second);
 
-        let mut fixed = AuthorityFix::new(&wire[..]);
-        let mut out = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut fixed, &mut out)
-            .await
-            .unwrap();
+        let out = read_through(&wire).await;
         assert_eq!(out, wire.to_vec());
         let decoded = Decoder::new().decode(&first).unwrap();
         assert_eq!(

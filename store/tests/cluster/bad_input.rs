@@ -10,7 +10,7 @@ use raft::eraftpb::{Message, MessageType};
 use skiff_proto::etcdserverpb::PutRequest;
 use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
 use skiff_proto::skiffstore::RaftEnvelope;
-use skiff_store::config::{cluster_id, member_id, Peer};
+use skiff_store::config::cluster_id;
 
 use crate::util::*;
 
@@ -49,18 +49,7 @@ async fn garbage_peer_messages_do_not_crash_a_member() {
     let cluster = start(3, &[]).await;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let target = (leader + 1) % 3;
-    let peers: Vec<Peer> = cluster
-        .members()
-        .iter()
-        .map(|m| {
-            let url = format!("http://127.0.0.1:{}", m.peer_port);
-            Peer {
-                id: member_id(&url, "skiff-cluster"),
-                name: m.name.clone(),
-                url,
-            }
-        })
-        .collect();
+    let peers = peers(&cluster);
     let cid = cluster_id(&peers, "skiff-cluster");
     let leader_id = peers[leader].id;
 

@@ -15,7 +15,7 @@ use skiff_proto::skiffstore::internal_request::Request as Internal;
 use skiff_proto::skiffstore::raft_peer_client::RaftPeerClient;
 use skiff_proto::skiffstore::{InternalRequest, RaftEnvelope};
 use skiff_proto::WRITE_FENCE_HEADER;
-use skiff_store::config::{cluster_id, member_id, Peer};
+use skiff_store::config::cluster_id;
 use skiff_testkit::store::StoreCluster;
 
 use crate::util::*;
@@ -63,23 +63,21 @@ async fn value_of(cluster: &StoreCluster, i: usize, key: &str) -> Option<Vec<u8>
     resp.kvs.into_iter().next().map(|kv| kv.value)
 }
 
-/// Waits until every running member has applied what the leader has, then reads `key` on
-/// each (serializable, each member's own state).
-async fn values_everywhere(
-    cluster: &StoreCluster,
-    leader: usize,
-    key: &str,
-) -> Vec<Option<Vec<u8>>> {
-    let status = cluster.status(leader).await.expect("leader status");
-    let index = status.raft_index;
-    let mut values = Vec::new();
+/// Waits until every member has applied what the leader has, then checks `key` is in no
+/// member's own state (a serializable read on each).
+async fn absent_everywhere(cluster: &StoreCluster, leader: usize, key: &str, what: &str) {
+    let index = cluster
+        .status(leader)
+        .await
+        .expect("leader status")
+        .raft_index;
     for i in 0..cluster.len() {
         cluster
             .wait_applied(i, index, Duration::from_secs(10))
             .await;
-        values.push(get_local(&mut cluster.kv(i).await, key).await);
+        let value = get_local(&mut cluster.kv(i).await, key).await;
+        assert_eq!(value, None, "s{} {what}: {key}", i + 1);
     }
-    values
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,18 +131,7 @@ async fn a_write_held_by_a_stopped_member_is_refused_once_its_fence_has_passed()
     let status = answer.expect_err("the held attempt must be refused, not applied");
     assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
     assert!(status.message().contains("fence"), "{status:?}");
-    for (i, value) in values_everywhere(&cluster, leader, key)
-        .await
-        .iter()
-        .enumerate()
-    {
-        assert_eq!(
-            value,
-            &None,
-            "s{} holds the deleted key again: {value:?}",
-            i + 1
-        );
-    }
+    absent_everywhere(&cluster, leader, key, "holds the deleted key again").await;
 
     step("a fence still ahead does not get in the way");
     let mut on_time = tonic::Request::new(create_if_absent(key, "on time"));
@@ -213,18 +200,7 @@ async fn the_leader_drops_a_forwarded_proposal_whose_fence_has_passed() {
     let cluster = start(3, &[]).await;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let follower = (leader + 1) % 3;
-    let peers: Vec<Peer> = cluster
-        .members()
-        .iter()
-        .map(|m| {
-            let url = format!("http://127.0.0.1:{}", m.peer_port);
-            Peer {
-                id: member_id(&url, "skiff-cluster"),
-                name: m.name.clone(),
-                url,
-            }
-        })
-        .collect();
+    let peers = peers(&cluster);
     let (from, to) = (peers[follower].id, peers[leader].id);
 
     step("a follower's proposals reach the leader: one fenced a second ago, one a minute ahead");
@@ -252,18 +228,13 @@ async fn the_leader_drops_a_forwarded_proposal_whose_fence_has_passed() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for (i, value) in values_everywhere(&cluster, leader, "/fence/late")
-        .await
-        .iter()
-        .enumerate()
-    {
-        assert_eq!(
-            value,
-            &None,
-            "s{} applied a proposal after its fence",
-            i + 1
-        );
-    }
+    absent_everywhere(
+        &cluster,
+        leader,
+        "/fence/late",
+        "applied a proposal after its fence",
+    )
+    .await;
     assert!(
         cluster.log(leader).contains("their write fence passed"),
         "{}",

@@ -23,6 +23,23 @@ pub async fn start(members: usize, extra_args: &[&str]) -> StoreCluster {
     StoreCluster::start(&StoreSpec::of(binary, members).args(extra_args)).await
 }
 
+/// The members as the raft transport knows them: id (derived from the peer URL and the
+/// default cluster token), name and peer URL.
+pub fn peers(cluster: &StoreCluster) -> Vec<skiff_store::config::Peer> {
+    cluster
+        .members()
+        .iter()
+        .map(|m| {
+            let url = format!("http://127.0.0.1:{}", m.peer_port);
+            skiff_store::config::Peer {
+                id: skiff_store::config::member_id(&url, "skiff-cluster"),
+                name: m.name.clone(),
+                url,
+            }
+        })
+        .collect()
+}
+
 /// A lazily connected channel to a member's URL.
 pub async fn channel(url: &str) -> Channel {
     skiff_testkit::store::channel(url)
