@@ -311,8 +311,7 @@ impl RaftThread {
     }
 
     fn propose(&mut self, parked: Parked) {
-        let context = fence::context(parked.fence);
-        if fence::passed(&context, fence::now_unix_ms()) {
+        if parked.fence.is_some_and(|f| f <= fence::now_unix_ms()) {
             let _ = parked.reply.send(Err(StoreError::FencePassed));
             return;
         }
@@ -320,7 +319,7 @@ impl RaftThread {
         let data = encode_request(self.config.id, id, parked.request.clone());
         let proposed = match conf_change(&parked.request, data.clone()) {
             Some(cc) => self.raw.propose_conf_change(vec![], cc),
-            None => self.raw.propose(context, data),
+            None => self.raw.propose(fence::context(parked.fence), data),
         };
         match proposed {
             Ok(()) => self.pending.add_proposal(id, parked.reply, parked.deadline),
