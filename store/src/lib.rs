@@ -5,7 +5,7 @@
 //! - [`config`]: flags (etcd's names) and the cluster identity they define.
 //! - [`datadir`]: the data directory and its ownership marker.
 //! - `join`: this member's identity (new cluster, joining a running one, restart).
-//! - [`raft`]: the raft thread, the sled-backed raft log, the peer transport.
+//! - [`raft`]: the raft thread, the raft log (a write-ahead log of its own), the peer transport.
 //! - [`mvcc`]: the state machine: revisions, key index, history, txn, leases.
 //! - [`watch`]: the watch hub that streams applied events to watchers.
 //! - [`lessor`]: lease expiry, kept by the leader.

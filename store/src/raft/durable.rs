@@ -1,4 +1,11 @@
-//! Making a Ready durable: sled's flush, plus the one thing it leaves out.
+//! Making the applied state durable: sled's flush, plus the one thing it leaves out.
+//!
+//! The raft log is durable on its own (the write-ahead log, synced per Ready), so the
+//! state machine in sled may lag it: a thread of its own flushes it behind the raft
+//! thread (a crash replays what came after from the log), and the raft thread flushes it
+//! itself before the log behind a snapshot is dropped. Flushing often matters for memory
+//! as well as for replay: in 10 000-pod runs members flushed once a second held 25-35 MB
+//! more than members flushed after every batch.
 //!
 //! sled writes any page too large for its log (over a quarter of a segment,
 //! 128 KiB by default: a big value, a big log batch) to a separate blob file,
@@ -16,7 +23,10 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
 
 use crate::error::{Result, StoreError};
 
@@ -33,6 +43,59 @@ pub struct Durable {
 
 /// More than a file system timestamp's granularity (a kernel clock tick).
 const MTIME_GRANULARITY: Duration = Duration::from_secs(1);
+
+/// The thread that flushes the state machine behind the raft thread: after each batch
+/// of applied entries (batches applied during a flush share the next one), or once a
+/// second. The raft thread never waits for it.
+pub struct Flusher {
+    wake: Option<crossbeam_channel::Sender<()>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Flusher {
+    pub fn spawn(durable: Arc<Mutex<Durable>>, every: Duration) -> std::io::Result<Flusher> {
+        let (wake, woken) = crossbeam_channel::bounded(1);
+        let thread = std::thread::Builder::new()
+            .name("sled-flush".into())
+            .spawn(move || loop {
+                let stopping = matches!(
+                    woken.recv_timeout(every),
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+                );
+                if let Err(err) = durable.lock().flush() {
+                    tracing::error!(%err, "flushing the state machine failed");
+                }
+                if stopping {
+                    break;
+                }
+            })?;
+        Ok(Flusher {
+            wake: Some(wake),
+            thread,
+        })
+    }
+
+    /// A handle that asks for a flush of what was applied so far.
+    pub fn waker(&self) -> FlushWaker {
+        FlushWaker(self.wake.clone())
+    }
+
+    /// Flushes once more and waits for the thread, so the database is closed after.
+    pub fn stop(mut self) {
+        self.wake = None;
+        let _ = self.thread.join();
+    }
+}
+
+pub struct FlushWaker(Option<crossbeam_channel::Sender<()>>);
+
+impl FlushWaker {
+    pub fn wake(&self) {
+        if let Some(wake) = &self.0 {
+            let _ = wake.try_send(());
+        }
+    }
+}
 
 impl Durable {
     /// `db_dir` is the directory sled was opened on.

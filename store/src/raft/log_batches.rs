@@ -1,10 +1,9 @@
-//! The raft log's entries in sled, one record per appended batch.
+//! The raft log's former layout in sled, one record per appended batch, read once to
+//! move it to the write-ahead log ([`super::wal`]) and then removed.
 //!
-//! Each Ready appends a run of entries; writing that run as one sled record
-//! (instead of one record per entry) costs one tree insert per fsync instead
-//! of one per client write. Key: `b` + first index + last index (big-endian),
-//! so the batch boundaries are known from the keys alone; value: the entries,
-//! each as a 4-byte big-endian length and its protobuf bytes.
+//! Key: `b` + first index + last index (big-endian), so the batch boundaries are known
+//! from the keys alone; value: the entries, each as a 4-byte big-endian length and its
+//! protobuf bytes.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +14,7 @@ use crate::error::{Result, StoreError};
 
 const BATCH_PREFIX: u8 = b'b';
 
-fn batch_key(first: u64, last: u64) -> [u8; 17] {
+pub(super) fn batch_key(first: u64, last: u64) -> [u8; 17] {
     let mut key = [0u8; 17];
     key[0] = BATCH_PREFIX;
     key[1..9].copy_from_slice(&first.to_be_bytes());
@@ -27,7 +26,8 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("raft log: {what}"))
 }
 
-fn encode(entries: &[Entry]) -> Result<Vec<u8>> {
+#[cfg(test)]
+pub(super) fn encode(entries: &[Entry]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(entries.iter().map(|e| e.compute_size() as usize + 4).sum());
     for entry in entries {
         let bytes = entry
@@ -99,56 +99,6 @@ impl LogBatches {
     /// Index of the last entry on disk, if any.
     pub fn last_index(&self) -> Option<u64> {
         self.bounds.values().next_back().copied()
-    }
-
-    /// Adds `entries` (contiguous) to `batch`, first replacing every stored
-    /// entry at or after `entries[0].index` (a conflicting suffix).
-    pub fn append(&mut self, entries: &[Entry], batch: &mut sled::Batch) -> Result<()> {
-        let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
-            return Ok(());
-        };
-        self.truncate_from(first.index, batch)?;
-        batch.insert(&batch_key(first.index, last.index), encode(entries)?);
-        self.bounds.insert(first.index, last.index);
-        Ok(())
-    }
-
-    fn truncate_from(&mut self, index: u64, batch: &mut sled::Batch) -> Result<()> {
-        let doomed: Vec<(u64, u64)> = self
-            .bounds
-            .range(..)
-            .filter(|(_, &last)| last >= index)
-            .map(|(f, l)| (*f, *l))
-            .collect();
-        for (first, last) in doomed {
-            batch.remove(&batch_key(first, last));
-            self.bounds.remove(&first);
-            if first < index {
-                // Keep the part of this batch before the conflict.
-                let kept: Vec<Entry> = self
-                    .read_batch(first, last)?
-                    .into_iter()
-                    .filter(|e| e.index < index)
-                    .collect();
-                batch.insert(&batch_key(first, index - 1), encode(&kept)?);
-                self.bounds.insert(first, index - 1);
-            }
-        }
-        Ok(())
-    }
-
-    /// Drops every batch that holds only entries before `index`.
-    pub fn remove_before(&mut self, index: u64, batch: &mut sled::Batch) {
-        let doomed: Vec<(u64, u64)> = self
-            .bounds
-            .iter()
-            .filter(|(_, &last)| last < index)
-            .map(|(f, l)| (*f, *l))
-            .collect();
-        for (first, last) in doomed {
-            batch.remove(&batch_key(first, last));
-            self.bounds.remove(&first);
-        }
     }
 
     pub fn clear(&mut self, batch: &mut sled::Batch) {

@@ -23,6 +23,7 @@ mod pending;
 mod snap_files;
 pub mod storage;
 pub mod transport;
+mod wal;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

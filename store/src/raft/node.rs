@@ -20,7 +20,7 @@ use skiff_proto::skiffstore::{ClusterMember, InternalRequest, MemberChange};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::durable::Durable;
+use super::durable::{Durable, FlushWaker, Flusher};
 use super::fence;
 use super::membership::{carried_request, conf_change};
 use super::pending::{Parked, Pending};
@@ -29,6 +29,10 @@ use super::transport::Transport;
 use super::{encode_request, request_timeout, Command, NodeHandle, RaftStatus};
 use crate::error::{Result, StoreError};
 use crate::mvcc::{Committed, Outcome, StateMachine};
+
+/// The longest the state machine goes unflushed; it is flushed sooner behind every
+/// applied batch.
+const STATE_FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Most commands handled before the loop looks at ticks and Readies again.
 const MAX_COMMANDS_PER_ROUND: usize = 4096;
@@ -71,9 +75,11 @@ pub fn spawn(
     watch::Receiver<u64>,
     oneshot::Receiver<Result<()>>,
 )> {
-    // Snapshot files sit beside the database: DATA/snap next to DATA/db.
+    // Snapshot files and the write-ahead log sit beside the database: DATA/snap and
+    // DATA/wal next to DATA/db.
     let snap_dir = db_dir.with_file_name("snap");
-    let mut storage = RaftLogStorage::open(db.open_tree("raft")?, &snap_dir)?;
+    let wal_dir = db_dir.with_file_name("wal");
+    let mut storage = RaftLogStorage::open(db.open_tree("raft")?, &snap_dir, &wal_dir)?;
     if storage.is_fresh() && !config.initial.is_empty() {
         // The initial membership is applied as entry 1 of every member (the same on
         // all), before the log records it, so a crash in between only repeats this.
@@ -130,10 +136,14 @@ pub fn spawn(
         status: status.clone(),
         timeout,
     };
+    let durable = Arc::new(parking_lot::Mutex::new(Durable::new(db, db_dir)));
+    let flusher = Flusher::spawn(durable.clone(), STATE_FLUSH_EVERY)
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the flush thread: {e}")))?;
     let (done_tx, done_rx) = oneshot::channel();
     let thread = RaftThread {
         raw,
-        db: Durable::new(db, db_dir),
+        db: durable,
+        flush: flusher.waker(),
         state,
         transport,
         pending: Pending::new(),
@@ -149,6 +159,7 @@ pub fn spawn(
         .name("raft".into())
         .spawn(move || {
             let result = thread.run();
+            flusher.stop();
             if let Err(err) = &result {
                 tracing::error!(%err, "raft thread stopped");
             }
@@ -182,7 +193,8 @@ fn recover_state_machine(storage: &mut RaftLogStorage, state: &StateMachine) -> 
 
 pub(super) struct RaftThread {
     pub(super) raw: RawNode<RaftLogStorage>,
-    db: Durable,
+    db: Arc<parking_lot::Mutex<Durable>>,
+    flush: FlushWaker,
     pub(super) state: Arc<StateMachine>,
     pub(super) transport: Transport,
     pending: Pending,
@@ -387,7 +399,7 @@ impl RaftThread {
             self.pending.read_state(&rs.request_ctx, rs.index, applied);
         }
         if must_flush {
-            self.db.flush()?;
+            self.raw.mut_store().sync()?;
         }
         self.transport.send(ready.take_persisted_messages());
         let mut light = self.raw.advance(ready);
@@ -462,6 +474,7 @@ impl RaftThread {
                 self.pending.resolve_proposal(applied.id, result);
             }
         }
+        self.flush.wake();
         let applied = self.state.applied_index();
         self.status.applied.store(applied, Ordering::Release);
         self.pending.applied(applied);
@@ -499,7 +512,7 @@ impl RaftThread {
             .store_snapshot_with(snapshot, |out| state.snapshot_to(out))?;
         // The state machine must be durable up to `applied` before the log
         // that could rebuild it is dropped.
-        self.db.flush()?;
+        self.db.lock().flush()?;
         if due {
             let keep = if now {
                 0

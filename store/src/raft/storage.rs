@@ -1,14 +1,18 @@
-//! The raft log, hard state, conf state and latest snapshot, kept in one sled tree.
+//! The raft log and hard state (in the write-ahead log, [`super::wal`]), conf state and
+//! latest snapshot (in a sled tree).
 //!
 //! raft-rs reads the log through the [`raft::Storage`] trait; the raft thread
-//! writes it through the methods here. Writes are plain sled inserts: the raft
-//! loop calls `Db::flush` once per Ready, which is what makes them durable
-//! (group commit), before any message that acknowledges them leaves the member.
+//! writes it through the methods here. Entries and hard state are written to the
+//! write-ahead log as they come; the raft loop calls [`RaftLogStorage::sync`] once per
+//! Ready, which is what makes them durable (group commit), before any message that
+//! acknowledges them leaves the member.
 //!
-//! Keys: the entries in batch records (see [`super::log_batches`]), `hs` ->
-//! HardState, `cs` -> ConfState, `snap` -> the latest Snapshot's metadata (its data
-//! is a file of its own, see [`super::snap_files`]), `trunc` -> (index, term) of the
-//! last entry dropped by compaction.
+//! The sled keys describe the applied state, which may lag the log (it is rebuilt from
+//! the log after a crash): `cs` -> ConfState, `snap` -> the latest Snapshot's metadata
+//! (its data is a file of its own, see [`super::snap_files`]), `trunc` -> (index, term)
+//! of the last entry dropped by compaction. Before the write-ahead log, entries (see
+//! [`super::log_batches`]) and `hs` -> HardState were sled records too; opening moves
+//! them to the write-ahead log once.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -19,6 +23,7 @@ use raft::{GetEntriesContext, RaftState, StorageError};
 
 use super::log_batches::LogBatches;
 use super::snap_files::{self, SnapFiles};
+use super::wal::Wal;
 use crate::error::{Result, StoreError};
 
 const KEY_HARD_STATE: &[u8] = b"hs";
@@ -35,8 +40,7 @@ fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
 
 pub struct RaftLogStorage {
     tree: sled::Tree,
-    log: LogBatches,
-    hard_state: HardState,
+    log: Wal,
     conf_state: ConfState,
     /// Index and term of the entry just before the first one in the log.
     truncated: (u64, u64),
@@ -52,16 +56,14 @@ pub struct RaftLogStorage {
 }
 
 impl RaftLogStorage {
-    /// Opens the log kept in `tree`, reading hard state, conf state and bounds; snapshot
-    /// data lives in files under `snap_dir`.
-    pub fn open(tree: sled::Tree, snap_dir: &std::path::Path) -> Result<RaftLogStorage> {
+    /// Opens the log in `wal_dir` and the records kept in `tree`; snapshot data lives in
+    /// files under `snap_dir`.
+    pub fn open(
+        tree: sled::Tree,
+        snap_dir: &std::path::Path,
+        wal_dir: &std::path::Path,
+    ) -> Result<RaftLogStorage> {
         let files = SnapFiles::open(snap_dir)?;
-        let hard_state = match tree.get(KEY_HARD_STATE)? {
-            Some(bytes) => {
-                HardState::parse_from_bytes(&bytes).map_err(|e| corrupt("hard state", e))?
-            }
-            None => HardState::default(),
-        };
         let conf_state = match tree.get(KEY_CONF_STATE)? {
             Some(bytes) => {
                 ConfState::parse_from_bytes(&bytes).map_err(|e| corrupt("conf state", e))?
@@ -85,13 +87,30 @@ impl RaftLogStorage {
             Some(_) => return Err(corrupt("truncation record", "wrong length")),
             None => (0, 0),
         };
-        let log = LogBatches::open(tree.clone())?;
-        // Batches that straddle the compaction point stay on disk whole.
-        let last_index = log.last_index().unwrap_or(truncated.0).max(truncated.0);
+        if !wal_dir.exists() {
+            move_log_out_of_sled(&tree, wal_dir, truncated.0)?;
+        }
+        let mut log = Wal::open(wal_dir)?;
+        forget_sled_log(&tree)?;
+        // Entries the state machine has made durable may still be in the oldest segment.
+        log.compact(truncated.0 + 1)?;
+        let last_index = match log.last_index() {
+            Some(last) if log.first_index() > truncated.0 + 1 => {
+                return Err(corrupt(
+                    "log",
+                    format!(
+                        "it holds entries {}..={last} but the state machine needs it from {}",
+                        log.first_index(),
+                        truncated.0 + 1
+                    ),
+                ))
+            }
+            Some(last) => last.max(truncated.0),
+            None => truncated.0,
+        };
         let mut storage = RaftLogStorage {
             tree,
             log,
-            hard_state,
             conf_state,
             truncated,
             last_index,
@@ -140,11 +159,18 @@ impl RaftLogStorage {
         self.set_conf_state(ConfState {
             voters,
             ..Default::default()
-        })
+        })?;
+        self.tree.flush()?;
+        self.log.sync()
     }
 
     pub fn hard_state(&self) -> &HardState {
-        &self.hard_state
+        self.log.hard_state()
+    }
+
+    /// Makes every entry and hard state written so far durable.
+    pub fn sync(&mut self) -> Result<()> {
+        self.log.sync()
     }
 
     pub fn conf_state(&self) -> &ConfState {
@@ -168,14 +194,11 @@ impl RaftLogStorage {
     }
 
     pub fn set_hard_state(&mut self, hs: HardState) -> Result<()> {
-        let bytes = hs.write_to_bytes().map_err(|e| corrupt("hard state", e))?;
-        self.tree.insert(KEY_HARD_STATE, bytes)?;
-        self.hard_state = hs;
-        Ok(())
+        self.log.set_hard_state(&hs)
     }
 
     pub fn set_commit(&mut self, commit: u64) -> Result<()> {
-        let mut hs = self.hard_state.clone();
+        let mut hs = self.hard_state().clone();
         hs.commit = commit;
         self.set_hard_state(hs)
     }
@@ -204,9 +227,7 @@ impl RaftLogStorage {
                 format!("gap: last {}, appending {}", self.last_index, first.index),
             ));
         }
-        let mut batch = sled::Batch::default();
-        self.log.append(entries, &mut batch)?;
-        self.tree.apply_batch(batch)?;
+        self.log.append(entries)?;
         while self.cache.back().is_some_and(|e| e.index >= first.index) {
             self.cache.pop_back();
         }
@@ -226,10 +247,12 @@ impl RaftLogStorage {
         }
         let index = index.min(self.last_index + 1);
         let term = raft::Storage::term(self, index - 1).map_err(|e| corrupt("compact", e))?;
-        let mut batch = sled::Batch::default();
-        self.log.remove_before(index, &mut batch);
-        batch.insert(KEY_TRUNCATED, truncation_record(index - 1, term).to_vec());
-        self.tree.apply_batch(batch)?;
+        // The new start must be durable before the segments behind it are deleted, or a
+        // crash would leave a log that starts after where the state machine needs it.
+        self.tree
+            .insert(KEY_TRUNCATED, truncation_record(index - 1, term).to_vec())?;
+        self.tree.flush()?;
+        self.log.compact(index)?;
         self.truncated = (index - 1, term);
         while self.cache.front().is_some_and(|e| e.index < index) {
             self.cache.pop_front();
@@ -267,19 +290,22 @@ impl RaftLogStorage {
     pub fn apply_snapshot(&mut self, snapshot: Snapshot) -> Result<()> {
         let meta: &SnapshotMetadata = snapshot.get_metadata();
         let (index, term) = (meta.index, meta.term);
-        let mut batch = sled::Batch::default();
-        self.log.clear(&mut batch);
-        batch.insert(KEY_TRUNCATED, truncation_record(index, term).to_vec());
-        self.tree.apply_batch(batch)?;
+        // sled first (flushed with the snapshot's metadata), the log's reset second: a
+        // crash in between leaves old entries the start record says to skip, never a log
+        // that starts after the state machine.
+        self.tree
+            .insert(KEY_TRUNCATED, truncation_record(index, term).to_vec())?;
         self.truncated = (index, term);
         self.last_index = index;
         self.cache.clear();
         self.set_conf_state(meta.get_conf_state().clone())?;
-        let mut hs = self.hard_state.clone();
+        let mut hs = self.hard_state().clone();
         hs.term = hs.term.max(term);
         hs.commit = index;
+        self.store_snapshot(snapshot)?;
+        self.log.reset(index)?;
         self.set_hard_state(hs)?;
-        self.store_snapshot(snapshot)
+        self.log.sync()
     }
 
     fn entry(&self, index: u64) -> raft::Result<Entry> {
@@ -297,7 +323,7 @@ impl RaftLogStorage {
             .ok_or(raft::Error::Store(StorageError::Unavailable))
     }
 
-    /// Entries older than the in-memory tail, read from their batch records.
+    /// Entries older than the in-memory tail, read from the write-ahead log.
     fn read_disk(&self, low: u64, high: u64) -> raft::Result<Vec<Entry>> {
         self.log
             .read(low, high)
@@ -315,7 +341,7 @@ fn truncation_record(index: u64, term: u64) -> [u8; 16] {
 impl raft::Storage for RaftLogStorage {
     fn initial_state(&self) -> raft::Result<RaftState> {
         Ok(RaftState::new(
-            self.hard_state.clone(),
+            self.hard_state().clone(),
             self.conf_state.clone(),
         ))
     }
@@ -419,6 +445,65 @@ impl raft::Storage for RaftLogStorage {
             }
         }
     }
+}
+
+/// Moves a log kept in sled (the layout before the write-ahead log) to `wal_dir`: written
+/// whole to a temporary directory, synced, then renamed, so a crash leaves either no
+/// write-ahead log (and the move starts again) or all of it.
+fn move_log_out_of_sled(
+    tree: &sled::Tree,
+    wal_dir: &std::path::Path,
+    truncated: u64,
+) -> Result<()> {
+    let tmp = wal_dir.with_extension("tmp");
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        StoreError::Corrupt(format!("raft log {}: {e}", path.display()))
+    };
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+    }
+    let mut wal = Wal::open(&tmp)?;
+    if let Some(bytes) = tree.get(KEY_HARD_STATE)? {
+        let hs = HardState::parse_from_bytes(&bytes).map_err(|e| corrupt("hard state", e))?;
+        wal.set_hard_state(&hs)?;
+    }
+    let old = LogBatches::open(tree.clone())?;
+    if let Some(last) = old.last_index() {
+        let mut low = truncated + 1;
+        while low <= last {
+            let high = (low + 1024).min(last + 1);
+            wal.append(&old.read(low, high)?)?;
+            low = high;
+        }
+        tracing::info!(
+            entries = last.saturating_sub(truncated),
+            "raft log moved out of sled"
+        );
+    }
+    wal.sync()?;
+    drop(wal);
+    std::fs::rename(&tmp, wal_dir).map_err(|e| io(wal_dir, e))?;
+    if let Some(parent) = wal_dir.parent() {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(parent, e))?;
+    }
+    Ok(())
+}
+
+/// Removes what the write-ahead log now holds from sled (after a move, or a crash
+/// right after one).
+fn forget_sled_log(tree: &sled::Tree) -> Result<()> {
+    let mut old = LogBatches::open(tree.clone())?;
+    if old.last_index().is_none() && !tree.contains_key(KEY_HARD_STATE)? {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    old.clear(&mut batch);
+    batch.remove(KEY_HARD_STATE);
+    tree.apply_batch(batch)?;
+    tree.flush()?;
+    Ok(())
 }
 
 /// Writes a snapshot's data (produced by `write`) to its file, then its metadata
