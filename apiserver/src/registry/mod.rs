@@ -36,6 +36,7 @@ pub use list::{ListFrom, Listing};
 pub use subresources::Scale;
 pub use write::UpdateKind;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +83,11 @@ pub struct Registry {
     list_from_cache: bool,
     /// How long a list waits for the cache to catch up before it reads the store.
     list_wait: Duration,
+    /// The store revision of this apiserver's latest namespace write: a create waits for
+    /// the cache to have it before asking the cache about its namespace, so a client that
+    /// has just seen its namespace turn Terminating (or go) is refused, not let in by a
+    /// cache one event behind.
+    namespaces_written: Arc<AtomicI64>,
 }
 
 /// The condition of a compare-and-swap write.
@@ -110,6 +116,7 @@ impl Registry {
             dry_run: false,
             list_from_cache: true,
             list_wait: crate::cache::CATCH_UP,
+            namespaces_written: Arc::new(AtomicI64::new(0)),
         }
     }
 
@@ -289,7 +296,14 @@ impl Registry {
         let namespaces = kinds::by_plural("namespaces")
             .ok_or_else(|| ApiError::internal("namespaces are not registered"))?;
         let key = key(namespaces, "", ns);
-        let deleting = match self.cache.kind(namespaces).and_then(|c| c.get(&key)) {
+        let cache = self.cache.kind(namespaces);
+        let written = self.namespaces_written.load(Ordering::Acquire);
+        let caught_up = match cache {
+            Some(cache) if written > 0 => cache.wait_for(written, self.list_wait).await.is_ok(),
+            _ => true,
+        };
+        let cached = cache.filter(|_| caught_up).and_then(|c| c.get(&key));
+        let deleting = match cached {
             Some(cached) => cached.deleting,
             None => match self.read(namespaces, "", ns).await {
                 Ok(stored) => stored
@@ -344,7 +358,12 @@ impl Registry {
             };
             match written {
                 Err(e) if e.is_lease_not_found() => self.events.forget(lease).await,
-                other => return other.map_err(ApiError::from),
+                other => {
+                    if info.plural == "namespaces" {
+                        self.namespace_written(&other);
+                    }
+                    return other.map_err(ApiError::from);
+                }
             }
         }
         Err(ApiError::internal(
@@ -357,7 +376,18 @@ impl Registry {
             let cond = Cond::ModRevision(mod_revision);
             return Ok((dry_run::simulate(&self.store, key, cond).await?, false));
         }
-        Ok(self.store.delete_if(key, mod_revision).await?)
+        let deleted = self.store.delete_if(key, mod_revision).await;
+        if key.starts_with("/registry/namespaces/") {
+            self.namespace_written(&deleted);
+        }
+        Ok(deleted?)
+    }
+
+    fn namespace_written<E>(&self, written: &Result<(Cas, bool), E>) {
+        if let Ok((Cas::Done { revision }, _)) = written {
+            self.namespaces_written
+                .fetch_max(*revision, Ordering::AcqRel);
+        }
     }
 }
 
