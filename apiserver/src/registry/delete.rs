@@ -266,7 +266,8 @@ impl Registry {
                         (lost, _) => lost,
                     }
                 }
-                DeletePlan::Remove => match self.delete_if(&key, current.mod_revision).await? {
+                DeletePlan::Remove => match self.delete_if(info, &key, current.mod_revision).await?
+                {
                     (Cas::Done { revision }, _) => {
                         let mut out = current.object;
                         set_resource_version(&mut out, revision);

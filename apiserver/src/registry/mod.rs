@@ -359,9 +359,7 @@ impl Registry {
             match written {
                 Err(e) if e.is_lease_not_found() => self.events.forget(lease).await,
                 other => {
-                    if info.plural == "namespaces" {
-                        self.namespace_written(&other);
-                    }
+                    self.note_namespace_write(info, &other);
                     return other.map_err(ApiError::from);
                 }
             }
@@ -371,20 +369,24 @@ impl Registry {
         ))
     }
 
-    async fn delete_if(&self, key: &str, mod_revision: i64) -> Result<(Cas, bool), ApiError> {
+    async fn delete_if(
+        &self,
+        info: &KindInfo,
+        key: &str,
+        mod_revision: i64,
+    ) -> Result<(Cas, bool), ApiError> {
         if self.dry_run {
             let cond = Cond::ModRevision(mod_revision);
             return Ok((dry_run::simulate(&self.store, key, cond).await?, false));
         }
         let deleted = self.store.delete_if(key, mod_revision).await;
-        if key.starts_with("/registry/namespaces/") {
-            self.namespace_written(&deleted);
-        }
+        self.note_namespace_write(info, &deleted);
         Ok(deleted?)
     }
 
-    fn namespace_written<E>(&self, written: &Result<(Cas, bool), E>) {
-        if let Ok((Cas::Done { revision }, _)) = written {
+    /// Remembers the revision of a namespace written here (see `namespaces_written`).
+    fn note_namespace_write<E>(&self, info: &KindInfo, written: &Result<(Cas, bool), E>) {
+        if let (true, Ok((Cas::Done { revision }, _))) = (info.plural == "namespaces", written) {
             self.namespaces_written
                 .fetch_max(*revision, Ordering::AcqRel);
         }

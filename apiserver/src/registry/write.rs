@@ -175,7 +175,7 @@ impl Registry {
             let mut bytes = encode(&new)?;
             object::check_size(bytes.len(), self.max_object_bytes)?;
             let outcome = if ready_to_go(&new) {
-                self.delete_if(&key, current.mod_revision).await?
+                self.delete_if(info, &key, current.mod_revision).await?
             } else {
                 if bytes == current.raw {
                     if fresh {

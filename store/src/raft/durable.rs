@@ -48,7 +48,7 @@ const MTIME_GRANULARITY: Duration = Duration::from_secs(1);
 /// of applied entries (batches applied during a flush share the next one), or once a
 /// second. The raft thread never waits for it.
 pub struct Flusher {
-    wake: Option<crossbeam_channel::Sender<()>>,
+    wake: crossbeam_channel::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -69,10 +69,7 @@ impl Flusher {
                     break;
                 }
             })?;
-        Ok(Flusher {
-            wake: Some(wake),
-            thread,
-        })
+        Ok(Flusher { wake, thread })
     }
 
     /// A handle that asks for a flush of what was applied so far.
@@ -80,20 +77,20 @@ impl Flusher {
         FlushWaker(self.wake.clone())
     }
 
-    /// Flushes once more and waits for the thread, so the database is closed after.
-    pub fn stop(mut self) {
-        self.wake = None;
-        let _ = self.thread.join();
+    /// Flushes once more and waits for the thread, so the database is closed after: the
+    /// thread stops once every waker is gone too.
+    pub fn stop(self) {
+        let Flusher { wake, thread } = self;
+        drop(wake);
+        let _ = thread.join();
     }
 }
 
-pub struct FlushWaker(Option<crossbeam_channel::Sender<()>>);
+pub struct FlushWaker(crossbeam_channel::Sender<()>);
 
 impl FlushWaker {
     pub fn wake(&self) {
-        if let Some(wake) = &self.0 {
-            let _ = wake.try_send(());
-        }
+        let _ = self.0.try_send(());
     }
 }
 

@@ -21,12 +21,11 @@ use protobuf::Message as PbMessage;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
-use super::log_batches::LogBatches;
+use super::log_batches::{forget_sled_log, move_log_out_of_sled};
 use super::snap_files::{self, SnapFiles};
 use super::wal::Wal;
 use crate::error::{Result, StoreError};
 
-const KEY_HARD_STATE: &[u8] = b"hs";
 const KEY_CONF_STATE: &[u8] = b"cs";
 const KEY_SNAPSHOT: &[u8] = b"snap";
 const KEY_TRUNCATED: &[u8] = b"trunc";
@@ -445,65 +444,6 @@ impl raft::Storage for RaftLogStorage {
             }
         }
     }
-}
-
-/// Moves a log kept in sled (the layout before the write-ahead log) to `wal_dir`: written
-/// whole to a temporary directory, synced, then renamed, so a crash leaves either no
-/// write-ahead log (and the move starts again) or all of it.
-fn move_log_out_of_sled(
-    tree: &sled::Tree,
-    wal_dir: &std::path::Path,
-    truncated: u64,
-) -> Result<()> {
-    let tmp = wal_dir.with_extension("tmp");
-    let io = |path: &std::path::Path, e: std::io::Error| {
-        StoreError::Corrupt(format!("raft log {}: {e}", path.display()))
-    };
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    }
-    let mut wal = Wal::open(&tmp)?;
-    if let Some(bytes) = tree.get(KEY_HARD_STATE)? {
-        let hs = HardState::parse_from_bytes(&bytes).map_err(|e| corrupt("hard state", e))?;
-        wal.set_hard_state(&hs)?;
-    }
-    let old = LogBatches::open(tree.clone())?;
-    if let Some(last) = old.last_index() {
-        let mut low = truncated + 1;
-        while low <= last {
-            let high = (low + 1024).min(last + 1);
-            wal.append(&old.read(low, high)?)?;
-            low = high;
-        }
-        tracing::info!(
-            entries = last.saturating_sub(truncated),
-            "raft log moved out of sled"
-        );
-    }
-    wal.sync()?;
-    drop(wal);
-    std::fs::rename(&tmp, wal_dir).map_err(|e| io(wal_dir, e))?;
-    if let Some(parent) = wal_dir.parent() {
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io(parent, e))?;
-    }
-    Ok(())
-}
-
-/// Removes what the write-ahead log now holds from sled (after a move, or a crash
-/// right after one).
-fn forget_sled_log(tree: &sled::Tree) -> Result<()> {
-    let mut old = LogBatches::open(tree.clone())?;
-    if old.last_index().is_none() && !tree.contains_key(KEY_HARD_STATE)? {
-        return Ok(());
-    }
-    let mut batch = sled::Batch::default();
-    old.clear(&mut batch);
-    batch.remove(KEY_HARD_STATE);
-    tree.apply_batch(batch)?;
-    tree.flush()?;
-    Ok(())
 }
 
 /// Writes a snapshot's data (produced by `write`) to its file, then its metadata

@@ -1,4 +1,5 @@
 //! Tests of the raft log: entries in the write-ahead log, the rest in sled.
+use super::super::log_batches::KEY_HARD_STATE;
 use super::*;
 use raft::Storage;
 

@@ -299,32 +299,39 @@ impl Wal {
         self.set_hard_state(&hs)
     }
 
-    /// Writes one record to the last segment (not synced). Returns its body's offset.
-    fn write_record(&mut self, kind: u8, body: impl FnOnce(&mut Vec<u8>)) -> Result<u64> {
+    /// Writes one record, its body made by `body`, to the last segment (not synced). A body
+    /// that cannot be made writes nothing.
+    fn write_record(
+        &mut self,
+        kind: u8,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         buf.extend_from_slice(&[0u8; HEADER as usize]);
         buf.push(kind);
-        body(&mut buf);
-        let size = (buf.len() as u64 - HEADER) as u32;
-        let crc = crc32fast::hash(&buf[HEADER as usize..]);
-        buf[..4].copy_from_slice(&size.to_le_bytes());
-        buf[4..8].copy_from_slice(&crc.to_le_bytes());
-        let segment = self.segments.back_mut().ok_or_else(|| {
-            StoreError::Corrupt(format!("raft log {}: no segment", self.dir.display()))
-        })?;
-        segment
-            .file
-            .write_all(&buf)
-            .map_err(|e| io_error(&segment.path, "writing", e))?;
-        let at = self.size + HEADER + 1;
-        self.size += buf.len() as u64;
-        self.unsynced = true;
+        let written = body(&mut buf).and_then(|()| {
+            let size = (buf.len() as u64 - HEADER) as u32;
+            let crc = crc32fast::hash(&buf[HEADER as usize..]);
+            buf[..4].copy_from_slice(&size.to_le_bytes());
+            buf[4..8].copy_from_slice(&crc.to_le_bytes());
+            let segment = self.segments.back_mut().ok_or_else(|| {
+                StoreError::Corrupt(format!("raft log {}: no segment", self.dir.display()))
+            })?;
+            segment
+                .file
+                .write_all(&buf)
+                .map_err(|e| io_error(&segment.path, "writing", e))
+        });
+        if written.is_ok() {
+            self.size += buf.len() as u64;
+            self.unsynced = true;
+        }
         // Keep a modest buffer between writes; a large Ready's would stay resident.
         if buf.capacity() <= 1 << 20 {
             self.buf = buf;
         }
-        Ok(at)
+        written
     }
 
     /// Appends contiguous entries, replacing any stored entry at or after the first.
@@ -333,38 +340,24 @@ impl Wal {
             return Ok(());
         };
         self.rotate_if_full()?;
-        let mut lens = Vec::with_capacity(entries.len());
-        let mut failed = None;
-        let body_at = self.write_record(KIND_ENTRIES, |buf| {
+        let (seq, record_at) = (self.segments.back().map_or(0, |s| s.seq), self.size);
+        let mut locs = Vec::with_capacity(entries.len());
+        self.write_record(KIND_ENTRIES, |buf| {
             buf.extend_from_slice(&first.to_le_bytes());
             for entry in entries {
                 let len = entry.compute_size();
                 buf.extend_from_slice(&len.to_le_bytes());
-                if let Err(e) = entry.write_to_vec(buf) {
-                    failed = Some(e);
-                }
-                lens.push(len);
-            }
-        })?;
-        if let Some(e) = failed {
-            return Err(StoreError::Corrupt(format!(
-                "raft log: cannot encode entry: {e}"
-            )));
-        }
-        let seq = self.segments.back().map_or(0, |s| s.seq);
-        let mut offset = body_at + 8;
-        let locs = lens
-            .into_iter()
-            .map(|len| {
-                let loc = Loc {
+                locs.push(Loc {
                     seq,
-                    offset: offset + 4,
+                    offset: record_at + buf.len() as u64,
                     len,
-                };
-                offset += 4 + u64::from(len);
-                loc
-            })
-            .collect();
+                });
+                entry.write_to_vec(buf).map_err(|e| {
+                    StoreError::Corrupt(format!("raft log: cannot encode entry: {e}"))
+                })?;
+            }
+            Ok(())
+        })?;
         self.place(first, locs)?;
         let last = self.last_index().unwrap_or(0);
         if let Some(segment) = self.segments.back_mut() {
@@ -378,10 +371,10 @@ impl Wal {
     }
 
     pub fn set_hard_state(&mut self, hs: &HardState) -> Result<()> {
-        let bytes = hs
-            .write_to_bytes()
-            .map_err(|e| StoreError::Corrupt(format!("raft log: hard state: {e}")))?;
-        self.write_record(KIND_HARD_STATE, |buf| buf.extend_from_slice(&bytes))?;
+        self.write_record(KIND_HARD_STATE, |buf| {
+            hs.write_to_vec(buf)
+                .map_err(|e| StoreError::Corrupt(format!("raft log: hard state: {e}")))
+        })?;
         self.hard_state = hs.clone();
         Ok(())
     }
@@ -433,7 +426,8 @@ impl Wal {
     /// `index`). Durable when it returns; older segments are then deleted.
     pub fn reset(&mut self, index: u64) -> Result<()> {
         self.write_record(KIND_RESET, |buf| {
-            buf.extend_from_slice(&index.to_le_bytes())
+            buf.extend_from_slice(&index.to_le_bytes());
+            Ok(())
         })?;
         self.sync()?;
         self.locs.clear();

@@ -136,6 +136,7 @@ fn a_whole_record_that_leaves_a_gap_is_corruption_not_a_torn_write() {
     // Written behind the index's back, as a bug or a bad disk might.
     wal.write_record(KIND_ENTRIES, |buf| {
         buf.extend_from_slice(&9u64.to_le_bytes());
+        Ok(())
     })
     .unwrap();
     drop(wal);
