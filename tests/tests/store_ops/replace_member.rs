@@ -180,6 +180,16 @@ fn a_dead_store_member_is_replaced_as_the_readme_says() {
     });
 
     step("three healthy voters: s1, s2 and the new s3");
+    // A new member is listed without a name (etcd's "unstarted") until its own
+    // announcement of its name is applied, which can come just after the promotion.
+    wait_for("the new member's name in the member list", MINUTE, || {
+        let listed = members(&cluster, &live);
+        listed
+            .iter()
+            .all(|m| !name(m).is_empty())
+            .then_some(())
+            .ok_or_else(|| format!("{listed:?}"))
+    });
     let listed = members(&cluster, &live);
     let mut names: Vec<&str> = listed.iter().map(name).collect();
     names.sort_unstable();
