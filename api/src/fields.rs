@@ -76,7 +76,7 @@ impl FieldSelector {
 
     /// True when every term holds; `get` returns a field's value, and a missing field counts as
     /// the empty string (so `spec.nodeName=` selects unscheduled pods, as in Kubernetes).
-    pub fn matches(&self, get: impl Fn(&str) -> Option<String>) -> bool {
+    pub fn matches<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> bool {
         self.requirements.iter().all(|r| {
             let actual = get(&r.field).unwrap_or_default();
             (actual == r.value) != r.negated
@@ -217,14 +217,9 @@ fn escape(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    fn pod(fields: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: BTreeMap<String, String> = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |f: &str| m.get(f).cloned()
+    fn pod(fields: &'static [(&str, &'static str)]) -> impl Fn(&str) -> Option<&'static str> {
+        move |f: &str| fields.iter().find(|(k, _)| *k == f).map(|(_, v)| *v)
     }
 
     #[test]

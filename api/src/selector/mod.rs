@@ -149,14 +149,20 @@ impl Requirement {
 
     /// Kubernetes semantics: `!=` and `notin` also match objects that lack the key.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let has_value = |v: &String| self.values.iter().any(|x| x == v);
+        self.matches_with(|key| labels.get(key).map(String::as_str))
+    }
+
+    /// The same test on labels kept in another form: `label` returns a label's value.
+    pub fn matches_with<'v>(&self, label: impl Fn(&str) -> Option<&'v str>) -> bool {
+        let value = label(&self.key);
+        let has_value = |v: &str| self.values.iter().any(|x| x == v);
         match self.operator {
             Operator::Equals | Operator::DoubleEquals | Operator::In => {
-                labels.get(&self.key).is_some_and(has_value)
+                value.is_some_and(has_value)
             }
-            Operator::NotEquals | Operator::NotIn => !labels.get(&self.key).is_some_and(has_value),
-            Operator::Exists => labels.contains_key(&self.key),
-            Operator::DoesNotExist => !labels.contains_key(&self.key),
+            Operator::NotEquals | Operator::NotIn => !value.is_some_and(has_value),
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
         }
     }
 }
@@ -250,6 +256,11 @@ impl Selector {
     /// True when every requirement holds for `labels`.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
+    }
+
+    /// True when every requirement holds for the labels `label` looks up.
+    pub fn matches_with<'v>(&self, label: impl Fn(&str) -> Option<&'v str> + Copy) -> bool {
+        self.requirements.iter().all(|r| r.matches_with(label))
     }
 
     /// True for a selector without requirements (it matches everything).

@@ -223,7 +223,7 @@ impl KindCache {
         s.objects
             .values()
             .filter(|o| o.deleting)
-            .map(|o| o.index.name.clone())
+            .map(|o| o.index.name().to_string())
             .collect()
     }
 

@@ -78,7 +78,7 @@ impl KindCache {
 
 /// The order of lists and the key of continue tokens: (namespace, name).
 pub fn order_key(o: &CachedObject) -> (&str, &str) {
-    (&o.index.namespace, &o.index.name)
+    (o.index.namespace(), o.index.name())
 }
 
 /// The objects as one JSON array, their cached bytes copied as they are.

@@ -282,7 +282,7 @@ fn kv_in(ns: &str, name: &str, app: &str, rev: i64) -> KeyValue {
 fn names(items: &[Arc<super::CachedObject>]) -> Vec<String> {
     items
         .iter()
-        .map(|o| format!("{}/{}", o.index.namespace, o.index.name))
+        .map(|o| format!("{}/{}", o.index.namespace(), o.index.name()))
         .collect()
 }
 

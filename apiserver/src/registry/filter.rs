@@ -1,12 +1,11 @@
 //! What list and watch select on: namespace, label selector and field selector, and the per-kind selectable fields.
 
-use std::collections::BTreeMap;
-
-use serde_json::Value;
 use skiff_api::error::ApiError;
 use skiff_api::fields::{FieldSelector, COMMON_FIELDS, POD_FIELDS};
 use skiff_api::kinds::KindInfo;
 use skiff_api::selector::Selector;
+
+pub use super::object_index::ObjectIndex;
 
 const EVENT_FIELDS: &[&str] = &[
     "involvedObject.kind",
@@ -27,84 +26,21 @@ const NAMESPACE_FIELDS: &[&str] = &["status.phase"];
 /// The fields a field selector may use for this kind (Kubernetes' set for pods, events, nodes
 /// and namespaces; metadata.name and metadata.namespace everywhere).
 pub fn selectable_fields(info: &KindInfo) -> Vec<&'static str> {
-    let extra: &[&str] = match info.plural {
+    COMMON_FIELDS
+        .iter()
+        .chain(kind_fields(info))
+        .copied()
+        .collect()
+}
+
+/// The selectable fields of this kind besides the common ones.
+pub fn kind_fields(info: &KindInfo) -> &'static [&'static str] {
+    match info.plural {
         "pods" => POD_FIELDS,
         "events" => EVENT_FIELDS,
         "nodes" => NODE_FIELDS,
         "namespaces" => NAMESPACE_FIELDS,
         _ => &[],
-    };
-    COMMON_FIELDS.iter().chain(extra).copied().collect()
-}
-
-/// The parts of an object selectors look at, extracted once per object.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ObjectIndex {
-    pub namespace: String,
-    pub name: String,
-    pub labels: BTreeMap<String, String>,
-    /// Every selectable field with its value (missing fields are the empty string).
-    pub fields: Vec<(&'static str, String)>,
-}
-
-impl ObjectIndex {
-    pub fn of(info: &KindInfo, object: &Value) -> ObjectIndex {
-        let meta = object.get("metadata");
-        let s = |f: &str| {
-            meta.and_then(|m| m.get(f))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let labels = meta
-            .and_then(|m| m.get("labels"))
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let fields = selectable_fields(info)
-            .into_iter()
-            .map(|f| (f, field_value(object, f)))
-            .collect();
-        ObjectIndex {
-            namespace: s("namespace"),
-            name: s("name"),
-            labels,
-            fields,
-        }
-    }
-
-    fn field(&self, name: &str) -> Option<String> {
-        self.fields
-            .iter()
-            .find(|(f, _)| *f == name)
-            .map(|(_, v)| v.clone())
-    }
-}
-
-/// A field's value as a field selector compares it: strings as is, numbers and booleans in
-/// their JSON form, missing as empty. `source` of an event means its `source.component`.
-fn field_value(object: &Value, field: &str) -> String {
-    let path = if field == "source" {
-        "source.component"
-    } else {
-        field
-    };
-    let mut cur = object;
-    for part in path.split('.') {
-        match cur.get(part) {
-            Some(next) => cur = next,
-            None => return String::new(),
-        }
-    }
-    match cur {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
     }
 }
 
@@ -146,8 +82,8 @@ impl Filter {
     }
 
     pub fn matches(&self, index: &ObjectIndex) -> bool {
-        (self.namespace.is_empty() || self.namespace == index.namespace)
-            && self.labels.matches(&index.labels)
+        (self.namespace.is_empty() || self.namespace == index.namespace())
+            && self.labels.matches_with(|key| index.label(key))
             && self.fields.matches(|f| index.field(f))
     }
 }

@@ -27,6 +27,7 @@ pub mod history;
 pub mod list;
 mod merge_patch;
 pub mod object;
+mod object_index;
 mod subresources;
 mod write;
 pub mod writer;

@@ -142,11 +142,7 @@ async fn every_write_is_in_the_next_list_through_the_other_apiserver() {
 }
 
 fn names(listing: &Listing) -> Vec<&str> {
-    listing
-        .items
-        .iter()
-        .map(|o| o.index.name.as_str())
-        .collect()
+    listing.items.iter().map(|o| o.index.name()).collect()
 }
 
 /// The registry in this process over a real store, with a cache whose reflector the test
