@@ -226,7 +226,7 @@ pub async fn serve(
             shutdown.child_token(),
         ));
     }
-    let service = ApiService::new(registry, cache, auth, metrics, shutdown.child_token());
+    let service = ApiService::new(registry, auth, metrics, shutdown.child_token());
     let router = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))

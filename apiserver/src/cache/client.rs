@@ -10,6 +10,7 @@ use futures::Stream;
 use parking_lot::Mutex;
 use serde_json::json;
 use skiff_api::error::ApiError;
+use skiff_api::kinds::KindInfo;
 use skiff_proto::skiffapi::WatchEvent;
 use tokio::sync::mpsc;
 
@@ -125,19 +126,21 @@ impl ClientWatch {
                     object: json.to_vec(),
                 }
             }
-            Msg::Bookmark(revision) => {
-                let info = self.cache.info;
-                let object = json!({
-                    "apiVersion": info.storage_version(),
-                    "kind": info.kind,
-                    "metadata": {"resourceVersion": revision.to_string()},
-                });
-                WatchEvent {
-                    r#type: "BOOKMARK".to_string(),
-                    object: serde_json::to_vec(&object).unwrap_or_default(),
-                }
-            }
+            Msg::Bookmark(revision) => bookmark_event(self.cache.info, revision),
         }
+    }
+}
+
+/// A BOOKMARK event: the kind's object carrying only the revision the watch has reached.
+pub fn bookmark_event(info: &KindInfo, revision: i64) -> WatchEvent {
+    let object = json!({
+        "apiVersion": info.storage_version(),
+        "kind": info.kind,
+        "metadata": {"resourceVersion": revision.to_string()},
+    });
+    WatchEvent {
+        r#type: "BOOKMARK".to_string(),
+        object: serde_json::to_vec(&object).unwrap_or_default(),
     }
 }
 

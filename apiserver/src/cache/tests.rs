@@ -361,3 +361,16 @@ async fn a_list_stops_waiting_when_the_cache_is_behind_or_not_ready() {
         Err(super::Behind::NotReady)
     );
 }
+
+#[test]
+fn events_are_not_cached_and_every_other_kind_is() {
+    let cache = super::WatchCache::new(config(10, 10));
+    for info in skiff_api::kinds::KINDS.iter() {
+        assert_eq!(
+            cache.kind(info).is_none(),
+            info.plural == "events",
+            "{}",
+            info.plural
+        );
+    }
+}

@@ -74,10 +74,6 @@ impl Http {
             Some(s) if s > 0 => Duration::from_secs(s as u64),
             _ => DEFAULT_WATCH_TIMEOUT,
         };
-        let cache = self
-            .cache
-            .kind(t.info)
-            .ok_or_else(|| ApiError::internal("no watch cache for this kind"))?;
         // Without a resourceVersion (or with "0") Kubernetes starts with an ADDED event for
         // every object that exists, then goes on from the revision of that state. A watch-list
         // (`sendInitialEvents=true`, what client-go's informers and kubectl's waits send) does
@@ -124,7 +120,10 @@ impl Http {
             });
             first.push(framing.line("BOOKMARK", &serde_json::to_vec(&marker).unwrap_or_default()));
         }
-        let live = cache.watch(start, filter, bookmarks).await?;
+        let live = self
+            .registry
+            .watch(t.info, start, filter, bookmarks)
+            .await?;
         let live_framing = framing.clone();
         let events = live.map(move |ev| match ev {
             Ok(ev) => live_framing.event(&ev),

@@ -29,6 +29,7 @@ mod merge_patch;
 pub mod object;
 mod object_index;
 mod subresources;
+mod watch;
 mod write;
 pub mod writer;
 

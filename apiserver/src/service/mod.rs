@@ -1,4 +1,4 @@
-//! The gRPC face of the apiserver: authenticate, authorize, call the registry or the watch cache, count, and map errors to gRPC status in one place.
+//! The gRPC face of the apiserver: authenticate, authorize, call the registry, count, and map errors to gRPC status in one place.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,7 +21,6 @@ use crate::auth::authz::Attributes;
 use crate::auth::{Authenticator, Caller};
 use crate::cache::client::Start;
 use crate::cache::list::json_array;
-use crate::cache::WatchCache;
 use crate::metrics::Metrics;
 use crate::registry::filter::Filter;
 use crate::registry::writer::{self, Writer};
@@ -36,7 +35,6 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, Status>> + Send>
 
 pub struct ApiService {
     registry: Arc<Registry>,
-    cache: Arc<WatchCache>,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
     /// Ends open watch and log streams when the server shuts down.
@@ -69,14 +67,12 @@ fn scale_reply(s: Scale) -> Response<ScaleReply> {
 impl ApiService {
     pub fn new(
         registry: Arc<Registry>,
-        cache: Arc<WatchCache>,
         auth: Arc<Authenticator>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> ApiService {
         ApiService {
             registry,
-            cache,
             auth,
             metrics,
             shutdown,
@@ -336,11 +332,10 @@ impl Api for ApiService {
                 &req.field_selector,
             )?;
             let start = Start::parse(&req.resource_version)?;
-            let cache = self
-                .cache
-                .kind(info)
-                .ok_or_else(|| ApiError::internal("no watch cache for this kind"))?;
-            let watch = cache.watch(start, filter, req.allow_bookmarks).await?;
+            let watch = self
+                .registry
+                .watch(info, start, filter, req.allow_bookmarks)
+                .await?;
             let stream: EventStream =
                 Box::pin(watch.take_until(self.shutdown.clone().cancelled_owned()));
             Ok(Response::new(stream))

@@ -5,6 +5,7 @@
 mod auth;
 mod crud;
 mod deletion;
+mod event_watch;
 mod lifecycle;
 mod limits;
 mod list_cache;
