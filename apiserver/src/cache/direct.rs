@@ -35,7 +35,7 @@ pub async fn watch(
     let start_revision = match start {
         // The store's "from now".
         Start::Now => 0,
-        Start::After(revision) => revision + 1,
+        Start::After(revision) => revision.saturating_add(1),
     };
     let member = store.watch_member();
     let (watch, first) = match store
@@ -61,7 +61,8 @@ pub async fn watch(
         direct.take(item);
     }
     let ticks = bookmarks.then(|| {
-        let mut tick = tokio::time::interval(bookmark_interval);
+        let first = tokio::time::Instant::now() + bookmark_interval;
+        let mut tick = tokio::time::interval_at(first, bookmark_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick
     });

@@ -126,6 +126,23 @@ async fn events_are_watched_straight_from_the_store() {
         assert_eq!(bookmark["kind"], "Event");
         assert!(rv(&bookmark).parse::<i64>().unwrap() >= last, "{bookmark}");
 
+        step("the largest resourceVersion is a watch of the future, not a fault");
+        let far = WatchRequest {
+            resource: "events".into(),
+            resource_version: i64::MAX.to_string(),
+            ..Default::default()
+        };
+        let mut future = c.watch(far).await.unwrap().into_inner();
+        create(&mut c, "events", "default", &event("e3", "p", "web"))
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), future.message())
+                .await
+                .is_err(),
+            "nothing is newer than the largest revision"
+        );
+
         step("once compacted, an old resourceVersion is Expired and the stream ends");
         cluster.compact(cluster.store_revision().await).await;
         let mut old = watch(&mut c, "events", "", "", &list_rv, false).await;
