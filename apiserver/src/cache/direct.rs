@@ -23,8 +23,8 @@ use crate::store::{Event, EventType, Store, StoreWatch, WatchItem, WatchMember};
 /// The events of one direct watch.
 pub type DirectStream = BoxStream<'static, Result<WatchEvent, tonic::Status>>;
 
-/// Opens a store watch over the kind (in the filter's namespace) from `start` and turns its changes into the client's
-/// events, with Kubernetes' selector transitions. Bookmarks, when asked for, come every
+/// Opens a store watch over the kind (in the filter's namespace) from `start` and turns its
+/// changes into the client's events, with Kubernetes' selector transitions. Bookmarks, when asked for, come every
 /// `bookmark_interval` from the store's progress answers. The stream ends with an ERROR
 /// event when its revision has been compacted (Expired, so the client lists again) or the
 /// store ends the watch; the client then watches again from its last resourceVersion.
@@ -171,26 +171,29 @@ impl Direct {
             return Ok(None);
         };
         let revision = kv.mod_revision;
-        let prev = event
-            .prev_kv
-            .as_ref()
-            .and_then(|p| CachedObject::from_kv(self.info, p, p.mod_revision))
-            .map(Arc::new);
         let (deleted, object, prev) = if event.r#type() == EventType::Delete {
-            // A deletion carries the object's last state, stamped with the deletion's revision.
+            // A deletion carries the object's last state, stamped with the deletion's revision;
+            // that state is also what the filter judges (its index is the same), so it is
+            // decoded once.
             let last = event.prev_kv.as_ref().ok_or_else(|| {
                 ApiError::expired(format!(
                     "the state before the deletion at revision {revision} is gone from the store"
                 ))
             })?;
-            let Some(object) = CachedObject::from_kv(self.info, last, revision) else {
+            let Some(object) = CachedObject::from_kv(self.info, last, revision).map(Arc::new)
+            else {
                 return Ok(None);
             };
-            (true, Arc::new(object), prev)
+            (true, object.clone(), Some(object))
         } else {
             let Some(object) = CachedObject::from_kv(self.info, kv, revision).map(Arc::new) else {
                 return Ok(None);
             };
+            let prev = event
+                .prev_kv
+                .as_ref()
+                .and_then(|p| CachedObject::from_kv(self.info, p, p.mod_revision))
+                .map(Arc::new);
             // Without the earlier state (compacted away), an object that existed before is
             // judged by its new state alone: MODIFIED if selected, not ADDED.
             let existed = kv.create_revision != kv.mod_revision;
